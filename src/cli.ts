@@ -1,0 +1,140 @@
+/**
+ * argv → command; errors → exit codes. The only place that calls process.exit, installs the
+ * signal handlers, and writes the one-sentence failure reason to the termination log.
+ */
+import { writeFileSync, writeSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { earlyEnvironment, flagVariables, loadConfig, type Config, type Flag } from './config.js';
+import { ExitCode, XynError, ConfigError } from './errors.js';
+import { createLogger, type Logger } from './log.js';
+import { registerSecret, scrub } from './secrets.js';
+import { Stop, type StopSignal } from './stop.js';
+import { migrate, type CommandContext } from './commands/migrate.js';
+
+declare const XYN_VERSION: string | undefined;
+const version = typeof XYN_VERSION === 'string' ? XYN_VERSION : '0.0.0-dev';
+
+const commands = {
+  migrate: { summary: 'wait for PostgreSQL, take the lock, apply pending migrations, verify, print the ledger', run: migrate },
+} as const;
+type CommandName = keyof typeof commands;
+
+const USAGE = `xyn-migrate ${version} — the PostgreSQL migration job for containers
+
+Usage: xyn-migrate [command] [flags]
+
+Commands (default: migrate):
+${Object.entries(commands)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
+
+Flags (each stands for the variable named; flags win):
+${Object.entries(flagVariables)
+  .map(([flag, variable]) => `  --${flag.padEnd(20)} ${variable}`)
+  .join('\n')}
+  --help                 this text
+  --version              the version
+
+Environment: DATABASE_URL (or DATABASE_URL_FILE, or PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE).
+Exit codes: 0 done, 1 migration failed, 2 invalid configuration, 3 PostgreSQL unreachable or
+refusing, 4 lock timeout, 5 verification failed, 130/143 stopped by SIGINT/SIGTERM.
+`;
+
+const print = (text: string) => void writeSync(1, scrub(text));
+
+function parseCommandLine(argv: readonly string[]): { command: CommandName | 'help' | 'version'; flags: Partial<Record<Flag, string>> } {
+  const options = Object.fromEntries([
+    ...Object.keys(flagVariables).map((flag) => [flag, { type: 'string' as const }]),
+    ['help', { type: 'boolean' as const, short: 'h' }],
+    ['version', { type: 'boolean' as const }],
+    ['allow-drift', { type: 'boolean' as const }],
+    ['allow-out-of-order', { type: 'boolean' as const }],
+    ['allow-missing-files', { type: 'boolean' as const }],
+  ]);
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true }) as typeof parsed;
+  } catch (error) {
+    throw new ConfigError(`Invalid command line: ${(error as Error).message}; see --help.`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { command: 'help', flags: {} };
+  if (values.version) return { command: 'version', flags: {} };
+  const name = positionals[0] ?? 'migrate';
+  if (!(name in commands)) throw new ConfigError(`Unknown command "${name}"; the commands are ${Object.keys(commands).join(', ')}. See --help.`);
+  const flags: Partial<Record<Flag, string>> = {};
+  for (const flag of Object.keys(flagVariables) as Flag[]) {
+    const value = values[flag];
+    if (value !== undefined) flags[flag] = value === true ? 'true' : String(value);
+  }
+  return { command: name as CommandName, flags };
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const early = earlyEnvironment();
+  const stop = new Stop();
+  installSignalHandlers(stop);
+  let log: Logger = createLogger();
+  let config: Config | undefined;
+  try {
+    const { command, flags } = parseCommandLine(argv);
+    if (command === 'help') return (print(USAGE), ExitCode.ok);
+    if (command === 'version') return (print(`${version}\n`), ExitCode.ok);
+    config = loadConfig(flags);
+    registerSecret(config.database?.password);
+    log = createLogger(config.logLevel, config.logFormat);
+    const ctx: CommandContext = { config, log, stop, print, stdoutIsTerminal: process.stdout.isTTY === true };
+    await commands[command].run(ctx);
+    return ExitCode.ok;
+  } catch (error) {
+    return fail(error, log, config?.terminationLog ?? early.terminationLog);
+  }
+}
+
+/** The last log line says why in one sentence; the same sentence goes to the termination log. */
+function fail(error: unknown, log: Logger, terminationLog: string | undefined): number {
+  let exitCode: number;
+  let sentence: string;
+  if (error instanceof XynError) {
+    exitCode = error.exitCode;
+    sentence = error.message;
+    log.error({ ...error.fields, exitCode, errorKind: error.name }, sentence);
+  } else {
+    exitCode = ExitCode.migrationFailed;
+    sentence = `Unexpected internal error: ${error instanceof Error ? error.message : String(error)}.`;
+    log.error({ err: error, exitCode }, sentence);
+  }
+  if (terminationLog) {
+    try {
+      writeFileSync(terminationLog, scrub(sentence) + '\n');
+    } catch {
+      // the termination log is a courtesy; the exit code and the log line already say it
+    }
+  }
+  return exitCode;
+}
+
+const FORCED_EXIT_AFTER_MS = 8000;
+
+/**
+ * First signal: stop cooperatively (cancel the running statement, roll back, unlock, close).
+ * A second signal, or no progress within a few seconds, exits at once.
+ */
+function installSignalHandlers(stop: Stop): void {
+  const onSignal = (signal: StopSignal) => {
+    const code = signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
+    if (stop.stopped) process.exit(code);
+    stop.trigger(signal);
+    setTimeout(() => process.exit(code), FORCED_EXIT_AFTER_MS).unref();
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    writeSync(2, scrub(`xyn-migrate: ${String(error)}\n`));
+    process.exit(ExitCode.migrationFailed);
+  },
+);

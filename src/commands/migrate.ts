@@ -1,0 +1,114 @@
+/**
+ * `migrate`, the init job: files → wait for a writable PostgreSQL → read the ledger (no lock: the
+ * every-pod-start case ends here) → lock → re-read → apply pending files in order → verify the
+ * required ones → print the ledger.
+ */
+import type { Config } from '../config.js';
+import { ConfigError, VerificationError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { discoverMigrations, type MigrationFile } from '../migrations/discover.js';
+import { planMigrations, type LedgerRow, type Plan } from '../plan.js';
+import { ledgerJson, ledgerTable } from '../report.js';
+import type { Stop } from '../stop.js';
+import { waitForDatabase } from '../db/connect.js';
+import { applyMigration, type Applied } from '../db/execute.js';
+import { adoptChecksums, ensureLedger, readLedger } from '../db/ledger.js';
+import { acquireLock, releaseLock } from '../db/lock.js';
+import type { Session } from '../db/session.js';
+import type { ConnectionTarget } from '../db/target.js';
+
+export interface CommandContext {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly stop: Stop;
+  /** writes results to stdout */
+  readonly print: (text: string) => void;
+  readonly stdoutIsTerminal: boolean;
+}
+
+export interface MigrateResult {
+  readonly applied: readonly Applied[];
+  readonly ledger: readonly LedgerRow[];
+  /** round trips to PostgreSQL after connecting */
+  readonly roundTrips: number;
+}
+
+export async function migrate(ctx: CommandContext): Promise<MigrateResult> {
+  const { config, log } = ctx;
+  const files = discoverMigrations(config.migrationsDir);
+  const target = requireDatabase(config);
+  const session = await waitForDatabase(target, { deadlineMs: config.waitTimeoutMs, requireWritable: true, log, stop: ctx.stop });
+  try {
+    let rows = await readLedger(session, config.ledger);
+    let plan = refuseBadHistory(planFor(files, rows, config), log);
+    let applied: Applied[] = [];
+    if (plan.toApply.length > 0 || plan.toAdopt.length > 0) {
+      ({ rows, applied } = await underLock(session, ctx, files));
+      plan = planFor(files, rows, config);
+    }
+    requireMigrations(plan, config);
+    printLedger(ctx, rows);
+    return { applied, ledger: rows, roundTrips: session.roundTrips };
+  } finally {
+    await session.close();
+  }
+}
+
+export function requireDatabase(config: Config): ConnectionTarget {
+  if (config.database) return config.database;
+  throw new ConfigError('Invalid configuration: no database is configured; set DATABASE_URL (or DATABASE_URL_FILE, or PGHOST and PGDATABASE).', {
+    variables: ['DATABASE_URL'],
+  });
+}
+
+function planFor(files: readonly MigrationFile[], rows: readonly LedgerRow[], config: Config): Plan {
+  return planMigrations(files, rows, config);
+}
+
+/** Refusals end the run before anything is applied; allowed irregularities are warned about. */
+function refuseBadHistory(plan: Plan, log: Logger): Plan {
+  for (const warning of plan.warnings) log.warn({ reason: warning }, 'history irregularity allowed by configuration');
+  if (plan.refusals.length > 0) {
+    throw new VerificationError(`Refusing to migrate: ${plan.refusals.join('; ')}.`, { refusals: plan.refusals });
+  }
+  return plan;
+}
+
+async function underLock(session: Session, ctx: CommandContext, files: readonly MigrationFile[]): Promise<{ rows: LedgerRow[]; applied: Applied[] }> {
+  const { config, log, stop } = ctx;
+  await acquireLock(session, config.ledger, config.lockTimeoutMs, log, stop);
+  try {
+    await ensureLedger(session, config.ledger);
+    // Another runner may have applied everything while we waited: plan again under the lock.
+    const plan = refuseBadHistory(planFor(files, await readLedger(session, config.ledger), config), log);
+    if (plan.toAdopt.length > 0) {
+      await adoptChecksums(session, config.ledger, plan.toAdopt);
+      log.info({ migrations: plan.toAdopt.map((f) => f.id) }, 'recorded checksums for ledger rows adopted from the old ledger');
+    }
+    const applied: Applied[] = [];
+    for (const [index, file] of plan.toApply.entries()) {
+      stop.throwIfStopped();
+      const result = await applyMigration(file, { ...config, session, log, stop });
+      applied.push(result);
+      log.info({ migration: file.id, mode: file.mode, durationMs: result.durationMs, n: index + 1, of: plan.toApply.length }, 'applied');
+    }
+    return { rows: await readLedger(session, config.ledger), applied };
+  } finally {
+    await releaseLock(session, config.ledger).catch(() => undefined);
+  }
+}
+
+function requireMigrations(plan: Plan, config: Config): void {
+  if (plan.missingRequired.length === 0) return;
+  const list = plan.missingRequired.join(', ');
+  throw new VerificationError(
+    `Required migration${plan.missingRequired.length > 1 ? 's' : ''} not applied: ${list} (XYN_REQUIRED_MIGRATIONS); add the file${plan.missingRequired.length > 1 ? 's' : ''} to ${config.migrationsDir} or fix the list.`,
+    { missing: plan.missingRequired },
+  );
+}
+
+/** A table for a person at a terminal; one structured log line otherwise. */
+function printLedger(ctx: CommandContext, rows: readonly LedgerRow[]): void {
+  if (ctx.stdoutIsTerminal) ctx.print(ledgerTable(rows));
+  else ctx.log.info({ ledger: ledgerJson(rows) }, 'ledger');
+}

@@ -1,0 +1,269 @@
+/**
+ * The only reader of process.env. Every variable of the contract is validated here with envalid;
+ * one ConfigError names every bad variable at once. Flags from the command line arrive as the
+ * variables they stand for, so they are validated (and named) the same way.
+ */
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { cleanEnv, makeValidator, str, EnvError, EnvMissingError } from 'envalid';
+import { ConfigError } from './errors.js';
+import { registerSecret } from './secrets.js';
+import { connectionTarget, type ConnectionTarget } from './db/target.js';
+
+export type LogFormat = 'json' | 'pretty';
+export type RequiredMigrations = { kind: 'all' } | { kind: 'list'; ids: readonly string[] };
+
+export interface Config {
+  /** undefined when nothing names a database (fine for `new` and `lint`). */
+  readonly database: ConnectionTarget | undefined;
+  readonly migrationsDir: string;
+  readonly required: RequiredMigrations;
+  readonly waitTimeoutMs: number;
+  readonly lockTimeoutMs: number;
+  readonly ddlLockTimeoutMs: number;
+  readonly ddlRetries: number;
+  readonly statementTimeoutMs: number;
+  readonly recordRuns: 'auto' | 'off';
+  readonly ledger: { readonly schema: string; readonly table: string };
+  readonly allowDrift: boolean;
+  readonly allowOutOfOrder: boolean;
+  readonly allowMissingFiles: boolean;
+  readonly logLevel: string;
+  readonly logFormat: LogFormat;
+  /** where the one-sentence failure reason goes; undefined = nowhere */
+  readonly terminationLog: string | undefined;
+  /** written into the ledger's applied_by column */
+  readonly appliedBy: string;
+  /** `rehearse`: an empty database to use instead of a scratch one */
+  readonly rehearseUrl: string | undefined;
+}
+
+/** Which flag stands for which variable (flags win over the environment). */
+export const flagVariables = {
+  'migrations-dir': 'XYN_MIGRATIONS_DIR',
+  required: 'XYN_REQUIRED_MIGRATIONS',
+  'wait-timeout': 'XYN_WAIT_TIMEOUT',
+  'lock-timeout': 'XYN_LOCK_TIMEOUT',
+  'ddl-lock-timeout': 'XYN_DDL_LOCK_TIMEOUT',
+  'ddl-retries': 'XYN_DDL_RETRIES',
+  'statement-timeout': 'XYN_STATEMENT_TIMEOUT',
+  'record-runs': 'XYN_RECORD_RUNS',
+  'log-level': 'LOG_LEVEL',
+  'log-format': 'XYN_LOG_FORMAT',
+  'allow-drift': 'XYN_ALLOW_DRIFT',
+  'allow-out-of-order': 'XYN_ALLOW_OUT_OF_ORDER',
+  'allow-missing-files': 'XYN_ALLOW_MISSING_FILES',
+} as const;
+export type Flag = keyof typeof flagVariables;
+
+const seconds = makeValidator<number>((raw) => {
+  const trimmed = raw.trim();
+  if (!/^\d+(\.\d+)?$/.test(trimmed)) throw new Error(`"${raw}" is not a number of seconds (e.g. 60 or 0.5)`);
+  return Math.round(Number(trimmed) * 1000);
+});
+
+const count = makeValidator<number>((raw) => {
+  if (!/^\d+$/.test(raw.trim())) throw new Error(`"${raw}" is not a whole number (e.g. 5)`);
+  return Number(raw.trim());
+});
+
+const flag = makeValidator<boolean>((raw) => {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new Error(`"${raw}" is not true or false`);
+});
+
+const identifier = makeValidator<string>((raw) => {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(raw)) {
+    throw new Error(`"${raw}" is not a plain lower-case SQL identifier (letters, digits, _)`);
+  }
+  return raw;
+});
+
+const requiredList = makeValidator<RequiredMigrations>((raw) => {
+  const v = raw.trim();
+  if (v === 'all') return { kind: 'all' };
+  const ids = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = ids.filter((id) => !/^\d{3,}_[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id));
+  if (bad.length > 0) {
+    throw new Error(`${bad.map((b) => `"${b}"`).join(', ')} is not a migration id like 001_initial_schema (or use "all")`);
+  }
+  return { kind: 'list', ids };
+});
+
+/** Secrets are never echoed: these validators only say what shape is wrong. */
+const secretText = makeValidator<string>((raw) => raw);
+
+const specs = {
+  DATABASE_URL: secretText({ default: undefined }),
+  DATABASE_URL_FILE: str({ default: undefined }),
+  PGHOST: str({ default: undefined }),
+  PGPORT: count({ default: undefined }),
+  PGUSER: str({ default: undefined }),
+  PGPASSWORD: secretText({ default: undefined }),
+  PGDATABASE: str({ default: undefined }),
+  PGSSLMODE: str({
+    default: undefined,
+    choices: ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'],
+  }),
+  PGSSLROOTCERT: str({ default: undefined }),
+  XYN_MIGRATIONS_DIR: str({ default: './migrations' }),
+  XYN_REQUIRED_MIGRATIONS: requiredList({ default: { kind: 'list', ids: ['001_initial_schema'] } }),
+  XYN_WAIT_TIMEOUT: seconds({ default: 60_000 }),
+  XYN_LOCK_TIMEOUT: seconds({ default: 300_000 }),
+  XYN_DDL_LOCK_TIMEOUT: seconds({ default: 5_000 }),
+  XYN_DDL_RETRIES: count({ default: 5 }),
+  XYN_STATEMENT_TIMEOUT: seconds({ default: 0 }),
+  XYN_RECORD_RUNS: str({ default: 'auto', choices: ['auto', 'off'] }),
+  XYN_LEDGER_SCHEMA: identifier({ default: 'public' }),
+  XYN_LEDGER_TABLE: identifier({ default: 'schema_migrations' }),
+  XYN_ALLOW_DRIFT: flag({ default: false }),
+  XYN_ALLOW_OUT_OF_ORDER: flag({ default: false }),
+  XYN_ALLOW_MISSING_FILES: flag({ default: false }),
+  LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
+  XYN_LOG_FORMAT: str({ default: 'json', choices: ['json', 'pretty'] }),
+  XYN_TERMINATION_LOG: str({ default: undefined }),
+  XYN_APPLIED_BY: str({ default: undefined }),
+  XYN_REHEARSE_URL: secretText({ default: undefined }),
+} as const;
+
+const flagOf = (variable: string): string | undefined =>
+  Object.entries(flagVariables).find(([, v]) => v === variable)?.[0];
+
+function describe(variable: string, error: Error): string {
+  const flagName = flagOf(variable);
+  const where = flagName ? `${variable} (--${flagName})` : variable;
+  if (error instanceof EnvMissingError) return `${where} is required`;
+  if (error instanceof EnvError && /not in choices/.test(error.message)) return `${where}: ${error.message}`;
+  return `${where}: ${error.message}`;
+}
+
+function throwingReporter({ errors }: { errors: Partial<Record<string, Error>> }): void {
+  const problems = Object.entries(errors).flatMap(([variable, error]) => (error ? [describe(variable, error)] : []));
+  if (problems.length === 0) return;
+  throw new ConfigError(`Invalid configuration: ${problems.join('; ')}.`, { variables: Object.keys(errors) });
+}
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Validates the environment (with flags folded in) and resolves the database target.
+ * `process.env` is the default; tests pass their own.
+ */
+export function loadConfig(flags: Partial<Record<Flag, string>> = {}, env: Environment = process.env): Config {
+  const merged: Record<string, string | undefined> = { ...env };
+  for (const [name, value] of Object.entries(flags)) {
+    if (value !== undefined) merged[flagVariables[name as Flag]] = value;
+  }
+  const e = cleanEnv(merged, specs, { reporter: throwingReporter });
+  return Object.freeze({
+    database: resolveDatabase(e),
+    migrationsDir: e.XYN_MIGRATIONS_DIR,
+    required: e.XYN_REQUIRED_MIGRATIONS,
+    waitTimeoutMs: e.XYN_WAIT_TIMEOUT,
+    lockTimeoutMs: e.XYN_LOCK_TIMEOUT,
+    ddlLockTimeoutMs: e.XYN_DDL_LOCK_TIMEOUT,
+    ddlRetries: e.XYN_DDL_RETRIES,
+    statementTimeoutMs: e.XYN_STATEMENT_TIMEOUT,
+    recordRuns: e.XYN_RECORD_RUNS as 'auto' | 'off',
+    ledger: Object.freeze({ schema: e.XYN_LEDGER_SCHEMA, table: e.XYN_LEDGER_TABLE }),
+    allowDrift: e.XYN_ALLOW_DRIFT,
+    allowOutOfOrder: e.XYN_ALLOW_OUT_OF_ORDER,
+    allowMissingFiles: e.XYN_ALLOW_MISSING_FILES,
+    logLevel: e.LOG_LEVEL,
+    logFormat: e.XYN_LOG_FORMAT as LogFormat,
+    terminationLog: e.XYN_TERMINATION_LOG ?? defaultTerminationLog(),
+    appliedBy: e.XYN_APPLIED_BY ?? `xyn-migrate on ${env.HOSTNAME ?? hostname()}`,
+    rehearseUrl: e.XYN_REHEARSE_URL,
+  });
+}
+
+interface DatabaseVariables {
+  DATABASE_URL?: string;
+  DATABASE_URL_FILE?: string;
+  PGHOST?: string;
+  PGPORT?: number;
+  PGUSER?: string;
+  PGPASSWORD?: string;
+  PGDATABASE?: string;
+  PGSSLMODE?: string;
+  PGSSLROOTCERT?: string;
+}
+
+function resolveDatabase(e: DatabaseVariables): ConnectionTarget | undefined {
+  if (e.DATABASE_URL !== undefined && e.DATABASE_URL_FILE !== undefined) {
+    throw new ConfigError('Invalid configuration: DATABASE_URL and DATABASE_URL_FILE are both set; set only one.', {
+      variables: ['DATABASE_URL', 'DATABASE_URL_FILE'],
+    });
+  }
+  const libpqDefaults = {
+    sslmode: e.PGSSLMODE,
+    sslrootcert: e.PGSSLROOTCERT,
+  };
+  if (e.DATABASE_URL !== undefined) return connectionTarget(e.DATABASE_URL, 'DATABASE_URL', libpqDefaults);
+  if (e.DATABASE_URL_FILE !== undefined) {
+    return connectionTarget(readUrlFile(e.DATABASE_URL_FILE), `DATABASE_URL_FILE (${e.DATABASE_URL_FILE})`, libpqDefaults);
+  }
+  if (e.PGHOST === undefined && e.PGDATABASE === undefined) return undefined;
+  return connectionTarget(undefined, 'PG* variables', {
+    ...libpqDefaults,
+    host: e.PGHOST,
+    port: e.PGPORT,
+    user: e.PGUSER,
+    password: e.PGPASSWORD,
+    database: e.PGDATABASE,
+  });
+}
+
+function readUrlFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(`Invalid configuration: DATABASE_URL_FILE ${path} cannot be read (${code}); mount the secret there or fix the path.`, {
+      variables: ['DATABASE_URL_FILE'],
+    });
+  }
+}
+
+/** Kubernetes creates /dev/termination-log; we write there only when it already exists. */
+function defaultTerminationLog(): string | undefined {
+  try {
+    accessSync('/dev/termination-log', constants.W_OK);
+    return '/dev/termination-log';
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What the CLI needs before (or without) a valid configuration: where the failure reason goes,
+ * and the secrets that must never be printed, registered before anything can fail.
+ */
+export function earlyEnvironment(env: Environment = process.env): { terminationLog: string | undefined } {
+  registerSecret(env.PGPASSWORD);
+  for (const name of ['DATABASE_URL', 'XYN_REHEARSE_URL']) registerUrlPassword(env[name]);
+  if (env.DATABASE_URL_FILE) {
+    try {
+      registerUrlPassword(readFileSync(env.DATABASE_URL_FILE, 'utf8').trim());
+    } catch {
+      // reported by loadConfig
+    }
+  }
+  return { terminationLog: env.XYN_TERMINATION_LOG || defaultTerminationLog() };
+}
+
+function registerUrlPassword(url: string | undefined): void {
+  if (!url) return;
+  // Both readings of a password that holds an unencoded '@': up to the first '@' and the last.
+  for (const pattern of [/^[a-z]+:\/\/[^:/?#@]*:([^@]*)@/i, /^[a-z]+:\/\/[^:/?#@]*:(.*)@[^@]*$/i]) {
+    const password = pattern.exec(url)?.[1];
+    registerSecret(password);
+    try {
+      if (password) registerSecret(decodeURIComponent(password));
+    } catch {
+      // not percent-encoded
+    }
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Waiting for PostgreSQL: each attempt opens a fresh connection (after a failover the primary is
+ * another server, and read-only settings change only for new sessions), retries what heals with
+ * backoff and jitter until the deadline, and fails at once on what will not heal.
+ */
+import { ConnectError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { serverError, Session } from './session.js';
+import type { ConnectionTarget } from './target.js';
+import { sleep, type Stop } from '../stop.js';
+
+export type Verdict = { readonly kind: 'transient'; readonly reason: string } | { readonly kind: 'fatal'; readonly reason: string };
+
+const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOENT']);
+const TLS_VERIFY_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Which connection errors are worth waiting out. */
+export function classifyConnectError(error: unknown, target: ConnectionTarget): Verdict {
+  const db = serverError(error);
+  if (db) {
+    switch (db.code) {
+      case '28P01':
+      case '28000':
+        return { kind: 'fatal', reason: `authentication failed for user "${target.user ?? ''}" (${db.code}): check the user and password in DATABASE_URL` };
+      case '3D000':
+        return { kind: 'fatal', reason: `database "${target.database ?? ''}" does not exist (3D000): create it or fix the database name` };
+      case '57P03':
+        return { kind: 'transient', reason: `the server is starting up or shutting down (57P03)` };
+      case '53300':
+        return { kind: 'transient', reason: `too many connections (53300)` };
+      case '25006':
+        return { kind: 'transient', reason: 'the database is read-only (25006)' };
+      default:
+        if (db.code.startsWith('08') || db.code.startsWith('57P')) return { kind: 'transient', reason: `${db.message} (${db.code})` };
+        return { kind: 'fatal', reason: `${db.message} (${db.code})` };
+    }
+  }
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
+  const message = error instanceof Error ? error.message : String(error);
+  if (TLS_VERIFY_CODES.has(code)) {
+    return { kind: 'fatal', reason: `TLS certificate verification failed (${code}: ${message}); check sslrootcert and the host name, or sslmode` };
+  }
+  if (/does not support SSL/i.test(message)) {
+    return { kind: 'fatal', reason: `the server does not support TLS but sslmode=${target.sslMode} requires it` };
+  }
+  if (TRANSIENT_NODE_CODES.has(code)) return { kind: 'transient', reason: `${code} connecting to ${target.host}:${target.port}` };
+  if (/timeout|terminated|closed|reset/i.test(message)) return { kind: 'transient', reason: message };
+  return { kind: 'fatal', reason: message };
+}
+
+export interface WaitOptions {
+  readonly deadlineMs: number;
+  readonly requireWritable: boolean;
+  readonly log: Logger;
+  readonly stop: Stop;
+}
+
+/** Opens a session, waiting until PostgreSQL accepts us (and is writable, when asked). */
+export async function waitForDatabase(target: ConnectionTarget, options: WaitOptions): Promise<Session> {
+  const started = Date.now();
+  const deadline = started + options.deadlineMs;
+  let lastReason = 'no attempt finished';
+  for (let attempt = 1; ; attempt++) {
+    options.stop.throwIfStopped();
+    const remaining = deadline - Date.now();
+    const verdict = await attemptConnection(target, options, Math.max(1000, Math.min(remaining, 10_000)));
+    if (verdict instanceof Session) {
+      if (attempt > 1) options.log.info({ attempt, waitedMs: Date.now() - started }, 'PostgreSQL is ready');
+      return verdict;
+    }
+    lastReason = verdict.reason;
+    if (verdict.kind === 'fatal') {
+      throw new ConnectError(`Cannot use PostgreSQL at ${target.display}: ${verdict.reason}.`, { target: target.display });
+    }
+    const delay = Math.min(backoff(attempt), deadline - Date.now());
+    if (delay <= 0) break;
+    options.log.info({ attempt, reason: verdict.reason, retryInMs: delay, target: target.display }, 'waiting for PostgreSQL');
+    await sleep(delay, options.stop);
+  }
+  throw new ConnectError(
+    `PostgreSQL at ${target.display} was not ready within ${options.deadlineMs / 1000}s (XYN_WAIT_TIMEOUT): ${lastReason}.`,
+    { target: target.display },
+  );
+}
+
+async function attemptConnection(target: ConnectionTarget, options: WaitOptions, connectTimeoutMs: number): Promise<Session | Verdict> {
+  let session: Session | undefined;
+  try {
+    session = await Session.open(target, connectTimeoutMs);
+    if (!options.requireWritable) return session;
+    const [state] = await session.query<{ in_recovery: boolean; read_only: string }>(
+      `SELECT pg_is_in_recovery() AS in_recovery, current_setting('transaction_read_only') AS read_only`,
+    );
+    if (state?.in_recovery) return notReady(session, 'the server is a standby in recovery, not a writable primary');
+    if (state?.read_only === 'on') return notReady(session, 'the database is read-only (default_transaction_read_only is on)');
+    return session;
+  } catch (error) {
+    await session?.close();
+    return classifyConnectError(error, target);
+  }
+}
+
+async function notReady(session: Session, reason: string): Promise<Verdict> {
+  await session.close();
+  return { kind: 'transient', reason };
+}
+
+/** Exponential backoff with jitter (half fixed, half random): 200 ms doubling to a 5 s ceiling. */
+export function backoff(attempt: number): number {
+  const ceiling = Math.min(5000, 100 * 2 ** Math.min(attempt, 16));
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}

@@ -1,0 +1,151 @@
+/**
+ * Runs one migration file. A transactional file travels as ONE simple query, together with
+ * BEGIN, its timeouts, its ledger row and COMMIT: one round trip, one atomic unit. A
+ * `-- xyn:no-transaction` file runs statement by statement and records its row after the last.
+ * Failures are located in the file (line:column) from the server's error position, or, for
+ * runtime errors, from how many statements completed before the error.
+ */
+import { MigrationError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { MigrationFile } from '../migrations/discover.js';
+import { indexOfPosition, lex, lineColumn, type Statement } from '../migrations/sql.js';
+import { sleep, type Stop } from '../stop.js';
+import { backoff } from './connect.js';
+import { recordRowSql } from './ledger.js';
+import type { LedgerName } from './lock.js';
+import { isScriptFailure, serverError, type ServerError, type Session } from './session.js';
+
+export interface ApplyContext {
+  readonly session: Session;
+  readonly ledger: LedgerName;
+  readonly appliedBy: string;
+  readonly ddlLockTimeoutMs: number;
+  readonly ddlRetries: number;
+  readonly statementTimeoutMs: number;
+  readonly log: Logger;
+  readonly stop: Stop;
+}
+
+export interface Applied {
+  readonly id: string;
+  readonly durationMs: number;
+  readonly attempts: number;
+}
+
+const LOCK_NOT_AVAILABLE = '55P03';
+
+export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Promise<Applied> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (file.mode === 'transaction') await applyInTransaction(file, ctx);
+      else await applyStatementByStatement(file, ctx);
+      return { id: file.id, durationMs: Date.now() - started, attempts: attempt };
+    } catch (error) {
+      const gaveUpOnLock = error instanceof MigrationError && error.fields.sqlstate === LOCK_NOT_AVAILABLE;
+      if (!gaveUpOnLock || attempt > ctx.ddlRetries) throw error;
+      const delay = backoff(attempt);
+      ctx.log.warn(
+        { file: file.fileName, attempt, retryInMs: delay, lockTimeoutMs: ctx.ddlLockTimeoutMs },
+        'a migration statement waited too long for a table lock (lock_timeout); retrying',
+      );
+      await sleep(delay, ctx.stop);
+    }
+  }
+}
+
+/** Statements the runner puts before the file: BEGIN and two SET LOCAL. */
+const PREFIX_STATEMENTS = 3;
+
+async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promise<void> {
+  const prefix = `BEGIN;SET LOCAL lock_timeout = ${ctx.ddlLockTimeoutMs};SET LOCAL statement_timeout = ${ctx.statementTimeoutMs};\n`;
+  const text = `${prefix}${file.executable}\n;\n${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy)};\nCOMMIT;`;
+  const off = ctx.stop.onStop(() => void ctx.session.cancel());
+  try {
+    await ctx.session.script(text);
+  } catch (failure) {
+    if (!isScriptFailure(failure)) throw failure;
+    const db = serverError(failure.error);
+    if (!db) throw connectionLost(file, failure.error);
+    await ctx.session.query('ROLLBACK').catch(() => undefined);
+    ctx.stop.throwIfStopped();
+    const where = locateInScript(file, db, failure.completed, prefix);
+    throw migrationFailed(file, db, where, 'nothing of it was applied (rolled back)');
+  } finally {
+    off();
+  }
+}
+
+async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext): Promise<void> {
+  const started = Date.now();
+  await ctx.session.query(`SET lock_timeout = ${ctx.ddlLockTimeoutMs}; SET statement_timeout = ${ctx.statementTimeoutMs}`);
+  const off = ctx.stop.onStop(() => void ctx.session.cancel());
+  let done = 0;
+  try {
+    for (const statement of file.statements) {
+      await runStatement(file, statement, ctx, done);
+      done++;
+    }
+    await ctx.session.query(recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy, Date.now() - started));
+  } finally {
+    off();
+    await ctx.session.query('RESET lock_timeout; RESET statement_timeout').catch(() => undefined);
+  }
+}
+
+async function runStatement(file: MigrationFile, statement: Statement, ctx: ApplyContext, done: number): Promise<void> {
+  try {
+    await ctx.session.query(statement.text);
+  } catch (error) {
+    const db = serverError(error);
+    if (!db) throw connectionLost(file, error);
+    ctx.stop.throwIfStopped();
+    const offset = db.position ? indexOfPosition(statement.text, Number(db.position)) : 0;
+    const where = lineColumn(file.text, statement.start + offset);
+    const ran = `${done} of ${file.statements.length} statements had run and stay applied; the file is idempotent, so a rerun completes it`;
+    ctx.log.error({ file: file.fileName, statementsRun: done, statements: file.statements.length }, 'a no-transaction migration stopped midway');
+    throw migrationFailed(file, db, where, ran);
+  }
+}
+
+type FileLocation = { line: number; column: number } | 'ledger';
+
+/** Maps a failure of the one-query script back to the file. */
+function locateInScript(file: MigrationFile, db: ServerError, completed: number, prefix: string): FileLocation {
+  if (db.position) {
+    const index = indexOfPosition(`${prefix}${file.executable}`, Number(db.position)) - prefix.length;
+    if (index >= 0 && index < file.executable.length) return lineColumn(file.text, index);
+  }
+  const statementIndex = completed - PREFIX_STATEMENTS;
+  const statement = lex(file.executable).statements[statementIndex];
+  return statement ? lineColumn(file.text, statement.start) : 'ledger';
+}
+
+function migrationFailed(file: MigrationFile, db: ServerError, where: FileLocation, consequence: string): MigrationError {
+  const place = where === 'ledger' ? `${file.fileName} (while recording it in the ledger)` : `${file.fileName}:${where.line}:${where.column}`;
+  const hint = db.code === '25001' ? 'this statement cannot run in a transaction: put "-- xyn:no-transaction" on the first line of the file' : db.hint;
+  const parts = [`Migration ${place} failed: ${db.message} (SQLSTATE ${db.code})`];
+  if (db.detail) parts.push(`detail: ${db.detail}`);
+  if (hint) parts.push(`hint: ${hint}`);
+  if (db.code === LOCK_NOT_AVAILABLE) parts.push('it gave up waiting for a table lock (XYN_DDL_LOCK_TIMEOUT) after XYN_DDL_RETRIES retries');
+  return new MigrationError(`${parts.join('; ')}; ${consequence}.`, {
+    migration: file.id,
+    migrationFile: file.fileName,
+    migrationLine: where === 'ledger' ? undefined : where.line,
+    migrationColumn: where === 'ledger' ? undefined : where.column,
+    sqlstate: db.code,
+    serverMessage: db.message,
+    detail: db.detail,
+    hint,
+    context: db.where,
+  });
+}
+
+function connectionLost(file: MigrationFile, error: unknown): MigrationError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new MigrationError(
+    `The connection to PostgreSQL was lost while applying ${file.fileName} (${reason}); its transaction was not committed, the lock went with the session, and a rerun continues from the ledger.`,
+    { migration: file.id, migrationFile: file.fileName },
+  );
+}
+

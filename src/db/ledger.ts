@@ -1,0 +1,91 @@
+/**
+ * The schema_migrations ledger: read it (read-only commands never create it), create or adopt it
+ * (the old shell script's ledger had only id, applied_at), and the SQL that records one row.
+ */
+import pg from 'pg';
+import type { LedgerRow } from '../plan.js';
+import type { LedgerName } from './lock.js';
+import { serverError, type Session } from './session.js';
+
+export function qualifiedName(ledger: LedgerName): string {
+  return `${pg.escapeIdentifier(ledger.schema)}.${pg.escapeIdentifier(ledger.table)}`;
+}
+
+interface RawRow {
+  id: string;
+  applied_at: Date;
+  checksum: string | null;
+  duration_ms: number | null;
+  applied_by: string | null;
+}
+
+/**
+ * All ledger rows, or [] when there is no ledger yet. Columns the old ledger lacks read as null
+ * (to_jsonb), so this one query serves both shapes.
+ */
+export async function readLedger(session: Session, ledger: LedgerName): Promise<LedgerRow[]> {
+  let rows: RawRow[];
+  try {
+    rows = await session.query<RawRow>(
+      `SELECT l.id, l.applied_at, to_jsonb(l)->>'checksum' AS checksum,
+              (to_jsonb(l)->>'duration_ms')::integer AS duration_ms, to_jsonb(l)->>'applied_by' AS applied_by
+         FROM ${qualifiedName(ledger)} l ORDER BY l.id`,
+    );
+  } catch (error) {
+    if (serverError(error)?.code === '42P01' || serverError(error)?.code === '3F000') return [];
+    throw error;
+  }
+  return rows.map((r) => ({ id: r.id, appliedAt: r.applied_at, checksum: r.checksum, durationMs: r.duration_ms, appliedBy: r.applied_by }));
+}
+
+/**
+ * Creates the ledger, or adds the columns an old one lacks. Run under the migration lock; still
+ * tolerant of a concurrent creator (CREATE TABLE IF NOT EXISTS can fail with 23505/42P07 when
+ * another session creates the table in the same instant).
+ */
+export async function ensureLedger(session: Session, ledger: LedgerName): Promise<void> {
+  const table = qualifiedName(ledger);
+  const [state] = await session.query<{ exists: boolean; missing: number }>(
+    `SELECT to_regclass($1) IS NOT NULL AS exists,
+            3 - (SELECT count(*)::int FROM information_schema.columns
+                  WHERE table_schema = $2 AND table_name = $3 AND column_name IN ('checksum', 'duration_ms', 'applied_by')) AS missing`,
+    [table, ledger.schema, ledger.table],
+  );
+  if (state?.exists && state.missing === 0) return;
+  try {
+    await session.script(
+      `CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(ledger.schema)};
+       CREATE TABLE IF NOT EXISTS ${table} (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+       ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS checksum text,
+                            ADD COLUMN IF NOT EXISTS duration_ms integer,
+                            ADD COLUMN IF NOT EXISTS applied_by text;`,
+    );
+  } catch (failure) {
+    const code = serverError((failure as { error?: unknown }).error)?.code;
+    if (code !== '23505' && code !== '42P07') throw (failure as { error?: unknown }).error ?? failure;
+  }
+}
+
+/**
+ * The statement that records a migration, written out in full (no parameters) so it can travel
+ * in the same simple query as the migration itself. Without `durationMs` the server measures it:
+ * from the start of the transaction to this statement.
+ */
+export function recordRowSql(ledger: LedgerName, id: string, checksum: string, appliedBy: string, durationMs?: number): string {
+  const duration =
+    durationMs === undefined ? `(extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000)::integer` : String(Math.round(durationMs));
+  return `INSERT INTO ${qualifiedName(ledger)} AS l (id, applied_at, checksum, duration_ms, applied_by)
+VALUES (${pg.escapeLiteral(id)}, now(), ${pg.escapeLiteral(checksum)}, ${duration}, ${pg.escapeLiteral(appliedBy)})
+ON CONFLICT (id) DO UPDATE SET checksum = EXCLUDED.checksum, duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by`;
+}
+
+/** Records the checksum of rows adopted from the old ledger (they had none). */
+export async function adoptChecksums(session: Session, ledger: LedgerName, files: readonly { id: string; checksum: string }[]): Promise<void> {
+  if (files.length === 0) return;
+  await session.query(
+    `UPDATE ${qualifiedName(ledger)} AS l SET checksum = f.checksum
+       FROM unnest($1::text[], $2::text[]) AS f(id, checksum)
+      WHERE l.id = f.id AND l.checksum IS NULL`,
+    [files.map((f) => f.id), files.map((f) => f.checksum)],
+  );
+}

@@ -1,0 +1,133 @@
+/**
+ * One connection to PostgreSQL. Every round trip goes through here, so it is counted, and every
+ * way a connection can die (an 'error' event while idle included) becomes an ordinary rejection.
+ */
+import { connect as tcpConnect } from 'node:net';
+import pg from 'pg';
+import type { ConnectionTarget } from './target.js';
+import { clientConfig } from './target.js';
+
+export type Row = object;
+
+/** A multi-statement simple query that also counts how many statements completed. */
+interface QueryInternals {
+  handleCommandComplete(msg: unknown, connection: unknown): void;
+}
+class CountingQuery extends pg.Query {
+  completed = 0;
+  // pg calls this once per CommandComplete message: once per statement of a simple query.
+  handleCommandComplete(msg: unknown, connection: unknown): void {
+    this.completed++;
+    (pg.Query.prototype as unknown as QueryInternals).handleCommandComplete.call(this, msg, connection);
+  }
+}
+
+/** Thrown by `script` when a statement of the script fails. */
+export interface ScriptFailure {
+  readonly error: Error;
+  /** statements that completed before the failing one */
+  readonly completed: number;
+}
+
+export class Session {
+  roundTrips = 0;
+  /** set when the connection broke while nothing was running */
+  private broken: Error | undefined;
+
+  private constructor(
+    private readonly client: pg.Client,
+    readonly target: ConnectionTarget,
+  ) {
+    client.on('error', (error) => {
+      this.broken = error;
+    });
+  }
+
+  static async open(target: ConnectionTarget, connectTimeoutMs: number): Promise<Session> {
+    const client = new pg.Client(clientConfig(target, connectTimeoutMs));
+    const session = new Session(client, target);
+    try {
+      await client.connect();
+    } catch (error) {
+      void client.end().catch(() => undefined);
+      throw error;
+    }
+    return session;
+  }
+
+  /** The server process serving this session. */
+  get pid(): number {
+    return (this.client as unknown as { processID: number }).processID;
+  }
+
+  async query<T extends Row = Row>(text: string, values?: readonly unknown[]): Promise<T[]> {
+    if (this.broken) throw this.broken;
+    this.roundTrips++;
+    const result = await this.client.query<T>(text, values as unknown[] | undefined);
+    return result.rows;
+  }
+
+  /**
+   * Runs `text` as one simple query (many statements, one round trip). On failure rejects with
+   * a ScriptFailure saying how many statements completed, which locates the failing one.
+   */
+  async script(text: string): Promise<void> {
+    if (this.broken) throw this.broken;
+    this.roundTrips++;
+    const query = new CountingQuery(text);
+    try {
+      await this.client.query(query as unknown as pg.QueryConfig);
+    } catch (error) {
+      const failure: ScriptFailure = { error: error as Error, completed: query.completed };
+      throw failure;
+    }
+  }
+
+  /**
+   * Asks the server to cancel whatever this session is running, with the protocol's
+   * CancelRequest on a separate socket (no login, no connection slot). Closing our own socket
+   * would leave the statement running on the server.
+   */
+  cancel(): Promise<void> {
+    const { processID, secretKey } = this.client as unknown as { processID: number | null; secretKey: number | null };
+    if (processID === null || secretKey === null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const isSocketPath = this.target.host.startsWith('/');
+      const socket = isSocketPath
+        ? tcpConnect(`${this.target.host}/.s.PGSQL.${this.target.port}`)
+        : tcpConnect(this.target.port, this.target.host);
+      const packet = Buffer.alloc(16);
+      packet.writeInt32BE(16, 0);
+      packet.writeInt32BE(80877102, 4);
+      packet.writeInt32BE(processID, 8);
+      packet.writeInt32BE(secretKey, 12);
+      socket.setTimeout(2000, () => socket.destroy());
+      socket.on('connect', () => socket.end(packet));
+      socket.on('close', () => resolve());
+      socket.on('error', () => resolve());
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => undefined);
+  }
+}
+
+export function isScriptFailure(value: unknown): value is ScriptFailure {
+  return typeof value === 'object' && value !== null && 'completed' in value && 'error' in value;
+}
+
+/** The fields of a PostgreSQL error response (pg's DatabaseError), when there is one. */
+export interface ServerError {
+  readonly code: string;
+  readonly message: string;
+  readonly detail?: string;
+  readonly hint?: string;
+  readonly position?: string;
+  readonly where?: string;
+}
+
+export function serverError(error: unknown): ServerError | undefined {
+  if (error instanceof pg.DatabaseError && typeof error.code === 'string') return error as ServerError;
+  return undefined;
+}

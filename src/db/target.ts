@@ -1,0 +1,140 @@
+/**
+ * Where to connect, resolved once from DATABASE_URL / DATABASE_URL_FILE / PG* variables.
+ * `sslmode` keeps libpq's meaning (pg alone reads `require` as "verify the certificate").
+ */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import { parse } from 'pg-connection-string';
+import type { ClientConfig } from 'pg';
+import { ConfigError } from '../errors.js';
+
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+const sslModes: readonly string[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+
+export interface ConnectionTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string | undefined;
+  readonly password: string | undefined;
+  readonly database: string | undefined;
+  readonly sslMode: SslMode;
+  readonly ssl: ConnectionOptions | false;
+  /** host:port/database, never the password: safe for every log line */
+  readonly display: string;
+}
+
+interface Parts {
+  host?: string | undefined;
+  port?: number | undefined;
+  user?: string | undefined;
+  password?: string | undefined;
+  database?: string | undefined;
+  sslmode?: string | undefined;
+  sslrootcert?: string | undefined;
+}
+
+/**
+ * @param url a postgres:// URL, or undefined to use `defaults` alone (the PG* variables)
+ * @param source the variable the URL came from, for error messages (the URL is never quoted)
+ */
+export function connectionTarget(url: string | undefined, source: string, defaults: Parts): ConnectionTarget {
+  const parts = url === undefined ? defaults : { ...defaults, ...withoutUndefined(parseUrl(url, source)) };
+  const sslMode = (parts.sslmode ?? 'prefer') as SslMode;
+  if (!sslModes.includes(sslMode)) {
+    throw new ConfigError(`Invalid configuration: ${source} has sslmode=${parts.sslmode}; use disable, prefer, require, verify-ca or verify-full.`, {
+      variables: [source],
+    });
+  }
+  const host = parts.host ?? 'localhost';
+  const port = parts.port ?? 5432;
+  return Object.freeze({
+    host,
+    port,
+    user: parts.user,
+    password: parts.password,
+    database: parts.database,
+    sslMode,
+    ssl: tlsOptions(sslMode, parts.sslrootcert, source),
+    display: `${host}:${port}/${parts.database ?? parts.user ?? ''}`,
+  });
+}
+
+function parseUrl(url: string, source: string): Parts {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`Invalid configuration: ${source} is not a valid URL (expected postgres://user:password@host:5432/database; the value is not shown because it may hold a password).`, {
+      variables: [source],
+    });
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new ConfigError(`Invalid configuration: ${source} must start with postgres:// or postgresql:// (found ${parsed.protocol}//).`, {
+      variables: [source],
+    });
+  }
+  const sslmode = parsed.searchParams.get('sslmode') ?? undefined;
+  const sslrootcert = parsed.searchParams.get('sslrootcert') ?? undefined;
+  for (const key of [...parsed.searchParams.keys()]) if (key.startsWith('ssl')) parsed.searchParams.delete(key);
+  let config: ReturnType<typeof parse>;
+  try {
+    config = parse(parsed.toString());
+  } catch {
+    throw new ConfigError(`Invalid configuration: ${source} could not be parsed as a PostgreSQL URL (the value is not shown because it may hold a password).`, {
+      variables: [source],
+    });
+  }
+  const port = config.port ? Number(config.port) : undefined;
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
+    throw new ConfigError(`Invalid configuration: ${source} has port "${config.port}", which is not a TCP port.`, { variables: [source] });
+  }
+  return {
+    host: config.host ?? undefined,
+    port,
+    user: config.user,
+    password: config.password,
+    database: config.database ?? undefined,
+    sslmode,
+    sslrootcert,
+  };
+}
+
+function tlsOptions(mode: SslMode, rootCertPath: string | undefined, source: string): ConnectionOptions | false {
+  if (mode === 'disable' || mode === 'allow' || mode === 'prefer') return false;
+  const ca = rootCertPath === undefined ? undefined : readRootCert(rootCertPath, source);
+  if (mode === 'require' && ca === undefined) return { rejectUnauthorized: false };
+  // libpq: `require` with a root certificate behaves as verify-ca.
+  if (mode === 'require' || mode === 'verify-ca') {
+    return { rejectUnauthorized: true, ...(ca ? { ca } : {}), checkServerIdentity: () => undefined };
+  }
+  return { rejectUnauthorized: true, ...(ca ? { ca } : {}) };
+}
+
+function readRootCert(path: string, source: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(`Invalid configuration: sslrootcert ${path} (from ${source}) cannot be read (${code}).`, { variables: [source] });
+  }
+}
+
+function withoutUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The pg client settings for one connection to `target`. */
+export function clientConfig(target: ConnectionTarget, connectTimeoutMs: number): ClientConfig {
+  return {
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password: target.password,
+    database: target.database,
+    ssl: target.ssl,
+    application_name: 'xyn-migrate',
+    connectionTimeoutMillis: connectTimeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * The error family. Each error knows its exit code (CONTRACT.md, "Exit codes") and carries the
+ * structured fields a person needs; the CLI prints `message` and pino logs `fields`.
+ */
+export const ExitCode = {
+  ok: 0,
+  migrationFailed: 1,
+  invalidConfig: 2,
+  unreachable: 3,
+  lockTimeout: 4,
+  verificationFailed: 5,
+  sigint: 130,
+  sigterm: 143,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export abstract class XynError extends Error {
+  abstract readonly exitCode: ExitCode;
+  constructor(
+    message: string,
+    readonly fields: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad environment, flags or migration files: nothing was touched. */
+export class ConfigError extends XynError {
+  readonly exitCode = ExitCode.invalidConfig;
+}
+
+/** PostgreSQL not reachable, not writable, or refusing us. */
+export class ConnectError extends XynError {
+  readonly exitCode = ExitCode.unreachable;
+}
+
+export class LockTimeoutError extends XynError {
+  readonly exitCode = ExitCode.lockTimeout;
+}
+
+/** A migration failed; it was rolled back (or, without a transaction, is re-runnable). */
+export class MigrationError extends XynError {
+  readonly exitCode = ExitCode.migrationFailed;
+}
+
+/** Required migration missing, drift, unknown applied ids, refused history. */
+export class VerificationError extends XynError {
+  readonly exitCode = ExitCode.verificationFailed;
+}
+
+/** SIGINT/SIGTERM arrived; what ran was cancelled and rolled back. */
+export class InterruptedError extends XynError {
+  readonly exitCode: ExitCode;
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
+    super(`Stopped by ${signal}: the running migration was cancelled and rolled back, the lock released.`);
+    this.exitCode = signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * The only reader of the migrations folder: folder → ordered MigrationFile[]. Every naming or
+ * content problem that can be found without a database is a ConfigError (exit 2) naming the file
+ * and line, before anything connects.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { blank, lex, lineColumn, transactionControl, type Statement } from './sql.js';
+
+export type MigrationMode = 'transaction' | 'no-transaction';
+
+export interface MigrationFile {
+  /** file name without `.sql`: the ledger id */
+  readonly id: string;
+  readonly number: bigint;
+  readonly fileName: string;
+  readonly path: string;
+  /** sha256 of the file's bytes, hex */
+  readonly checksum: string;
+  readonly mode: MigrationMode;
+  /** the file's text as read */
+  readonly text: string;
+  /**
+   * transaction mode: the text with its own top-level BEGIN/COMMIT blanked out (same length and
+   * lines, so server error positions still point into the file); no-transaction: the text.
+   */
+  readonly executable: string;
+  readonly statements: readonly Statement[];
+}
+
+const MIGRATION_NAME = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)\.sql$/;
+const NO_TRANSACTION = /^[ \t]*--[ \t]*xyn:no-transaction\b/m;
+
+export function discoverMigrations(dir: string): MigrationFile[] {
+  const folder = resolve(dir);
+  const names = listSqlFiles(folder, dir);
+  const files = names.map((name) => readMigration(folder, name));
+  files.sort((a, b) => (a.number < b.number ? -1 : a.number > b.number ? 1 : 0));
+  for (let i = 1; i < files.length; i++) {
+    const [previous, current] = [files[i - 1]!, files[i]!];
+    if (previous.number === current.number) {
+      throw new ConfigError(`Migrations ${previous.fileName} and ${current.fileName} share the number ${current.number}; renumber one of them.`, {
+        files: [previous.fileName, current.fileName],
+      });
+    }
+  }
+  return files;
+}
+
+function listSqlFiles(folder: string, given: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(folder);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(`Migrations folder ${given} cannot be read (${code}); set XYN_MIGRATIONS_DIR or mount the folder there.`, {
+      variable: 'XYN_MIGRATIONS_DIR',
+    });
+  }
+  const names = entries.filter((name) => name.toLowerCase().endsWith('.sql') && !isDirectory(join(folder, name)));
+  if (names.length === 0) {
+    throw new ConfigError(`Migrations folder ${given} holds no .sql files; set XYN_MIGRATIONS_DIR or mount the migrations there.`, {
+      variable: 'XYN_MIGRATIONS_DIR',
+    });
+  }
+  return names;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function readMigration(folder: string, fileName: string): MigrationFile {
+  const match = MIGRATION_NAME.exec(fileName);
+  if (!match || match[1]!.length < 3) {
+    throw new ConfigError(
+      `Migration file ${fileName} is misnamed: names are NNN_name.sql with a number of three or more digits (e.g. 006_add_run_labels.sql).`,
+      { file: fileName },
+    );
+  }
+  const path = join(folder, fileName);
+  const bytes = readBytes(path, fileName);
+  const text = decodeUtf8(bytes, fileName).replace(/^\uFEFF/, '');
+  const lexed = lex(text);
+  const at = (index: number) => {
+    const { line, column } = lineColumn(text, index);
+    return `${fileName}:${line}:${column}`;
+  };
+  if (lexed.unterminated) {
+    throw new ConfigError(`${at(lexed.unterminated.index)}: ${lexed.unterminated.what} is never closed.`, { file: fileName });
+  }
+  const meta = lexed.metaCommands[0];
+  if (meta) {
+    throw new ConfigError(`${at(meta.index)}: "${meta.text}" is a psql meta-command, which only psql understands; write it as SQL or remove it.`, {
+      file: fileName,
+    });
+  }
+  const firstStatement = lexed.statements[0]?.start ?? text.length;
+  const mode: MigrationMode = NO_TRANSACTION.test(text.slice(0, firstStatement)) ? 'no-transaction' : 'transaction';
+  return {
+    id: fileName.slice(0, -'.sql'.length),
+    number: BigInt(match[1]!),
+    fileName,
+    path,
+    checksum: createHash('sha256').update(bytes).digest('hex'),
+    mode,
+    text,
+    executable: executableText(text, lexed.statements, mode, at),
+    statements: lexed.statements,
+  };
+}
+
+/**
+ * A transactional file runs inside the runner's own transaction, so its top-level BEGIN/COMMIT
+ * are blanked: statements after its COMMIT (verification, its own ledger insert) stay in the
+ * same atomic unit. A ROLLBACK cannot be honoured that way and is refused.
+ */
+function executableText(text: string, statements: readonly Statement[], mode: MigrationMode, at: (i: number) => string): string {
+  let executable = text;
+  for (const statement of statements) {
+    const control = transactionControl(statement);
+    if (control === undefined) continue;
+    if (mode === 'no-transaction') {
+      throw new ConfigError(
+        `${at(statement.start)}: ${statement.keywords[0]} in a -- xyn:no-transaction file; such a file runs statement by statement without a transaction, remove it.`,
+        { file: at(statement.start) },
+      );
+    }
+    if (control === 'rollback' || control === 'other-transaction-command') {
+      throw new ConfigError(
+        `${at(statement.start)}: a top-level ${statement.keywords.slice(0, 2).join(' ')} cannot run inside the transaction that applies this file; remove it.`,
+        { file: at(statement.start) },
+      );
+    }
+    executable = blank(executable, statement.start, statement.next);
+  }
+  return executable;
+}
+
+function readBytes(path: string, fileName: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(`Migration file ${fileName} cannot be read (${code}); check its permissions.`, { file: fileName });
+  }
+}
+
+function decodeUtf8(bytes: Buffer, fileName: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ConfigError(`Migration file ${fileName} is not UTF-8 text; save it as UTF-8.`, { file: fileName });
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * A small SQL lexer: enough of PostgreSQL's lexical rules (strings, E'' strings, quoted
+ * identifiers, dollar quotes, nested comments, BEGIN ATOMIC bodies) to find statement
+ * boundaries exactly where the server does. Never a regular expression over raw SQL.
+ */
+
+export interface Statement {
+  /** index of the statement's first character in the file text (UTF-16 units) */
+  readonly start: number;
+  /** index just past its last character, before any `;` */
+  readonly end: number;
+  /** index just past the `;` that ends it (or `end` at end of file) */
+  readonly next: number;
+  readonly text: string;
+  /** the first words, upper-cased: enough to classify it */
+  readonly keywords: readonly string[];
+}
+
+export interface MetaCommand {
+  readonly index: number;
+  readonly text: string;
+}
+
+export interface Lexed {
+  readonly statements: readonly Statement[];
+  /** a backslash outside quotes and comments: a psql meta-command (`\set`, `\i`, `\gset`) */
+  readonly metaCommands: readonly MetaCommand[];
+  /** the text ends inside a quote or comment that was never closed */
+  readonly unterminated: { readonly index: number; readonly what: string } | undefined;
+}
+
+const isIdentStart = (c: string | undefined) => c !== undefined && /[A-Za-z_\u0080-\uffff]/.test(c);
+const isIdentChar = (c: string | undefined) => c !== undefined && /[A-Za-z0-9_$\u0080-\uffff]/.test(c);
+const isSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
+
+const KEYWORDS_KEPT = 4;
+
+export function lex(sql: string): Lexed {
+  const statements: Statement[] = [];
+  const metaCommands: MetaCommand[] = [];
+  let unterminated: Lexed['unterminated'];
+
+  let start = -1; // first significant character of the current statement
+  let keywords: string[] = [];
+  let atomicDepth = 0; // inside CREATE FUNCTION ... BEGIN ATOMIC ... END
+  let lastSignificantEnd = -1;
+
+  const finish = (end: number, next: number) => {
+    if (start >= 0) statements.push({ start, end, next, text: sql.slice(start, end), keywords });
+    start = -1;
+    keywords = [];
+    atomicDepth = 0;
+    lastSignificantEnd = -1;
+  };
+  const mark = (i: number) => {
+    if (start < 0) start = i;
+  };
+
+  let i = 0;
+  const n = sql.length;
+  while (i < n) {
+    const c = sql[i]!;
+    const d = sql[i + 1];
+    if (isSpace(c)) {
+      i++;
+      continue;
+    }
+    if (c === '-' && d === '-') {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? n : nl + 1;
+      continue;
+    }
+    if (c === '/' && d === '*') {
+      let depth = 1;
+      let j = i + 2;
+      while (j < n && depth > 0) {
+        if (sql[j] === '/' && sql[j + 1] === '*') (depth++, (j += 2));
+        else if (sql[j] === '*' && sql[j + 1] === '/') (depth--, (j += 2));
+        else j++;
+      }
+      if (depth > 0) unterminated ??= { index: i, what: 'comment /* … */' };
+      i = j;
+      continue;
+    }
+    if (c === ';' && atomicDepth === 0) {
+      finish(lastSignificantEnd, i + 1);
+      i++;
+      continue;
+    }
+    mark(i);
+    if (c === "'") {
+      const escapes = i > 0 && /[eE]/.test(sql[i - 1]!) && !isIdentChar(sql[i - 2]);
+      i = skipQuoted(sql, i, "'", escapes, () => (unterminated ??= { index: i, what: 'string literal' }));
+    } else if (c === '"') {
+      i = skipQuoted(sql, i, '"', false, () => (unterminated ??= { index: i, what: 'quoted identifier' }));
+    } else if (c === '$' && !isIdentChar(sql[i - 1]) && dollarTag(sql, i) !== undefined) {
+      const tag = dollarTag(sql, i)!;
+      const close = sql.indexOf(tag, i + tag.length);
+      if (close < 0) {
+        unterminated ??= { index: i, what: `dollar-quoted text ${tag}` };
+        i = n;
+      } else i = close + tag.length;
+    } else if (c === '\\') {
+      const nl = sql.indexOf('\n', i);
+      const lineEnd = nl < 0 ? n : nl;
+      metaCommands.push({ index: i, text: sql.slice(i, lineEnd).trim() });
+      i = lineEnd;
+    } else if (isIdentStart(c)) {
+      let j = i + 1;
+      while (j < n && isIdentChar(sql[j])) j++;
+      const word = sql.slice(i, j).toUpperCase();
+      if (keywords.length < KEYWORDS_KEPT) keywords.push(word);
+      atomicDepth = trackAtomicBody(keywords, word, atomicDepth);
+      i = j;
+    } else {
+      i++;
+    }
+    lastSignificantEnd = i;
+  }
+  finish(lastSignificantEnd, n);
+  return { statements, metaCommands, unterminated };
+}
+
+function skipQuoted(sql: string, open: number, quote: string, backslashEscapes: boolean, onUnterminated: () => void): number {
+  let j = open + 1;
+  while (j < sql.length) {
+    const ch = sql[j];
+    if (backslashEscapes && ch === '\\') j += 2;
+    else if (ch === quote && sql[j + 1] === quote) j += 2;
+    else if (ch === quote) return j + 1;
+    else j++;
+  }
+  onUnterminated();
+  return sql.length;
+}
+
+/** `$$` or `$tag$` at index i, or undefined when the `$` starts no dollar quote (e.g. `$1`). */
+function dollarTag(sql: string, i: number): string | undefined {
+  let j = i + 1;
+  if (sql[j] === '$') return '$$';
+  if (!/[A-Za-z_\u0080-\uffff]/.test(sql[j] ?? '')) return undefined;
+  while (j < sql.length && /[A-Za-z0-9_\u0080-\uffff]/.test(sql[j]!)) j++;
+  return sql[j] === '$' ? sql.slice(i, j + 1) : undefined;
+}
+
+/**
+ * SQL-standard function bodies (`CREATE FUNCTION … BEGIN ATOMIC … END`) hold semicolons that do
+ * not end the statement. Like psql, count BEGIN/CASE … END once a CREATE FUNCTION/PROCEDURE is seen.
+ */
+function trackAtomicBody(keywords: readonly string[], word: string, depth: number): number {
+  const routine = keywords[0] === 'CREATE' && keywords.some((k) => k === 'FUNCTION' || k === 'PROCEDURE');
+  if (!routine) return depth;
+  if (word === 'BEGIN' || (word === 'CASE' && depth > 0)) return depth + 1;
+  if (word === 'END' && depth > 0) return depth - 1;
+  return depth;
+}
+
+export type TransactionControl = 'begin' | 'commit' | 'rollback' | 'other-transaction-command' | undefined;
+
+/** How a top-level statement touches the transaction the runner owns. */
+export function transactionControl(s: Statement): TransactionControl {
+  const [first, second] = s.keywords;
+  if (first === 'BEGIN' || first === 'START') return 'begin';
+  if (first === 'COMMIT' || first === 'END') return second === 'PREPARED' ? 'other-transaction-command' : 'commit';
+  if (first === 'ROLLBACK' || first === 'ABORT') return second === 'TO' || second === 'PREPARED' ? undefined : 'rollback';
+  if (first === 'PREPARE' && second === 'TRANSACTION') return 'other-transaction-command';
+  return undefined;
+}
+
+/** Blank a range with spaces, keeping newlines, so every other position and line stays put. */
+export function blank(sql: string, from: number, to: number): string {
+  return sql.slice(0, from) + sql.slice(from, to).replace(/[^\n]/g, ' ') + sql.slice(to);
+}
+
+/** Line and column (1-based, counted in characters) of a UTF-16 index into `text`. */
+export function lineColumn(text: string, index: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < index && i < text.length; i++) {
+    if (text[i] === '\n') {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: [...text.slice(lineStart, index)].length + 1 };
+}
+
+/**
+ * PostgreSQL's error `position` is 1-based and counts characters (code points), not UTF-16
+ * units: convert it to a string index into `text`.
+ */
+export function indexOfPosition(text: string, position: number): number {
+  let index = 0;
+  for (let chars = 1; chars < position && index < text.length; chars++) {
+    index += text.codePointAt(index)! > 0xffff ? 2 : 1;
+  }
+  return index;
+}
+
+/** Length of `text` in characters, as the server counts them. */
+export function characterLength(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0xdc00 || code > 0xdfff) count++;
+  }
+  return count;
+}

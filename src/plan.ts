@@ -1,0 +1,117 @@
+/**
+ * Pure planning: migration files + ledger rows in, a Plan out. No I/O, so every edge case of
+ * history (drift, missing files, out-of-order, adopted rows without checksum) is tested here
+ * in milliseconds.
+ */
+import type { MigrationFile } from './migrations/discover.js';
+import type { RequiredMigrations } from './config.js';
+
+export interface LedgerRow {
+  readonly id: string;
+  readonly appliedAt: Date;
+  /** null for rows adopted from the old shell script's ledger */
+  readonly checksum: string | null;
+  readonly durationMs: number | null;
+  readonly appliedBy: string | null;
+}
+
+export type Entry =
+  | { readonly kind: 'applied'; readonly id: string; readonly file: MigrationFile; readonly row: LedgerRow }
+  /** applied before checksums were recorded: the file's checksum is adopted, never drift */
+  | { readonly kind: 'applied-unverified'; readonly id: string; readonly file: MigrationFile; readonly row: LedgerRow }
+  | { readonly kind: 'drifted'; readonly id: string; readonly file: MigrationFile; readonly row: LedgerRow }
+  | { readonly kind: 'missing-file'; readonly id: string; readonly row: LedgerRow }
+  | { readonly kind: 'pending'; readonly id: string; readonly file: MigrationFile }
+  /** pending, but numbered below a migration already applied (two branches merged) */
+  | { readonly kind: 'out-of-order'; readonly id: string; readonly file: MigrationFile };
+
+export type EntryKind = Entry['kind'];
+
+export interface PlanOptions {
+  readonly required: RequiredMigrations;
+  readonly allowDrift: boolean;
+  readonly allowOutOfOrder: boolean;
+  readonly allowMissingFiles: boolean;
+}
+
+export interface Plan {
+  /** every file and every ledger row, in migration order */
+  readonly entries: readonly Entry[];
+  /** what `migrate` applies, in order */
+  readonly toApply: readonly MigrationFile[];
+  /** files whose ledger row has no checksum yet */
+  readonly toAdopt: readonly MigrationFile[];
+  /** history that `migrate` and `verify` refuse (each a sentence) */
+  readonly refusals: readonly string[];
+  /** history allowed by an override, worth a warning */
+  readonly warnings: readonly string[];
+  /** required ids with no ledger row */
+  readonly missingRequired: readonly string[];
+}
+
+export function migrationNumber(id: string): bigint | undefined {
+  const match = /^(\d+)_/.exec(id);
+  return match ? BigInt(match[1]!) : undefined;
+}
+
+export function planMigrations(files: readonly MigrationFile[], rows: readonly LedgerRow[], options: PlanOptions): Plan {
+  const rowsById = new Map(rows.map((row) => [row.id, row]));
+  const fileIds = new Set(files.map((f) => f.id));
+  const newestApplied = rows.reduce<bigint>((max, row) => {
+    const n = migrationNumber(row.id);
+    return n !== undefined && n > max ? n : max;
+  }, -1n);
+
+  const entries: Entry[] = files.map((file): Entry => {
+    const row = rowsById.get(file.id);
+    if (!row) return file.number < newestApplied ? { kind: 'out-of-order', id: file.id, file } : { kind: 'pending', id: file.id, file };
+    if (row.checksum === null) return { kind: 'applied-unverified', id: file.id, file, row };
+    return row.checksum === file.checksum ? { kind: 'applied', id: file.id, file, row } : { kind: 'drifted', id: file.id, file, row };
+  });
+  for (const row of rows) if (!fileIds.has(row.id)) entries.push({ kind: 'missing-file', id: row.id, row });
+  entries.sort(byMigrationOrder);
+
+  const refusals: string[] = [];
+  const warnings: string[] = [];
+  const judge = (allowed: boolean, sentence: string) => (allowed ? warnings : refusals).push(sentence);
+  for (const entry of entries) {
+    if (entry.kind === 'drifted') {
+      judge(
+        options.allowDrift,
+        `${entry.file.fileName} changed after it was applied (checksum ${entry.row.checksum} in the ledger, ${entry.file.checksum} on disk); restore the applied file and put the change in a new migration`,
+      );
+    } else if (entry.kind === 'missing-file') {
+      judge(
+        options.allowMissingFiles,
+        `${entry.id} is applied but has no file in the migrations folder (is this image older than the database?)`,
+      );
+    } else if (entry.kind === 'out-of-order') {
+      judge(
+        options.allowOutOfOrder,
+        `${entry.file.fileName} is pending but numbered below migrations already applied; renumber it after the newest applied migration, or allow out-of-order`,
+      );
+    }
+  }
+
+  const requiredIds = options.required.kind === 'all' ? files.map((f) => f.id) : options.required.ids;
+  return {
+    entries,
+    toApply: entries.flatMap((e) => (e.kind === 'pending' || (e.kind === 'out-of-order' && options.allowOutOfOrder) ? [e.file] : [])),
+    toAdopt: entries.flatMap((e) => (e.kind === 'applied-unverified' ? [e.file] : [])),
+    refusals,
+    warnings,
+    missingRequired: requiredIds.filter((id) => !rowsById.has(id)),
+  };
+}
+
+function byMigrationOrder(a: Entry, b: Entry): number {
+  const na = migrationNumber(a.id) ?? -1n;
+  const nb = migrationNumber(b.id) ?? -1n;
+  if (na !== nb) return na < nb ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** Nothing to do and nothing to refuse: the every-pod-start case. */
+export function isSteadyState(plan: Plan): boolean {
+  return plan.toApply.length === 0 && plan.toAdopt.length === 0 && plan.refusals.length === 0 && plan.missingRequired.length === 0;
+}

@@ -1,0 +1,57 @@
+/**
+ * Runs the built program, dist/cli.js, as a process: the way the container runs it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const CLI = resolve('dist/cli.js');
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stderr parsed as pino JSON lines */
+  readonly logs: Record<string, unknown>[];
+  /** the `msg` of the last log line: the one-sentence reason on failure */
+  readonly lastMessage: string;
+  readonly elapsedMs: number;
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** Starts dist/cli.js with only PATH, HOME and `env` in its environment. */
+export function startCli(args: readonly string[], env: Env): { child: ChildProcess; result: Promise<CliResult> } {
+  const started = Date.now();
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const result = new Promise<CliResult>((resolvePromise) => {
+    child.on('close', (code, signal) => {
+      const logs = stderr
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      resolvePromise({ code, signal, stdout, stderr, logs, lastMessage: String(logs.at(-1)?.msg ?? ''), elapsedMs: Date.now() - started });
+    });
+  });
+  return { child, result };
+}
+
+export function runCli(args: readonly string[], env: Env): Promise<CliResult> {
+  return startCli(args, env).result;
+}
+
+/** A temporary migrations folder holding `files` (name → SQL). */
+export function migrationsDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'xyn-migrations-'));
+  for (const [name, sql] of Object.entries(files)) writeFileSync(join(dir, name), sql);
+  return dir;
+}

@@ -1,0 +1,70 @@
+/**
+ * The test PostgreSQL started by test/run.ts, and a fresh database per test.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export interface Server {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+}
+
+export function testServer(): Server {
+  const raw = process.env.XYN_TEST_PG;
+  if (!raw) throw new Error('XYN_TEST_PG is not set: run the tests with `npm test` (test/run.ts starts PostgreSQL)');
+  return JSON.parse(raw) as Server;
+}
+
+export function urlFor(database: string, server: Server = testServer(), overrides: { password?: string; port?: number; user?: string } = {}): string {
+  const user = encodeURIComponent(overrides.user ?? server.user);
+  const password = encodeURIComponent(overrides.password ?? server.password);
+  return `postgres://${user}:${password}@${server.host}:${overrides.port ?? server.port}/${database}`;
+}
+
+export interface TestDatabase {
+  readonly name: string;
+  readonly url: string;
+  /** a query on this database, through a client kept open until `drop` */
+  query<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<T[]>;
+  /** a new client of its own (for holding locks, transactions) */
+  client(): Promise<pg.Client>;
+  drop(): Promise<void>;
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const server = testServer();
+  const client = new pg.Client({ ...server, database: 'postgres' });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function freshDatabase(prefix = 't'): Promise<TestDatabase> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await adminQuery(`CREATE DATABASE ${name}`);
+  const server = testServer();
+  const clients: pg.Client[] = [];
+  const client = async () => {
+    const c = new pg.Client({ ...server, database: name });
+    c.on('error', () => undefined);
+    await c.connect();
+    clients.push(c);
+    return c;
+  };
+  const main = await client();
+  return {
+    name,
+    url: urlFor(name, server),
+    query: async (text, values) => (await main.query(text, values)).rows,
+    client,
+    drop: async () => {
+      await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}
