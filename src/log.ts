@@ -12,7 +12,7 @@ export type { Logger };
 const stderr = { write: (line: string) => void writeSync(2, scrub(line)) };
 
 const levelNames: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
-const prettyOmit = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'name']);
+const prettyOmit = new Set(['level', 'severity', 'time', 'msg', 'pid', 'hostname', 'name']);
 
 /** One readable line per record for a person at a terminal; JSON stays the default. */
 const prettyStderr = {

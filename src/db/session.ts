@@ -75,12 +75,14 @@ export class Session {
     if (this.broken) throw this.broken;
     this.roundTrips++;
     const query = new CountingQuery(text);
-    try {
-      await this.client.query(query as unknown as pg.QueryConfig);
-    } catch (error) {
-      const failure: ScriptFailure = { error: error as Error, completed: query.completed };
-      throw failure;
-    }
+    await new Promise<void>((resolve, reject) => {
+      // A submitted Query object is not a promise: completion arrives through its callback.
+      (query as unknown as { callback: (error: Error | null) => void }).callback = (error) => {
+        if (error) reject({ error, completed: query.completed } satisfies ScriptFailure);
+        else resolve();
+      };
+      this.client.query(query as unknown as pg.QueryConfig);
+    });
   }
 
   /**

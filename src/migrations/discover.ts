@@ -37,7 +37,7 @@ export function discoverMigrations(dir: string): MigrationFile[] {
   const folder = resolve(dir);
   const names = listSqlFiles(folder, dir);
   const files = names.map((name) => readMigration(folder, name));
-  files.sort((a, b) => (a.number < b.number ? -1 : a.number > b.number ? 1 : 0));
+  files.sort((a, b) => (a.number < b.number ? -1 : a.number > b.number ? 1 : a.fileName < b.fileName ? -1 : 1));
   for (let i = 1; i < files.length; i++) {
     const [previous, current] = [files[i - 1]!, files[i]!];
     if (previous.number === current.number) {
