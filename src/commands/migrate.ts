@@ -47,6 +47,7 @@ export async function migrate(ctx: CommandContext): Promise<MigrateResult> {
       plan = planFor(files, rows, config);
     }
     requireMigrations(plan, config);
+    log.info({ applied: applied.length, migrations: rows.length }, applied.length > 0 ? 'migrations applied' : 'nothing to apply');
     printLedger(ctx, rows);
     return { applied, ledger: rows, roundTrips: session.roundTrips };
   } finally {
@@ -107,8 +108,8 @@ function requireMigrations(plan: Plan, config: Config): void {
   );
 }
 
-/** A table for a person at a terminal; one structured log line otherwise. */
+/** A table for a person (a terminal, or pretty logs); one structured log line otherwise. */
 function printLedger(ctx: CommandContext, rows: readonly LedgerRow[]): void {
-  if (ctx.stdoutIsTerminal) ctx.print(ledgerTable(rows));
+  if (ctx.stdoutIsTerminal || ctx.config.logFormat === 'pretty') ctx.print(ledgerTable(rows));
   else ctx.log.info({ ledger: ledgerJson(rows) }, 'ledger');
 }
