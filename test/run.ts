@@ -4,7 +4,7 @@
  * Each test makes its own fresh database on it (test/support/postgres.ts).
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ function testFiles(): string[] {
   const only = process.argv.slice(2);
   if (only.length > 0) return only;
   return ['test/unit', 'test/integration'].flatMap((dir) =>
-    readdirSync(dir)
+    (existsSync(dir) ? readdirSync(dir) : [])
       .filter((name) => name.endsWith('.test.ts'))
       .sort()
       .map((name) => join(dir, name)),
