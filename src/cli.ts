@@ -10,14 +10,32 @@ import { createLogger, type Logger } from './log.js';
 import { registerSecret, scrub } from './secrets.js';
 import { Stop, type StopSignal } from './stop.js';
 import { migrate, type CommandContext } from './commands/migrate.js';
+import { status } from './commands/status.js';
+import { plan } from './commands/plan.js';
+import { verify } from './commands/verify.js';
+import { newMigration } from './commands/new.js';
+import { baseline } from './commands/baseline.js';
+import { rehearse } from './commands/rehearse.js';
 
 declare const XYN_VERSION: string | undefined;
 const version = typeof XYN_VERSION === 'string' ? XYN_VERSION : '0.0.0-dev';
 
-const commands = {
-  migrate: { summary: 'wait for PostgreSQL, take the lock, apply pending migrations, verify, print the ledger', run: migrate },
-} as const;
-type CommandName = keyof typeof commands;
+interface Invocation {
+  readonly json: boolean;
+  /** the command's own arguments (e.g. the name for `new`) */
+  readonly args: readonly string[];
+}
+
+const commands: Record<string, { usage: string; summary: string; run: (ctx: CommandContext, invocation: Invocation) => Promise<unknown> }> = {
+  migrate: { usage: 'migrate', summary: 'wait for PostgreSQL, take the lock, apply pending migrations, verify, print the ledger', run: (ctx) => migrate(ctx) },
+  status: { usage: 'status [--json]', summary: 'every file and ledger row: applied, pending, drifted, missing file, out of order (read-only)', run: (ctx, i) => status(ctx, i.json) },
+  plan: { usage: 'plan [--json]', summary: 'what migrate would apply now, in order, with each file\'s mode (read-only)', run: (ctx, i) => plan(ctx, i.json) },
+  verify: { usage: 'verify', summary: 'fail fast on boot: required migrations applied, no drift, no unknown ids; exit 0 or 5', run: (ctx) => verify(ctx) },
+  new: { usage: 'new <name>', summary: 'write the next-numbered migration file from the template', run: async (ctx, i) => newMigration(ctx, i.args) },
+  rehearse: { usage: 'rehearse', summary: 'apply every migration twice on a scratch database; fail naming a file that is not idempotent', run: (ctx) => rehearse(ctx) },
+  baseline: { usage: 'baseline <id>', summary: 'record every migration up to <id> as applied without running it (ledger only)', run: (ctx, i) => baseline(ctx, i.args) },
+};
+type CommandName = string;
 
 const USAGE = `xyn-migrate ${version} — the PostgreSQL migration job for containers
 
@@ -25,13 +43,14 @@ Usage: xyn-migrate [command] [flags]
 
 Commands (default: migrate):
 ${Object.entries(commands)
-  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .map(([, c]) => `  ${c.usage.padEnd(16)} ${c.summary}`)
   .join('\n')}
 
 Flags (each stands for the variable named; flags win):
 ${Object.entries(flagVariables)
   .map(([flag, variable]) => `  --${flag.padEnd(20)} ${variable}`)
   .join('\n')}
+  --json                 status and plan: one JSON document on stdout
   --help                 this text
   --version              the version
 
@@ -42,11 +61,12 @@ refusing, 4 lock timeout, 5 verification failed, 130/143 stopped by SIGINT/SIGTE
 
 const print = (text: string) => void writeSync(1, scrub(text));
 
-function parseCommandLine(argv: readonly string[]): { command: CommandName | 'help' | 'version'; flags: Partial<Record<Flag, string>> } {
+function parseCommandLine(argv: readonly string[]): { command: CommandName | 'help' | 'version'; flags: Partial<Record<Flag, string>>; invocation: Invocation } {
   const options = Object.fromEntries([
     ...Object.keys(flagVariables).map((flag) => [flag, { type: 'string' as const }]),
     ['help', { type: 'boolean' as const, short: 'h' }],
     ['version', { type: 'boolean' as const }],
+    ['json', { type: 'boolean' as const }],
     ['allow-drift', { type: 'boolean' as const }],
     ['allow-out-of-order', { type: 'boolean' as const }],
     ['allow-missing-files', { type: 'boolean' as const }],
@@ -58,8 +78,9 @@ function parseCommandLine(argv: readonly string[]): { command: CommandName | 'he
     throw new ConfigError(`Invalid command line: ${(error as Error).message}; see --help.`);
   }
   const { values, positionals } = parsed;
-  if (values.help) return { command: 'help', flags: {} };
-  if (values.version) return { command: 'version', flags: {} };
+  const invocation: Invocation = { json: values.json === true, args: positionals.slice(1) };
+  if (values.help) return { command: 'help', flags: {}, invocation };
+  if (values.version) return { command: 'version', flags: {}, invocation };
   const name = positionals[0] ?? 'migrate';
   if (!(name in commands)) throw new ConfigError(`Unknown command "${name}"; the commands are ${Object.keys(commands).join(', ')}. See --help.`);
   const flags: Partial<Record<Flag, string>> = {};
@@ -67,7 +88,7 @@ function parseCommandLine(argv: readonly string[]): { command: CommandName | 'he
     const value = values[flag];
     if (value !== undefined) flags[flag] = value === true ? 'true' : String(value);
   }
-  return { command: name as CommandName, flags };
+  return { command: name, flags, invocation };
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -77,14 +98,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   let log: Logger = createLogger();
   let config: Config | undefined;
   try {
-    const { command, flags } = parseCommandLine(argv);
+    const { command, flags, invocation } = parseCommandLine(argv);
     if (command === 'help') return (print(USAGE), ExitCode.ok);
     if (command === 'version') return (print(`${version}\n`), ExitCode.ok);
     config = loadConfig(flags);
     registerSecret(config.database?.password);
     log = createLogger(config.logLevel, config.logFormat);
     const ctx: CommandContext = { config, log, stop, print, stdoutIsTerminal: process.stdout.isTTY === true };
-    await commands[command].run(ctx);
+    await commands[command]!.run(ctx, invocation);
     return ExitCode.ok;
   } catch (error) {
     return fail(error, log, config?.terminationLog ?? early.terminationLog);

@@ -27,6 +27,13 @@ export type Entry =
 
 export type EntryKind = Entry['kind'];
 
+/** A history `migrate` refuses unless an override allows it; `message` is one clause. */
+export interface Irregularity {
+  readonly kind: 'drifted' | 'missing-file' | 'out-of-order';
+  readonly id: string;
+  readonly message: string;
+}
+
 export interface PlanOptions {
   readonly required: RequiredMigrations;
   readonly allowDrift: boolean;
@@ -41,10 +48,10 @@ export interface Plan {
   readonly toApply: readonly MigrationFile[];
   /** files whose ledger row has no checksum yet */
   readonly toAdopt: readonly MigrationFile[];
-  /** history that `migrate` and `verify` refuse (each a sentence) */
-  readonly refusals: readonly string[];
+  /** history that `migrate` refuses */
+  readonly refusals: readonly Irregularity[];
   /** history allowed by an override, worth a warning */
-  readonly warnings: readonly string[];
+  readonly warnings: readonly Irregularity[];
   /** required ids with no ledger row */
   readonly missingRequired: readonly string[];
 }
@@ -71,23 +78,27 @@ export function planMigrations(files: readonly MigrationFile[], rows: readonly L
   for (const row of rows) if (!fileIds.has(row.id)) entries.push({ kind: 'missing-file', id: row.id, row });
   entries.sort(byMigrationOrder);
 
-  const refusals: string[] = [];
-  const warnings: string[] = [];
-  const judge = (allowed: boolean, sentence: string) => (allowed ? warnings : refusals).push(sentence);
+  const refusals: Irregularity[] = [];
+  const warnings: Irregularity[] = [];
+  const judge = (allowed: boolean, entry: Entry & { kind: Irregularity['kind'] }, message: string) =>
+    (allowed ? warnings : refusals).push({ kind: entry.kind, id: entry.id, message });
   for (const entry of entries) {
     if (entry.kind === 'drifted') {
       judge(
         options.allowDrift,
+        entry,
         `${entry.file.fileName} changed after it was applied (checksum ${entry.row.checksum} in the ledger, ${entry.file.checksum} on disk); restore the applied file and put the change in a new migration`,
       );
     } else if (entry.kind === 'missing-file') {
       judge(
         options.allowMissingFiles,
+        entry,
         `${entry.id} is applied but has no file in the migrations folder (is this image older than the database?)`,
       );
     } else if (entry.kind === 'out-of-order') {
       judge(
         options.allowOutOfOrder,
+        entry,
         `${entry.file.fileName} is pending but numbered below migrations already applied; renumber it after the newest applied migration, or allow out-of-order`,
       );
     }

@@ -68,9 +68,9 @@ function planFor(files: readonly MigrationFile[], rows: readonly LedgerRow[], co
 
 /** Refusals end the run before anything is applied; allowed irregularities are warned about. */
 function refuseBadHistory(plan: Plan, log: Logger): Plan {
-  for (const warning of plan.warnings) log.warn({ reason: warning }, 'history irregularity allowed by configuration');
+  for (const warning of plan.warnings) log.warn({ migration: warning.id, kind: warning.kind }, `allowed by configuration: ${warning.message}`);
   if (plan.refusals.length > 0) {
-    throw new VerificationError(`Refusing to migrate: ${plan.refusals.join('; ')}.`, { refusals: plan.refusals });
+    throw new VerificationError(`Refusing to migrate: ${plan.refusals.map((r) => r.message).join('; ')}.`, { refusals: plan.refusals });
   }
   return plan;
 }

@@ -138,3 +138,8 @@ export function clientConfig(target: ConnectionTarget, connectTimeoutMs: number)
     keepAliveInitialDelayMillis: 10_000,
   };
 }
+
+/** The same server and credentials, another database. */
+export function withDatabase(target: ConnectionTarget, database: string): ConnectionTarget {
+  return Object.freeze({ ...target, database, display: `${target.host}:${target.port}/${database}` });
+}

@@ -33,9 +33,9 @@ export interface MigrationFile {
 const MIGRATION_NAME = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)\.sql$/;
 const NO_TRANSACTION = /^[ \t]*--[ \t]*xyn:no-transaction\b/m;
 
-export function discoverMigrations(dir: string): MigrationFile[] {
+export function discoverMigrations(dir: string, options: { allowEmpty?: boolean } = {}): MigrationFile[] {
   const folder = resolve(dir);
-  const names = listSqlFiles(folder, dir);
+  const names = listSqlFiles(folder, dir, options.allowEmpty ?? false);
   const files = names.map((name) => readMigration(folder, name));
   files.sort((a, b) => (a.number < b.number ? -1 : a.number > b.number ? 1 : a.fileName < b.fileName ? -1 : 1));
   for (let i = 1; i < files.length; i++) {
@@ -49,7 +49,7 @@ export function discoverMigrations(dir: string): MigrationFile[] {
   return files;
 }
 
-function listSqlFiles(folder: string, given: string): string[] {
+function listSqlFiles(folder: string, given: string, allowEmpty: boolean): string[] {
   let entries: string[];
   try {
     entries = readdirSync(folder);
@@ -60,7 +60,7 @@ function listSqlFiles(folder: string, given: string): string[] {
     });
   }
   const names = entries.filter((name) => name.toLowerCase().endsWith('.sql') && !isDirectory(join(folder, name)));
-  if (names.length === 0) {
+  if (names.length === 0 && !allowEmpty) {
     throw new ConfigError(`Migrations folder ${given} holds no .sql files; set XYN_MIGRATIONS_DIR or mount the migrations there.`, {
       variable: 'XYN_MIGRATIONS_DIR',
     });

@@ -1,0 +1,27 @@
+/**
+ * What the read-only commands (status, plan, verify) share: files and ledger in, a Plan out.
+ * They never need a writable server (a standby will do) and never create the ledger.
+ */
+import { discoverMigrations, type MigrationFile } from '../migrations/discover.js';
+import { planMigrations, type LedgerRow, type Plan } from '../plan.js';
+import { waitForDatabase } from '../db/connect.js';
+import { readLedger } from '../db/ledger.js';
+import { requireDatabase, type CommandContext } from './migrate.js';
+
+export interface Inspection {
+  readonly files: readonly MigrationFile[];
+  readonly rows: readonly LedgerRow[];
+  readonly plan: Plan;
+}
+
+export async function inspect(ctx: CommandContext): Promise<Inspection> {
+  const { config, log, stop } = ctx;
+  const files = discoverMigrations(config.migrationsDir);
+  const session = await waitForDatabase(requireDatabase(config), { deadlineMs: config.waitTimeoutMs, requireWritable: false, log, stop });
+  try {
+    const rows = await readLedger(session, config.ledger);
+    return { files, rows, plan: planMigrations(files, rows, config) };
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * `new <name>`: writes the next-numbered migration file from the template (the conventions of
+ * migrations/README.md: header, guarded DDL, a verification block that raises, the ledger insert).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { discoverMigrations } from '../migrations/discover.js';
+import type { CommandContext } from './migrate.js';
+
+export function migrationTemplate(id: string): string {
+  return `-- ${id}
+--
+-- What:  <what this migration changes>
+-- Why:   <why the schema needs it>
+-- Re-running: every statement is guarded; a second run changes nothing.
+
+BEGIN;
+
+-- CREATE TABLE IF NOT EXISTS …;
+-- ALTER TABLE … ADD COLUMN IF NOT EXISTS …;
+
+COMMIT;
+
+-- Verification: fail loudly if the change is not there.
+DO $verify$
+BEGIN
+    -- IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '…'::regclass AND attname = '…' AND NOT attisdropped) THEN
+    --     RAISE EXCEPTION '${id}: … is missing';
+    -- END IF;
+END
+$verify$;
+
+INSERT INTO schema_migrations (id) VALUES ('${id}') ON CONFLICT (id) DO NOTHING;
+`;
+}
+
+export function newMigration(ctx: CommandContext, args: readonly string[]): string {
+  const raw = args.join('_');
+  const name = raw.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  if (name === '') throw new ConfigError('Usage: xyn-migrate new <name>, e.g. `xyn-migrate new add_run_labels`.');
+  const files = discoverMigrations(ctx.config.migrationsDir, { allowEmpty: true });
+  const last = files.at(-1);
+  const next = (last?.number ?? 0n) + 1n;
+  const width = Math.max(3, last ? /^\d+/.exec(last.fileName)![0].length : 3);
+  const id = `${next.toString().padStart(width, '0')}_${name}`;
+  const path = join(ctx.config.migrationsDir, `${id}.sql`);
+  try {
+    writeFileSync(path, migrationTemplate(id), { flag: 'wx' });
+  } catch (error) {
+    throw new ConfigError(`Cannot write ${path} (${(error as NodeJS.ErrnoException).code}).`, { file: path });
+  }
+  ctx.print(`${path}\n`);
+  return path;
+}

@@ -1,0 +1,23 @@
+/**
+ * `plan [--json]`: what `migrate` would apply now, in order, with each file's mode. Takes no lock
+ * and writes nothing. Exit 5 when `migrate` would refuse the history.
+ */
+import { VerificationError } from '../errors.js';
+import { table } from '../report.js';
+import { inspect } from './inspect.js';
+import type { CommandContext } from './migrate.js';
+
+export async function plan(ctx: CommandContext, json: boolean): Promise<void> {
+  const { plan } = await inspect(ctx);
+  const steps = plan.toApply.map((f) => ({ id: f.id, file: f.fileName, mode: f.mode, checksum: f.checksum }));
+  if (json) {
+    ctx.print(`${JSON.stringify({ to_apply: steps, refusals: plan.refusals, warnings: plan.warnings }, null, 2)}\n`);
+  } else if (steps.length === 0) {
+    ctx.print('nothing to apply\n');
+  } else {
+    ctx.print(table(['#', 'id', 'mode'], steps.map((s, i) => [String(i + 1), s.id, s.mode])));
+  }
+  if (plan.refusals.length > 0) {
+    throw new VerificationError(`migrate would refuse: ${plan.refusals.map((r) => r.message).join('; ')}.`, { refusals: plan.refusals });
+  }
+}

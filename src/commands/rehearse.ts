@@ -1,0 +1,97 @@
+/**
+ * `rehearse`: proves every migration idempotent. On a scratch database (`xyn_rehearse_<random>`
+ * on the same server, or the empty database of XYN_REHEARSE_URL) it applies every file in order,
+ * then runs each file a second time, comparing a catalog snapshot after each second run with the
+ * one after the first pass. The scratch database is dropped at the end, also on failure.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { ConnectError, MigrationError } from '../errors.js';
+import { discoverMigrations, type MigrationFile } from '../migrations/discover.js';
+import { catalogSnapshot, compareSnapshots, type CatalogDifference } from '../db/catalog.js';
+import { waitForDatabase } from '../db/connect.js';
+import { applyMigration, type ApplyContext } from '../db/execute.js';
+import { ensureLedger } from '../db/ledger.js';
+import { serverError, type Session } from '../db/session.js';
+import { connectionTarget, withDatabase, type ConnectionTarget } from '../db/target.js';
+import { requireDatabase, type CommandContext } from './migrate.js';
+
+export async function rehearse(ctx: CommandContext): Promise<void> {
+  const files = discoverMigrations(ctx.config.migrationsDir);
+  const scratch = await scratchDatabase(ctx);
+  try {
+    const session = await waitForDatabase(scratch.target, { deadlineMs: ctx.config.waitTimeoutMs, requireWritable: true, log: ctx.log, stop: ctx.stop });
+    try {
+      await rehearseOn(session, files, ctx);
+    } finally {
+      await session.close();
+    }
+  } finally {
+    await scratch.drop();
+  }
+  ctx.log.info({ files: files.length, database: scratch.target.database }, 'rehearsal passed: every migration ran twice and its second run changed nothing');
+}
+
+async function rehearseOn(session: Session, files: readonly MigrationFile[], ctx: CommandContext): Promise<void> {
+  const apply: ApplyContext = { ...ctx.config, session, log: ctx.log, stop: ctx.stop };
+  await ensureLedger(session, ctx.config.ledger);
+  for (const file of files) await applyMigration(file, apply);
+  const afterFirstPass = await catalogSnapshot(session);
+  for (const file of files) {
+    try {
+      await applyMigration(file, apply);
+    } catch (error) {
+      if (error instanceof MigrationError) {
+        throw new MigrationError(`Rehearsal: the second run of ${file.fileName} failed, so it is not idempotent: ${error.message}`, error.fields);
+      }
+      throw error;
+    }
+    const difference = compareSnapshots(afterFirstPass, await catalogSnapshot(session));
+    if (difference) {
+      throw new MigrationError(`Rehearsal: the second run of ${file.fileName} changed the schema, so it is not idempotent: ${describe(difference)}.`, {
+        migrationFile: file.fileName,
+        added: difference.added,
+        removed: difference.removed,
+      });
+    }
+  }
+}
+
+function describe(difference: CatalogDifference): string {
+  const lines = [...difference.removed.map((l) => `before: ${l}`), ...difference.added.map((l) => `after: ${l}`)];
+  return lines.slice(0, 6).join('; ') + (lines.length > 6 ? `; and ${lines.length - 6} more` : '');
+}
+
+interface Scratch {
+  readonly target: ConnectionTarget;
+  drop(): Promise<void>;
+}
+
+async function scratchDatabase(ctx: CommandContext): Promise<Scratch> {
+  if (ctx.config.rehearseUrl) {
+    return { target: connectionTarget(ctx.config.rehearseUrl, 'XYN_REHEARSE_URL', {}), drop: async () => undefined };
+  }
+  const server = requireDatabase(ctx.config);
+  const name = `xyn_rehearse_${randomBytes(6).toString('hex')}`;
+  const admin = await waitForDatabase(server, { deadlineMs: ctx.config.waitTimeoutMs, requireWritable: true, log: ctx.log, stop: ctx.stop });
+  try {
+    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  } catch (error) {
+    await admin.close();
+    const reason = serverError(error)?.message ?? String(error);
+    throw new ConnectError(`Rehearsal needs a scratch database and could not create one (${reason}); grant CREATEDB or set XYN_REHEARSE_URL to an empty database.`);
+  }
+  ctx.log.info({ database: name }, 'created the scratch database');
+  return {
+    target: withDatabase(server, name),
+    drop: async () => {
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+      } catch (error) {
+        ctx.log.warn({ database: name, reason: serverError(error)?.message }, 'could not drop the scratch database; drop it by hand');
+      } finally {
+        await admin.close();
+      }
+    },
+  };
+}

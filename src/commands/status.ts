@@ -1,0 +1,86 @@
+/**
+ * `status [--json]`: every file and every ledger row side by side. Exit 0 when the database is up
+ * to date and its history is clean, 5 when anything needs attention (pending, drifted, missing
+ * file, out of order, a required migration not applied).
+ */
+import { VerificationError } from '../errors.js';
+import type { Entry } from '../plan.js';
+import { table } from '../report.js';
+import { inspect } from './inspect.js';
+import type { CommandContext } from './migrate.js';
+
+export interface StatusDocument {
+  readonly ledger: string;
+  readonly migrations_dir: string;
+  readonly migrations: readonly StatusEntry[];
+  readonly summary: Record<Entry['kind'], number>;
+  readonly missing_required: readonly string[];
+  readonly needs_attention: boolean;
+}
+
+export interface StatusEntry {
+  readonly id: string;
+  readonly state: Entry['kind'];
+  readonly file: string | null;
+  readonly mode: string | null;
+  readonly file_checksum: string | null;
+  readonly ledger_checksum: string | null;
+  readonly applied_at: string | null;
+  readonly duration_ms: number | null;
+  readonly applied_by: string | null;
+}
+
+export function statusEntry(entry: Entry): StatusEntry {
+  const file = 'file' in entry ? entry.file : undefined;
+  const row = 'row' in entry ? entry.row : undefined;
+  return {
+    id: entry.id,
+    state: entry.kind,
+    file: file?.fileName ?? null,
+    mode: file?.mode ?? null,
+    file_checksum: file?.checksum ?? null,
+    ledger_checksum: row?.checksum ?? null,
+    applied_at: row?.appliedAt.toISOString() ?? null,
+    duration_ms: row?.durationMs ?? null,
+    applied_by: row?.appliedBy ?? null,
+  };
+}
+
+const KINDS: readonly Entry['kind'][] = ['applied', 'applied-unverified', 'pending', 'drifted', 'missing-file', 'out-of-order'];
+
+export async function status(ctx: CommandContext, json: boolean): Promise<void> {
+  const { plan } = await inspect(ctx);
+  const migrations = plan.entries.map(statusEntry);
+  const summary = Object.fromEntries(KINDS.map((k) => [k, migrations.filter((m) => m.state === k).length])) as StatusDocument['summary'];
+  const needsAttention = migrations.some((m) => m.state !== 'applied' && m.state !== 'applied-unverified') || plan.missingRequired.length > 0;
+  const document: StatusDocument = {
+    ledger: `${ctx.config.ledger.schema}.${ctx.config.ledger.table}`,
+    migrations_dir: ctx.config.migrationsDir,
+    migrations,
+    summary,
+    missing_required: plan.missingRequired,
+    needs_attention: needsAttention,
+  };
+  ctx.print(json ? `${JSON.stringify(document, null, 2)}\n` : humanStatus(document));
+  if (needsAttention) {
+    throw new VerificationError(`Status: ${describeSummary(document)}.`, { summary, missingRequired: plan.missingRequired });
+  }
+}
+
+function humanStatus(doc: StatusDocument): string {
+  const rows = doc.migrations.map((m) => [
+    m.id,
+    m.state,
+    m.applied_at ?? '',
+    m.duration_ms === null ? '' : String(m.duration_ms),
+    m.applied_by ?? '',
+    m.mode === 'no-transaction' ? 'no-transaction' : '',
+  ]);
+  return `${table(['id', 'state', 'applied_at', 'duration_ms', 'applied_by', 'mode'], rows)}\n${describeSummary(doc)}\n`;
+}
+
+function describeSummary(doc: StatusDocument): string {
+  const parts = KINDS.filter((k) => doc.summary[k] > 0).map((k) => `${doc.summary[k]} ${k}`);
+  if (doc.missing_required.length > 0) parts.push(`required but not applied: ${doc.missing_required.join(', ')}`);
+  return parts.length > 0 ? parts.join(', ') : 'no migrations';
+}

@@ -1,0 +1,16 @@
+/**
+ * `verify`: the application's fail-fast-on-boot check. Read-only: every required migration is
+ * applied, no applied file has changed, no applied id lacks its file. Exit 0 or 5.
+ */
+import { VerificationError } from '../errors.js';
+import { inspect } from './inspect.js';
+import type { CommandContext } from './migrate.js';
+
+export async function verify(ctx: CommandContext): Promise<void> {
+  const { plan } = await inspect(ctx);
+  // A pending file, even out of order, is migrate's business; verify judges what is applied.
+  const problems = plan.refusals.filter((r) => r.kind !== 'out-of-order').map((r) => r.message);
+  if (plan.missingRequired.length > 0) problems.unshift(`required migrations not applied: ${plan.missingRequired.join(', ')}`);
+  if (problems.length > 0) throw new VerificationError(`Verification failed: ${problems.join('; ')}.`, { problems });
+  ctx.log.info({ required: plan.missingRequired.length === 0 }, 'verified: required migrations applied, no drift, no unknown applied ids');
+}
