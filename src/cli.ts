@@ -9,6 +9,7 @@ import { ExitCode, XynError, ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { registerSecret, scrub } from './secrets.js';
 import { Stop, type StopSignal } from './stop.js';
+import { version } from './version.js';
 import { migrate, type CommandContext } from './commands/migrate.js';
 import { status } from './commands/status.js';
 import { plan } from './commands/plan.js';
@@ -17,8 +18,6 @@ import { newMigration } from './commands/new.js';
 import { baseline } from './commands/baseline.js';
 import { rehearse } from './commands/rehearse.js';
 
-declare const XYN_VERSION: string | undefined;
-const version = typeof XYN_VERSION === 'string' ? XYN_VERSION : '0.0.0-dev';
 
 interface Invocation {
   readonly json: boolean;

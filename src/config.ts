@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { cleanEnv, makeValidator, str, EnvError, EnvMissingError } from 'envalid';
 import { ConfigError } from './errors.js';
 import { registerSecret } from './secrets.js';
-import { connectionTarget, type ConnectionTarget } from './db/target.js';
+import { connectionTarget, parseDatabaseUrl, type ConnectionTarget } from './db/target.js';
 
 export type LogFormat = 'json' | 'pretty';
 export type RequiredMigrations = { kind: 'all' } | { kind: 'list'; ids: readonly string[] };
@@ -34,6 +34,8 @@ export interface Config {
   readonly terminationLog: string | undefined;
   /** written into the ledger's applied_by column */
   readonly appliedBy: string;
+  /** this machine or pod ($HOSTNAME in Kubernetes) */
+  readonly host: string;
   /** `rehearse`: an empty database to use instead of a scratch one */
   readonly rehearseUrl: string | undefined;
 }
@@ -94,9 +96,13 @@ const requiredList = makeValidator<RequiredMigrations>((raw) => {
 
 /** Secrets are never echoed: these validators only say what shape is wrong. */
 const secretText = makeValidator<string>((raw) => raw);
+const secretUrl = makeValidator<string>((raw) => {
+  parseDatabaseUrl(raw);
+  return raw;
+});
 
 const specs = {
-  DATABASE_URL: secretText({ default: undefined }),
+  DATABASE_URL: secretUrl({ default: undefined }),
   DATABASE_URL_FILE: str({ default: undefined }),
   PGHOST: str({ default: undefined }),
   PGPORT: count({ default: undefined }),
@@ -125,7 +131,7 @@ const specs = {
   XYN_LOG_FORMAT: str({ default: 'json', choices: ['json', 'pretty'] }),
   XYN_TERMINATION_LOG: str({ default: undefined }),
   XYN_APPLIED_BY: str({ default: undefined }),
-  XYN_REHEARSE_URL: secretText({ default: undefined }),
+  XYN_REHEARSE_URL: secretUrl({ default: undefined }),
 } as const;
 
 const flagOf = (variable: string): string | undefined =>
@@ -175,6 +181,7 @@ export function loadConfig(flags: Partial<Record<Flag, string>> = {}, env: Envir
     logFormat: e.XYN_LOG_FORMAT as LogFormat,
     terminationLog: e.XYN_TERMINATION_LOG ?? defaultTerminationLog(),
     appliedBy: e.XYN_APPLIED_BY ?? `xyn-migrate on ${env.HOSTNAME ?? hostname()}`,
+    host: env.HOSTNAME ?? hostname(),
     rehearseUrl: e.XYN_REHEARSE_URL,
   });
 }

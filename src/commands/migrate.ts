@@ -4,7 +4,7 @@
  * required ones → print the ledger.
  */
 import type { Config } from '../config.js';
-import { ConfigError, VerificationError } from '../errors.js';
+import { ConfigError, InterruptedError, VerificationError, XynError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { discoverMigrations, type MigrationFile } from '../migrations/discover.js';
 import { planMigrations, type LedgerRow, type Plan } from '../plan.js';
@@ -16,6 +16,8 @@ import { adoptChecksums, ensureLedger, readLedger } from '../db/ledger.js';
 import { acquireLock, releaseLock } from '../db/lock.js';
 import type { Session } from '../db/session.js';
 import type { ConnectionTarget } from '../db/target.js';
+import { RunRecorder } from '../db/runs.js';
+import { version } from '../version.js';
 
 export interface CommandContext {
   readonly config: Config;
@@ -86,17 +88,46 @@ async function underLock(session: Session, ctx: CommandContext, files: readonly 
       await adoptChecksums(session, config.ledger, plan.toAdopt);
       log.info({ migrations: plan.toAdopt.map((f) => f.id) }, 'recorded checksums for ledger rows adopted from the old ledger');
     }
-    const applied: Applied[] = [];
-    for (const [index, file] of plan.toApply.entries()) {
-      stop.throwIfStopped();
-      const result = await applyMigration(file, { ...config, session, log, stop });
-      applied.push(result);
-      log.info({ migration: file.id, mode: file.mode, durationMs: result.durationMs, n: index + 1, of: plan.toApply.length }, 'applied');
-    }
+    const applied = await applyInOrder(session, ctx, plan.toApply);
     return { rows: await readLedger(session, config.ledger), applied };
   } finally {
     await releaseLock(session, config.ledger).catch(() => undefined);
   }
+}
+
+/** Applies `files` in order, recording the job as a run of the engine when it can. */
+async function applyInOrder(session: Session, ctx: CommandContext, files: readonly MigrationFile[]): Promise<Applied[]> {
+  const { config, log, stop } = ctx;
+  const recorder = new RunRecorder(
+    session,
+    {
+      files: files.map((f) => f.id),
+      required: config.required.kind === 'all' ? 'all' : config.required.ids,
+      version,
+      host: config.host,
+      applied_by: config.appliedBy,
+    },
+    log,
+    config.recordRuns === 'auto',
+  );
+  await recorder.applied(undefined, undefined);
+  const applied: Applied[] = [];
+  for (const [index, file] of files.entries()) {
+    let result: Applied;
+    try {
+      stop.throwIfStopped();
+      result = await applyMigration(file, { ...config, session, log, stop });
+    } catch (error) {
+      const fields = error instanceof XynError ? { message: error.message, ...error.fields } : { message: String(error) };
+      await recorder.failed({ file, error: fields }, fields, error instanceof InterruptedError);
+      throw error;
+    }
+    applied.push(result);
+    log.info({ migration: file.id, mode: file.mode, durationMs: result.durationMs, n: index + 1, of: files.length }, 'applied');
+    await recorder.applied(file, result);
+  }
+  await recorder.completed();
+  return applied;
 }
 
 function requireMigrations(plan: Plan, config: Config): void {

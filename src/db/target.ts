@@ -38,19 +38,22 @@ interface Parts {
  * @param source the variable the URL came from, for error messages (the URL is never quoted)
  */
 export function connectionTarget(url: string | undefined, source: string, defaults: Parts): ConnectionTarget {
-  const parts = url === undefined ? defaults : { ...defaults, ...withoutUndefined(parseUrl(url, source)) };
-  const sslMode = (parts.sslmode ?? 'prefer') as SslMode;
-  if (!sslModes.includes(sslMode)) {
-    throw new ConfigError(`Invalid configuration: ${source} has sslmode=${parts.sslmode}; use disable, prefer, require, verify-ca or verify-full.`, {
-      variables: [source],
-    });
+  let fromUrl: Parts = {};
+  if (url !== undefined) {
+    try {
+      fromUrl = parseDatabaseUrl(url);
+    } catch (error) {
+      throw new ConfigError(`Invalid configuration: ${source} ${(error as Error).message}.`, { variables: [source] });
+    }
   }
-  const host = parts.host ?? 'localhost';
+  const parts = { ...defaults, ...withoutUndefined(fromUrl) };
+  const sslMode = (parts.sslmode ?? 'prefer') as SslMode;
+  const host = parts.host || 'localhost';
   const port = parts.port ?? 5432;
   return Object.freeze({
     host,
     port,
-    user: parts.user,
+    user: parts.user || undefined,
     password: parts.password,
     database: parts.database,
     sslMode,
@@ -59,44 +62,48 @@ export function connectionTarget(url: string | undefined, source: string, defaul
   });
 }
 
-function parseUrl(url: string, source: string): Parts {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError(`Invalid configuration: ${source} is not a valid URL (expected postgres://user:password@host:5432/database; the value is not shown because it may hold a password).`, {
-      variables: [source],
-    });
+/**
+ * Reads a libpq-style URL. Throws a plain Error whose message completes "DATABASE_URL …" and
+ * never contains the URL itself (it may hold a password).
+ */
+export function parseDatabaseUrl(url: string): Parts {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
+  if (scheme === undefined) {
+    throw new Error('is not a URL (expected postgres://user:password@host:5432/database; the value is not shown because it may hold a password)');
   }
-  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new ConfigError(`Invalid configuration: ${source} must start with postgres:// or postgresql:// (found ${parsed.protocol}//).`, {
-      variables: [source],
-    });
-  }
-  const sslmode = parsed.searchParams.get('sslmode') ?? undefined;
-  const sslrootcert = parsed.searchParams.get('sslrootcert') ?? undefined;
-  for (const key of [...parsed.searchParams.keys()]) if (key.startsWith('ssl')) parsed.searchParams.delete(key);
+  if (scheme !== 'postgres' && scheme !== 'postgresql') throw new Error(`must start with postgres:// or postgresql:// (found ${scheme}://)`);
+  // sslmode and friends keep libpq's meaning, so they are read here and kept from the driver.
+  const [base, query = ''] = splitOnce(url, '?');
+  const params = new URLSearchParams(query);
+  const ssl = { sslmode: params.get('sslmode') ?? undefined, sslrootcert: params.get('sslrootcert') ?? undefined };
+  for (const key of [...params.keys()]) if (key.startsWith('ssl')) params.delete(key);
+  const rest = params.toString();
   let config: ReturnType<typeof parse>;
   try {
-    config = parse(parsed.toString());
+    config = parse(rest ? `${base}?${rest}` : base);
   } catch {
-    throw new ConfigError(`Invalid configuration: ${source} could not be parsed as a PostgreSQL URL (the value is not shown because it may hold a password).`, {
-      variables: [source],
-    });
+    throw new Error('could not be parsed as a PostgreSQL URL (the value is not shown because it may hold a password)');
   }
   const port = config.port ? Number(config.port) : undefined;
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
-    throw new ConfigError(`Invalid configuration: ${source} has port "${config.port}", which is not a TCP port.`, { variables: [source] });
+    throw new Error(`has port "${config.port}", which is not a TCP port`);
+  }
+  if (ssl.sslmode !== undefined && !sslModes.includes(ssl.sslmode)) {
+    throw new Error(`has sslmode=${ssl.sslmode}; use disable, prefer, require, verify-ca or verify-full`);
   }
   return {
-    host: config.host ?? undefined,
+    host: config.host || undefined,
     port,
-    user: config.user,
+    user: config.user || undefined,
     password: config.password,
-    database: config.database ?? undefined,
-    sslmode,
-    sslrootcert,
+    database: config.database || undefined,
+    ...ssl,
   };
+}
+
+function splitOnce(text: string, separator: string): [string, string?] {
+  const at = text.indexOf(separator);
+  return at < 0 ? [text] : [text.slice(0, at), text.slice(at + 1)];
 }
 
 function tlsOptions(mode: SslMode, rootCertPath: string | undefined, source: string): ConnectionOptions | false {

@@ -9,7 +9,7 @@ export interface Statement {
   readonly start: number;
   /** index just past its last character, before any `;` */
   readonly end: number;
-  /** index just past the `;` that ends it (or `end` at end of file) */
+  /** index just past the `;` that ends it (or the text's length at end of file) */
   readonly next: number;
   readonly text: string;
   /** the first words, upper-cased: enough to classify it */
@@ -43,6 +43,7 @@ export function lex(sql: string): Lexed {
   let start = -1; // first significant character of the current statement
   let keywords: string[] = [];
   let atomicDepth = 0; // inside CREATE FUNCTION ... BEGIN ATOMIC ... END
+  let parenDepth = 0; // a semicolon inside parentheses (CREATE RULE ... DO (a; b)) ends nothing
   let lastSignificantEnd = -1;
 
   const finish = (end: number, next: number) => {
@@ -50,6 +51,7 @@ export function lex(sql: string): Lexed {
     start = -1;
     keywords = [];
     atomicDepth = 0;
+    parenDepth = 0;
     lastSignificantEnd = -1;
   };
   const mark = (i: number) => {
@@ -82,7 +84,7 @@ export function lex(sql: string): Lexed {
       i = j;
       continue;
     }
-    if (c === ';' && atomicDepth === 0) {
+    if (c === ';' && atomicDepth === 0 && parenDepth === 0) {
       finish(lastSignificantEnd, i + 1);
       i++;
       continue;
@@ -110,9 +112,11 @@ export function lex(sql: string): Lexed {
       while (j < n && isIdentChar(sql[j])) j++;
       const word = sql.slice(i, j).toUpperCase();
       if (keywords.length < KEYWORDS_KEPT) keywords.push(word);
-      atomicDepth = trackAtomicBody(keywords, word, atomicDepth);
+      if (parenDepth === 0) atomicDepth = trackAtomicBody(keywords, word, atomicDepth);
       i = j;
     } else {
+      if (c === '(') parenDepth++;
+      else if (c === ')' && parenDepth > 0) parenDepth--;
       i++;
     }
     lastSignificantEnd = i;
@@ -148,11 +152,17 @@ function dollarTag(sql: string, i: number): string | undefined {
  * not end the statement. Like psql, count BEGIN/CASE … END once a CREATE FUNCTION/PROCEDURE is seen.
  */
 function trackAtomicBody(keywords: readonly string[], word: string, depth: number): number {
-  const routine = keywords[0] === 'CREATE' && keywords.some((k) => k === 'FUNCTION' || k === 'PROCEDURE');
-  if (!routine) return depth;
+  if (!isRoutineDefinition(keywords)) return depth;
   if (word === 'BEGIN' || (word === 'CASE' && depth > 0)) return depth + 1;
   if (word === 'END' && depth > 0) return depth - 1;
   return depth;
+}
+
+/** CREATE [OR REPLACE] FUNCTION|PROCEDURE, as psql recognises it. */
+function isRoutineDefinition(keywords: readonly string[]): boolean {
+  if (keywords[0] !== 'CREATE') return false;
+  const kind = keywords[1] === 'OR' && keywords[2] === 'REPLACE' ? keywords[3] : keywords[1];
+  return kind === 'FUNCTION' || kind === 'PROCEDURE';
 }
 
 export type TransactionControl = 'begin' | 'commit' | 'rollback' | 'other-transaction-command' | undefined;
@@ -162,7 +172,10 @@ export function transactionControl(s: Statement): TransactionControl {
   const [first, second] = s.keywords;
   if (first === 'BEGIN' || first === 'START') return 'begin';
   if (first === 'COMMIT' || first === 'END') return second === 'PREPARED' ? 'other-transaction-command' : 'commit';
-  if (first === 'ROLLBACK' || first === 'ABORT') return second === 'TO' || second === 'PREPARED' ? undefined : 'rollback';
+  if (first === 'ROLLBACK' || first === 'ABORT') {
+    if (second === 'TO') return undefined; // ROLLBACK TO SAVEPOINT stays inside our transaction
+    return second === 'PREPARED' ? 'other-transaction-command' : 'rollback';
+  }
   if (first === 'PREPARE' && second === 'TRANSACTION') return 'other-transaction-command';
   return undefined;
 }

@@ -1,0 +1,127 @@
+/**
+ * Each applying `migrate` is a run of the Xyn engine's blueprint `core.migrations.apply@v1`: one
+ * row in `runs` (running → completed | failed | cancelled) and one row in `steps` per file, so
+ * operators see schema changes where they see all other work.
+ *
+ * Recording never changes what the job does: its statements run between migrations, in their
+ * own autocommit transactions, never inside a migration's; any failure to record is a warning and
+ * switches recording off for the rest of the job. 'running' is never a status workers claim
+ * (they claim 'queued'). Until the tables exist (a fresh database before 001) the recorder looks
+ * again after each file that mentions them, and starts the run as soon as they do.
+ */
+import type { Logger } from '../log.js';
+import type { MigrationFile } from '../migrations/discover.js';
+import type { Applied } from './execute.js';
+import type { Session } from './session.js';
+import { serverError } from './session.js';
+
+export const BLUEPRINT_ID = 'core.migrations.apply@v1';
+
+export interface RunInputs {
+  readonly files: readonly string[];
+  readonly required: readonly string[] | 'all';
+  readonly version: string;
+  readonly host: string;
+  readonly applied_by: string;
+}
+
+export interface FailedStep {
+  readonly file: MigrationFile;
+  readonly error: Record<string, unknown>;
+}
+
+const MENTIONS_ENGINE_TABLES = /\b(runs|steps|blueprints)\b/i;
+
+export class RunRecorder {
+  private runId: string | undefined;
+  private off: boolean;
+  private readonly done: Applied[] = [];
+  private readonly startedAt = new Date();
+
+  constructor(
+    private readonly session: Session,
+    private readonly inputs: RunInputs,
+    private readonly log: Logger,
+    enabled: boolean,
+  ) {
+    this.off = !enabled;
+  }
+
+  /** Called once under the lock before the first file, and after each applied file. */
+  async applied(file: MigrationFile | undefined, result: Applied | undefined): Promise<void> {
+    if (result) this.done.push(result);
+    if (this.off) return;
+    if (this.runId === undefined) {
+      if (file !== undefined && !MENTIONS_ENGINE_TABLES.test(file.text)) return;
+      await this.tryStart();
+      return;
+    }
+    if (result) await this.recordStep(this.done.length - 1, result.id, 'completed', result.durationMs, null);
+  }
+
+  async completed(): Promise<void> {
+    await this.finish('completed', null);
+  }
+
+  async failed(failure: FailedStep | undefined, error: Record<string, unknown>, cancelled: boolean): Promise<void> {
+    if (this.runId !== undefined && failure) {
+      await this.recordStep(this.done.length, failure.file.id, 'failed', null, failure.error);
+    }
+    await this.finish(cancelled ? 'cancelled' : 'failed', error);
+  }
+
+  private async tryStart(): Promise<void> {
+    await this.guard('start', async () => {
+      const [state] = await this.session.query<{ ready: boolean }>(
+        `SELECT to_regclass('runs') IS NOT NULL AND to_regclass('steps') IS NOT NULL AND to_regclass('blueprints') IS NOT NULL AS ready`,
+      );
+      if (!state?.ready) return;
+      const [row] = await this.session.query<{ id: string }>(
+        `INSERT INTO runs (blueprint_id, status, inputs, attempts, started_at, created_at, updated_at)
+         VALUES ($1, 'running', $2, 1, $3, $3, now()) RETURNING id::text`,
+        [BLUEPRINT_ID, JSON.stringify(this.inputs), this.startedAt],
+      );
+      this.runId = row!.id;
+      this.log.debug({ runId: this.runId }, 'recording this job as a run of core.migrations.apply@v1');
+      for (const [idx, step] of this.done.entries()) await this.recordStep(idx, step.id, 'completed', step.durationMs, null);
+    });
+  }
+
+  private async recordStep(idx: number, name: string, status: 'completed' | 'failed', durationMs: number | null, error: Record<string, unknown> | null) {
+    await this.guard('step', () =>
+      this.session.query(
+        `INSERT INTO steps (run_id, idx, name, status, started_at, finished_at, duration_ms, error)
+         VALUES ($1, $2, $3, $4, now() - make_interval(secs => coalesce($5::int, 0) / 1000.0), now(), $5, $6)`,
+        [this.runId, idx, name, status, durationMs, error === null ? null : JSON.stringify(error)],
+      ),
+    );
+  }
+
+  private async finish(status: 'completed' | 'failed' | 'cancelled', error: Record<string, unknown> | null): Promise<void> {
+    if (this.runId === undefined) return;
+    const outputs = { applied: this.done.map((d) => ({ id: d.id, duration_ms: d.durationMs })) };
+    await this.guard('finish', () =>
+      this.session.query(`UPDATE runs SET status = $2, outputs = $3, error = $4, finished_at = now(), updated_at = now() WHERE id = $1`, [
+        this.runId,
+        status,
+        JSON.stringify(outputs),
+        error === null ? null : JSON.stringify(error),
+      ]),
+    );
+  }
+
+  /** A failure to record is a warning and turns recording off; never a failed job. */
+  private async guard(what: string, action: () => Promise<unknown>): Promise<void> {
+    if (this.off) return;
+    try {
+      await action();
+    } catch (error) {
+      this.off = true;
+      const db = serverError(error);
+      this.log.warn(
+        { step: what, sqlstate: db?.code, reason: db?.message ?? String(error) },
+        'could not record this job in the engine\'s runs/steps tables; the migrations are unaffected, recording is off for the rest of this job',
+      );
+    }
+  }
+}

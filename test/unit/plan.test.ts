@@ -1,0 +1,286 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { MigrationFile } from '../../src/migrations/discover.js';
+import { isSteadyState, migrationNumber, planMigrations, type EntryKind, type LedgerRow, type PlanOptions } from '../../src/plan.js';
+
+/** A migration file as discover would return it; the checksum defaults to one derived from the id. */
+function file(id: string, checksum = `sum-of-${id}`): MigrationFile {
+  const text = `-- ${id}\nSELECT 1;\n`;
+  return {
+    id,
+    number: BigInt(/^(\d+)_/.exec(id)![1]!),
+    fileName: `${id}.sql`,
+    path: `/migrations/${id}.sql`,
+    checksum,
+    mode: 'transaction',
+    text,
+    executable: text,
+    statements: [],
+  };
+}
+
+/** A ledger row; `checksum: null` is a row adopted from the old shell script's ledger. */
+function row(id: string, checksum: string | null = `sum-of-${id}`): LedgerRow {
+  return { id, appliedAt: new Date('2024-01-01T00:00:00Z'), checksum, durationMs: checksum === null ? null : 12, appliedBy: checksum === null ? null : 'test' };
+}
+
+const strict: PlanOptions = { required: { kind: 'list', ids: [] }, allowDrift: false, allowOutOfOrder: false, allowMissingFiles: false };
+const options = (overrides: Partial<PlanOptions>): PlanOptions => ({ ...strict, ...overrides });
+
+const kinds = (entries: readonly { id: string; kind: EntryKind }[]) => entries.map((e) => [e.id, e.kind]);
+const ids = (files: readonly MigrationFile[]) => files.map((f) => f.id);
+
+describe('planMigrations: entries', () => {
+  it('with an empty ledger every file is pending and applied in order', () => {
+    const plan = planMigrations([file('001_a'), file('002_b'), file('003_c')], [], strict);
+    assert.deepEqual(kinds(plan.entries), [
+      ['001_a', 'pending'],
+      ['002_b', 'pending'],
+      ['003_c', 'pending'],
+    ]);
+    assert.deepEqual(ids(plan.toApply), ['001_a', '002_b', '003_c']);
+    assert.deepEqual(plan.refusals, []);
+    assert.deepEqual(plan.warnings, []);
+  });
+
+  it('a file whose ledger row has the same checksum is applied, carrying both the file and the row', () => {
+    const a = file('001_a');
+    const r = row('001_a');
+    const plan = planMigrations([a], [r], strict);
+    assert.deepEqual(plan.entries, [{ kind: 'applied', id: '001_a', file: a, row: r }]);
+    assert.deepEqual(plan.toApply, []);
+  });
+
+  it('files numbered above the newest applied one are pending, not out of order', () => {
+    const plan = planMigrations([file('001_a'), file('002_b'), file('003_c')], [row('001_a')], strict);
+    assert.deepEqual(kinds(plan.entries), [
+      ['001_a', 'applied'],
+      ['002_b', 'pending'],
+      ['003_c', 'pending'],
+    ]);
+    assert.deepEqual(ids(plan.toApply), ['002_b', '003_c']);
+  });
+
+  it('a file whose checksum differs from its ledger row is drifted and not applied again', () => {
+    const plan = planMigrations([file('001_a', 'new-sum')], [row('001_a', 'old-sum')], strict);
+    assert.deepEqual(kinds(plan.entries), [['001_a', 'drifted']]);
+    assert.deepEqual(plan.toApply, []);
+  });
+
+  it('a ledger row with no file is missing-file, carrying the row', () => {
+    const r = row('002_gone');
+    const plan = planMigrations([file('001_a')], [row('001_a'), r], options({ allowMissingFiles: true }));
+    assert.deepEqual(plan.entries[1], { kind: 'missing-file', id: '002_gone', row: r });
+  });
+
+  it('a pending file numbered below an applied migration is out of order', () => {
+    const plan = planMigrations([file('001_a'), file('002_b'), file('003_c')], [row('001_a'), row('003_c')], strict);
+    assert.deepEqual(kinds(plan.entries), [
+      ['001_a', 'applied'],
+      ['002_b', 'out-of-order'],
+      ['003_c', 'applied'],
+    ]);
+  });
+
+  it('a ledger row without a checksum (adopted from the old ledger) is applied-unverified', () => {
+    const plan = planMigrations([file('001_a')], [row('001_a', null)], strict);
+    assert.deepEqual(kinds(plan.entries), [['001_a', 'applied-unverified']]);
+  });
+
+  it('entries list every file and every row in numeric migration order, missing files in their place', () => {
+    const plan = planMigrations(
+      [file('001_a'), file('003_c'), file('999_y'), file('1000_x')],
+      [row('001_a'), row('002_gone'), row('003_c'), row('1001_gone')],
+      options({ allowMissingFiles: true }),
+    );
+    assert.deepEqual(
+      plan.entries.map((e) => e.id),
+      ['001_a', '002_gone', '003_c', '999_y', '1000_x', '1001_gone'],
+    );
+  });
+});
+
+describe('planMigrations: refusals and overrides', () => {
+  it('drift is refused, its message naming the file and both checksums', () => {
+    const plan = planMigrations([file('001_a', 'disk-sum')], [row('001_a', 'ledger-sum')], strict);
+    assert.deepEqual(
+      plan.refusals.map((r) => [r.kind, r.id]),
+      [['drifted', '001_a']],
+    );
+    assert.match(plan.refusals[0]!.message, /001_a\.sql/);
+    assert.match(plan.refusals[0]!.message, /ledger-sum/);
+    assert.match(plan.refusals[0]!.message, /disk-sum/);
+    assert.deepEqual(plan.warnings, []);
+  });
+
+  it('drift with allowDrift is a warning, not a refusal, and the drifted file is still not applied', () => {
+    const plan = planMigrations([file('001_a', 'disk-sum'), file('002_b')], [row('001_a', 'ledger-sum')], options({ allowDrift: true }));
+    assert.deepEqual(plan.refusals, []);
+    assert.equal(plan.warnings.length, 1);
+    assert.match(plan.warnings[0]!.message, /001_a\.sql/);
+    assert.deepEqual(ids(plan.toApply), ['002_b']);
+  });
+
+  it('an applied id with no file is refused, naming the id', () => {
+    const plan = planMigrations([file('001_a')], [row('001_a'), row('002_gone')], strict);
+    assert.deepEqual(
+      plan.refusals.map((r) => [r.kind, r.id]),
+      [['missing-file', '002_gone']],
+    );
+    assert.match(plan.refusals[0]!.message, /002_gone/);
+  });
+
+  it('an applied id with no file is a warning when missing files are allowed', () => {
+    const plan = planMigrations([file('001_a')], [row('001_a'), row('002_gone')], options({ allowMissingFiles: true }));
+    assert.deepEqual(plan.refusals, []);
+    assert.equal(plan.warnings.length, 1);
+    assert.match(plan.warnings[0]!.message, /002_gone/);
+  });
+
+  it('an out-of-order file is refused and not applied', () => {
+    const plan = planMigrations([file('001_a'), file('002_b'), file('003_c')], [row('001_a'), row('003_c')], strict);
+    assert.deepEqual(
+      plan.refusals.map((r) => [r.kind, r.id]),
+      [['out-of-order', '002_b']],
+    );
+    assert.match(plan.refusals[0]!.message, /002_b\.sql/);
+    assert.deepEqual(plan.toApply, []);
+  });
+
+  it('an out-of-order file is applied, in migration order, with a warning when out-of-order is allowed', () => {
+    const plan = planMigrations(
+      [file('001_a'), file('002_b'), file('003_c'), file('004_d')],
+      [row('001_a'), row('003_c')],
+      options({ allowOutOfOrder: true }),
+    );
+    assert.deepEqual(plan.refusals, []);
+    assert.equal(plan.warnings.length, 1);
+    assert.match(plan.warnings[0]!.message, /002_b\.sql/);
+    assert.deepEqual(ids(plan.toApply), ['002_b', '004_d']);
+  });
+
+  it('a pending file numbered below an applied id that has no file is out of order too', () => {
+    const plan = planMigrations([file('001_a'), file('002_b')], [row('001_a'), row('005_gone')], options({ allowMissingFiles: true }));
+    assert.deepEqual(kinds(plan.entries), [
+      ['001_a', 'applied'],
+      ['002_b', 'out-of-order'],
+      ['005_gone', 'missing-file'],
+    ]);
+  });
+
+  it('every refused kind of history is reported at once, one refusal each, naming its kind and id', () => {
+    const plan = planMigrations(
+      [file('001_a', 'changed'), file('002_b'), file('003_c')],
+      [row('001_a', 'original'), row('003_c'), row('004_gone')],
+      strict,
+    );
+    assert.deepEqual(
+      plan.refusals.map((r) => [r.kind, r.id]),
+      [
+        ['drifted', '001_a'],
+        ['out-of-order', '002_b'],
+        ['missing-file', '004_gone'],
+      ],
+    );
+  });
+});
+
+describe('planMigrations: rows adopted without a checksum', () => {
+  it('are never drift, whatever the file holds: they are adopted instead', () => {
+    const a = file('001_a', 'whatever-is-on-disk');
+    const plan = planMigrations([a, file('002_b')], [row('001_a', null)], strict);
+    assert.deepEqual(plan.refusals, []);
+    assert.deepEqual(plan.warnings, []);
+    assert.deepEqual(plan.toAdopt, [a]);
+    assert.deepEqual(ids(plan.toApply), ['002_b']);
+  });
+
+  it('count as applied for required migrations and for out-of-order', () => {
+    const plan = planMigrations(
+      [file('001_a'), file('002_b'), file('003_c')],
+      [row('001_a', null), row('003_c', null)],
+      options({ required: { kind: 'list', ids: ['001_a', '003_c'] } }),
+    );
+    assert.deepEqual(plan.missingRequired, []);
+    assert.deepEqual(kinds(plan.entries), [
+      ['001_a', 'applied-unverified'],
+      ['002_b', 'out-of-order'],
+      ['003_c', 'applied-unverified'],
+    ]);
+  });
+
+  it('only rows without a checksum are adopted', () => {
+    const plan = planMigrations([file('001_a'), file('002_b')], [row('001_a'), row('002_b', null)], strict);
+    assert.deepEqual(ids(plan.toAdopt), ['002_b']);
+  });
+});
+
+describe('planMigrations: required migrations', () => {
+  it('a required id with no ledger row is missing, even when its file is pending', () => {
+    const plan = planMigrations([file('001_initial_schema'), file('002_b')], [], options({ required: { kind: 'list', ids: ['001_initial_schema'] } }));
+    assert.deepEqual(plan.missingRequired, ['001_initial_schema']);
+  });
+
+  it('a required id that is applied is not missing', () => {
+    const plan = planMigrations([file('001_initial_schema')], [row('001_initial_schema')], options({ required: { kind: 'list', ids: ['001_initial_schema'] } }));
+    assert.deepEqual(plan.missingRequired, []);
+  });
+
+  it('a required id with neither file nor row is missing', () => {
+    const plan = planMigrations([file('001_a')], [row('001_a')], options({ required: { kind: 'list', ids: ['001_a', '007_future'] } }));
+    assert.deepEqual(plan.missingRequired, ['007_future']);
+  });
+
+  it('required `all` means every file present, and only those', () => {
+    const plan = planMigrations([file('001_a'), file('002_b'), file('003_c')], [row('001_a'), row('000_old_not_a_file')], options({ required: { kind: 'all' }, allowMissingFiles: true }));
+    assert.deepEqual(plan.missingRequired, ['002_b', '003_c']);
+  });
+
+  it('required `all` with every file applied misses nothing', () => {
+    const plan = planMigrations([file('001_a'), file('002_b')], [row('001_a'), row('002_b')], options({ required: { kind: 'all' } }));
+    assert.deepEqual(plan.missingRequired, []);
+  });
+
+  it('an empty required list requires nothing', () => {
+    const plan = planMigrations([file('001_a')], [], strict);
+    assert.deepEqual(plan.missingRequired, []);
+  });
+});
+
+describe('isSteadyState and migrationNumber', () => {
+  it('every file applied with its checksum and every requirement met is the steady state', () => {
+    const plan = planMigrations([file('001_a'), file('002_b')], [row('001_a'), row('002_b')], options({ required: { kind: 'all' } }));
+    assert.equal(isSteadyState(plan), true);
+  });
+
+  it('a pending file, a row to adopt, a refusal or a missing requirement is not the steady state', () => {
+    assert.equal(isSteadyState(planMigrations([file('001_a')], [], strict)), false);
+    assert.equal(isSteadyState(planMigrations([file('001_a')], [row('001_a', null)], strict)), false);
+    assert.equal(isSteadyState(planMigrations([file('001_a', 'x')], [row('001_a', 'y')], strict)), false);
+    assert.equal(isSteadyState(planMigrations([file('001_a')], [row('001_a')], options({ required: { kind: 'list', ids: ['002_b'] } }))), false);
+  });
+
+  it('a warning alone (allowed drift) is still the steady state', () => {
+    const plan = planMigrations([file('001_a', 'x')], [row('001_a', 'y')], options({ allowDrift: true }));
+    assert.equal(isSteadyState(plan), true);
+  });
+
+  it('migrationNumber reads the numeric prefix exactly, and nothing from an id without one', () => {
+    assert.equal(migrationNumber('0042_x'), 42n);
+    assert.equal(migrationNumber('20240101000000001_x'), 20240101000000001n);
+    assert.equal(migrationNumber('initial'), undefined);
+  });
+});
+
+describe('planMigrations is pure', () => {
+  it('does not change its inputs', () => {
+    const files = Object.freeze([file('002_b'), file('001_a')]);
+    const rows = Object.freeze([row('003_gone'), row('001_a')]);
+    assert.doesNotThrow(() => planMigrations(files, rows, options({ allowMissingFiles: true })));
+    assert.deepEqual(ids(files), ['002_b', '001_a']);
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      ['003_gone', '001_a'],
+    );
+  });
+});
