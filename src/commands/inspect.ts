@@ -6,21 +6,25 @@ import { discoverMigrations, type MigrationFile } from '../migrations/discover.j
 import { planMigrations, type LedgerRow, type Plan } from '../plan.js';
 import { waitForDatabase } from '../db/connect.js';
 import { readLedger } from '../db/ledger.js';
+import { lastRun, type LastRun } from '../db/runs.js';
 import { requireDatabase, type CommandContext } from './migrate.js';
 
 export interface Inspection {
   readonly files: readonly MigrationFile[];
   readonly rows: readonly LedgerRow[];
   readonly plan: Plan;
+  /** only when asked for (status) */
+  readonly lastRun: LastRun | null;
 }
 
-export async function inspect(ctx: CommandContext): Promise<Inspection> {
+export async function inspect(ctx: CommandContext, options: { lastRun?: boolean } = {}): Promise<Inspection> {
   const { config, log, stop } = ctx;
   const files = discoverMigrations(config.migrationsDir);
   const session = await waitForDatabase(requireDatabase(config), { deadlineMs: config.waitTimeoutMs, requireWritable: false, log, stop });
   try {
     const rows = await readLedger(session, config.ledger);
-    return { files, rows, plan: planMigrations(files, rows, config) };
+    const last = options.lastRun ? await lastRun(session) : null;
+    return { files, rows, plan: planMigrations(files, rows, config), lastRun: last };
   } finally {
     await session.close();
   }

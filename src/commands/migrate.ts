@@ -88,7 +88,8 @@ async function underLock(session: Session, ctx: CommandContext, files: readonly 
       await adoptChecksums(session, config.ledger, plan.toAdopt);
       log.info({ migrations: plan.toAdopt.map((f) => f.id) }, 'recorded checksums for ledger rows adopted from the old ledger');
     }
-    const applied = await applyInOrder(session, ctx, plan.toApply);
+    // Only the runner that applies something records a run; the others found it done.
+    const applied = plan.toApply.length > 0 ? await applyInOrder(session, ctx, plan.toApply) : [];
     return { rows: await readLedger(session, config.ledger), applied };
   } finally {
     await releaseLock(session, config.ledger).catch(() => undefined);

@@ -6,6 +6,7 @@
 import { VerificationError } from '../errors.js';
 import type { Entry } from '../plan.js';
 import { table } from '../report.js';
+import type { LastRun } from '../db/runs.js';
 import { inspect } from './inspect.js';
 import type { CommandContext } from './migrate.js';
 
@@ -16,6 +17,8 @@ export interface StatusDocument {
   readonly summary: Record<Entry['kind'], number>;
   readonly missing_required: readonly string[];
   readonly needs_attention: boolean;
+  /** the newest migrate run recorded in the engine's runs table, or null */
+  readonly last_run: LastRun | null;
 }
 
 export interface StatusEntry {
@@ -49,7 +52,7 @@ export function statusEntry(entry: Entry): StatusEntry {
 const KINDS: readonly Entry['kind'][] = ['applied', 'applied-unverified', 'pending', 'drifted', 'missing-file', 'out-of-order'];
 
 export async function status(ctx: CommandContext, json: boolean): Promise<void> {
-  const { plan } = await inspect(ctx);
+  const { plan, lastRun } = await inspect(ctx, { lastRun: true });
   const migrations = plan.entries.map(statusEntry);
   const summary = Object.fromEntries(KINDS.map((k) => [k, migrations.filter((m) => m.state === k).length])) as StatusDocument['summary'];
   const needsAttention = migrations.some((m) => m.state !== 'applied' && m.state !== 'applied-unverified') || plan.missingRequired.length > 0;
@@ -60,6 +63,7 @@ export async function status(ctx: CommandContext, json: boolean): Promise<void> 
     summary,
     missing_required: plan.missingRequired,
     needs_attention: needsAttention,
+    last_run: lastRun,
   };
   ctx.print(json ? `${JSON.stringify(document, null, 2)}\n` : humanStatus(document));
   if (needsAttention) {
@@ -76,7 +80,11 @@ function humanStatus(doc: StatusDocument): string {
     m.applied_by ?? '',
     m.mode === 'no-transaction' ? 'no-transaction' : '',
   ]);
-  return `${table(['id', 'state', 'applied_at', 'duration_ms', 'applied_by', 'mode'], rows)}\n${describeSummary(doc)}\n`;
+  const run = doc.last_run;
+  const lastRunLine = run
+    ? `last migrate run: ${run.status}, started ${run.started_at?.toISOString() ?? '?'} by ${run.applied_by ?? run.host ?? '?'}${run.error ? ` (${run.error})` : ''}\n`
+    : '';
+  return `${table(['id', 'state', 'applied_at', 'duration_ms', 'applied_by', 'mode'], rows)}\n${describeSummary(doc)}\n${lastRunLine}`;
 }
 
 function describeSummary(doc: StatusDocument): string {

@@ -125,3 +125,28 @@ export class RunRecorder {
     }
   }
 }
+
+export interface LastRun {
+  readonly id: string;
+  readonly status: string;
+  readonly started_at: Date | null;
+  readonly finished_at: Date | null;
+  readonly host: string | null;
+  readonly applied_by: string | null;
+  readonly error: string | null;
+}
+
+/** The newest recorded migrate run, or null when none is recorded (or there is no runs table). */
+export async function lastRun(session: Session): Promise<LastRun | null> {
+  try {
+    const [row] = await session.query<LastRun>(
+      `SELECT id::text, status, started_at, finished_at, inputs->>'host' AS host, inputs->>'applied_by' AS applied_by, error->>'message' AS error
+         FROM runs WHERE blueprint_id = $1 ORDER BY started_at DESC NULLS LAST LIMIT 1`,
+      [BLUEPRINT_ID],
+    );
+    return row ?? null;
+  } catch (error) {
+    if (serverError(error)?.code === '42P01' || serverError(error)?.code === '42703') return null;
+    throw error;
+  }
+}

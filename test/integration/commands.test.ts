@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { freshDatabase, type TestDatabase } from '../support/postgres.js';
+import { migrationsDir, runCli } from '../support/cli.js';
+
+const files = {
+  '001_initial_schema.sql': 'CREATE TABLE IF NOT EXISTS widgets (id bigint PRIMARY KEY);',
+  '002_add_name.sql': 'ALTER TABLE widgets ADD COLUMN IF NOT EXISTS name text;',
+  '003_index.sql': '-- xyn:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS widgets_name_idx ON widgets (name);',
+};
+
+let db: TestDatabase;
+beforeEach(async () => (db = await freshDatabase()));
+afterEach(async () => db.drop());
+
+const env = (dir: string, more: Record<string, string> = {}) => ({ DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir, ...more });
+const ledgerIds = async () => (await db.query('SELECT id FROM schema_migrations ORDER BY id')).map((r) => r.id as string);
+
+interface StatusDoc {
+  migrations: { id: string; state: string; file_checksum: string | null; ledger_checksum: string | null }[];
+  summary: Record<string, number>;
+  needs_attention: boolean;
+  missing_required: string[];
+}
+
+describe('status, plan and verify on a database with no ledger', () => {
+  it('status shows every file pending, exits 5, and never creates the ledger', async () => {
+    const run = await runCli(['status', '--json'], env(migrationsDir(files)));
+    assert.equal(run.code, 5);
+    const doc = JSON.parse(run.stdout) as StatusDoc;
+    assert.deepEqual(doc.migrations.map((m) => [m.id, m.state]), [
+      ['001_initial_schema', 'pending'],
+      ['002_add_name', 'pending'],
+      ['003_index', 'pending'],
+    ]);
+    assert.equal(doc.needs_attention, true);
+    assert.deepEqual(doc.missing_required, ['001_initial_schema']);
+    assert.equal((await db.query(`SELECT to_regclass('schema_migrations') AS t`))[0]!.t, null);
+  });
+
+  it('plan lists what migrate would apply, in order, with each file\'s mode, and writes nothing', async () => {
+    const run = await runCli(['plan', '--json'], env(migrationsDir(files)));
+    assert.equal(run.code, 0, run.stderr);
+    const doc = JSON.parse(run.stdout) as { to_apply: { id: string; mode: string }[] };
+    assert.deepEqual(doc.to_apply.map((s) => [s.id, s.mode]), [
+      ['001_initial_schema', 'transaction'],
+      ['002_add_name', 'transaction'],
+      ['003_index', 'no-transaction'],
+    ]);
+    assert.equal((await db.query(`SELECT to_regclass('schema_migrations') AS t`))[0]!.t, null);
+  });
+
+  it('verify exits 5 naming the missing required migration', async () => {
+    const run = await runCli(['verify'], env(migrationsDir(files)));
+    assert.equal(run.code, 5);
+    assert.match(run.lastMessage, /required migrations not applied: 001_initial_schema/);
+  });
+});
+
+describe('after migrate', () => {
+  it('status says applied with checksums, exits 0; plan has nothing; verify passes', async () => {
+    const dir = migrationsDir(files);
+    assert.equal((await runCli([], env(dir, { XYN_REQUIRED_MIGRATIONS: 'all' }))).code, 0);
+    const status = await runCli(['status', '--json'], env(dir));
+    assert.equal(status.code, 0, status.stderr);
+    const doc = JSON.parse(status.stdout) as StatusDoc;
+    assert.ok(doc.migrations.every((m) => m.state === 'applied' && m.file_checksum === m.ledger_checksum));
+    assert.equal(doc.needs_attention, false);
+    const human = await runCli(['status'], env(dir));
+    assert.match(human.stdout, /002_add_name\s+applied/);
+    assert.match(human.stdout, /3 applied/);
+    assert.equal((await runCli(['plan'], env(dir))).stdout, 'nothing to apply\n');
+    assert.equal((await runCli(['verify'], env(dir, { XYN_REQUIRED_MIGRATIONS: 'all' }))).code, 0);
+  });
+});
+
+describe('history that migrate refuses before applying anything', () => {
+  it('drift: an applied file that changed is exit 5 for migrate and verify, naming the file and both checksums', async () => {
+    const dir = migrationsDir(files);
+    assert.equal((await runCli([], env(dir))).code, 0);
+    const [before] = await db.query(`SELECT checksum FROM schema_migrations WHERE id = '002_add_name'`);
+    writeFileSync(join(dir, '002_add_name.sql'), 'ALTER TABLE widgets ADD COLUMN IF NOT EXISTS name varchar(10);');
+    writeFileSync(join(dir, '004_more.sql'), 'CREATE TABLE IF NOT EXISTS more (id int);');
+    for (const command of ['migrate', 'verify']) {
+      const run = await runCli([command], env(dir));
+      assert.equal(run.code, 5, `${command}: ${run.stderr}`);
+      assert.match(run.lastMessage, /002_add_name\.sql changed after it was applied/);
+      assert.ok(run.lastMessage.includes(before!.checksum as string));
+    }
+    assert.deepEqual(await ledgerIds(), ['001_initial_schema', '002_add_name', '003_index'], 'nothing applied after the refusal');
+    const status = JSON.parse((await runCli(['status', '--json'], env(dir))).stdout) as StatusDoc;
+    assert.equal(status.migrations.find((m) => m.id === '002_add_name')?.state, 'drifted');
+    const allowed = await runCli([], env(dir, { XYN_ALLOW_DRIFT: 'true' }));
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.ok(allowed.logs.some((l) => l.level === 40 && /002_add_name\.sql changed/.test(String(l.msg))));
+    assert.ok((await ledgerIds()).includes('004_more'));
+  });
+
+  it('missing file: an applied id with no file is exit 5 unless allowed', async () => {
+    const dir = migrationsDir(files);
+    assert.equal((await runCli([], env(dir))).code, 0);
+    await db.query(`INSERT INTO schema_migrations (id, checksum) VALUES ('009_from_a_newer_image', 'x')`);
+    const run = await runCli([], env(dir));
+    assert.equal(run.code, 5);
+    assert.match(run.lastMessage, /009_from_a_newer_image is applied but has no file/);
+    assert.equal((await runCli(['--allow-missing-files'], env(dir))).code, 0);
+  });
+
+  it('out of order: a pending file numbered below an applied one is refused; --allow-out-of-order applies it', async () => {
+    const dir = migrationsDir({ '001_initial_schema.sql': files['001_initial_schema.sql'], '030_add_name.sql': files['002_add_name.sql'] });
+    assert.equal((await runCli([], env(dir))).code, 0);
+    writeFileSync(join(dir, '0025_late_branch.sql'), 'CREATE TABLE IF NOT EXISTS late (id int);');
+    const refused = await runCli([], env(dir));
+    assert.equal(refused.code, 5);
+    assert.match(refused.lastMessage, /0025_late_branch\.sql is pending but numbered below/);
+    assert.equal((await runCli(['verify'], env(dir))).code, 0, 'verify judges what is applied, not pending files');
+    const allowed = await runCli(['--allow-out-of-order'], env(dir));
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.ok((await ledgerIds()).includes('0025_late_branch'));
+  });
+});
+
+describe('new and baseline', () => {
+  it('new writes the next-numbered file from the template, which then applies and reapplies cleanly', async () => {
+    const dir = migrationsDir(files);
+    const run = await runCli(['new', 'Add run labels'], { XYN_MIGRATIONS_DIR: dir });
+    assert.equal(run.code, 0, run.stderr);
+    const path = join(dir, '004_add_run_labels.sql');
+    assert.equal(run.stdout.trim(), path);
+    const text = readFileSync(path, 'utf8');
+    assert.match(text, /INSERT INTO schema_migrations \(id\) VALUES \('004_add_run_labels'\) ON CONFLICT \(id\) DO NOTHING;/);
+    assert.match(text, /^BEGIN;$/m);
+    const ledger = 'CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());';
+    writeFileSync(join(dir, '000_ledger.sql'), ledger);
+    assert.equal((await runCli([], env(dir))).code, 0);
+    assert.ok((await ledgerIds()).includes('004_add_run_labels'));
+    assert.equal((await runCli(['rehearse'], env(dir))).code, 0);
+  });
+
+  it('new refuses an empty name (exit 2)', async () => {
+    const run = await runCli(['new'], { XYN_MIGRATIONS_DIR: migrationsDir(files) });
+    assert.equal(run.code, 2);
+    assert.match(run.lastMessage, /Usage: xyn-migrate new <name>/);
+  });
+
+  it('baseline records migrations up to the id without running them; migrate then applies only the rest', async () => {
+    const dir = migrationsDir(files);
+    await db.query('CREATE TABLE widgets (id bigint PRIMARY KEY, name text)');
+    const run = await runCli(['baseline', '002_add_name'], env(dir));
+    assert.equal(run.code, 0, run.stderr);
+    const rows = await db.query('SELECT id, checksum, applied_by FROM schema_migrations ORDER BY id');
+    assert.deepEqual(rows.map((r) => r.id), ['001_initial_schema', '002_add_name']);
+    assert.ok(rows.every((r) => /baseline/.test(r.applied_by) && /^[0-9a-f]{64}$/.test(r.checksum)));
+    const migrate = await runCli([], env(dir));
+    assert.equal(migrate.code, 0, migrate.stderr);
+    assert.deepEqual(await ledgerIds(), ['001_initial_schema', '002_add_name', '003_index']);
+  });
+
+  it('baseline of an unknown id is exit 2 and writes nothing', async () => {
+    const run = await runCli(['baseline', '042_nope'], env(migrationsDir(files)));
+    assert.equal(run.code, 2);
+    assert.equal((await db.query(`SELECT to_regclass('schema_migrations') AS t`))[0]!.t, null);
+  });
+});
+
+describe('the command line', () => {
+  it('--help lists every command and --version prints the version', async () => {
+    const help = await runCli(['--help'], {});
+    assert.equal(help.code, 0);
+    for (const command of ['migrate', 'status', 'plan', 'verify', 'new', 'baseline', 'rehearse']) assert.match(help.stdout, new RegExp(`\\n  ${command}\\b`));
+    const version = await runCli(['--version'], {});
+    assert.match(version.stdout, /^\d+\.\d+\.\d+/);
+  });
+
+  it('an unknown command or flag is exit 2', async () => {
+    assert.equal((await runCli(['migrat'], {})).code, 2);
+    assert.equal((await runCli(['--no-such-flag'], {})).code, 2);
+  });
+});
