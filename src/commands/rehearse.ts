@@ -39,7 +39,7 @@ async function rehearseOn(session: Session, files: readonly MigrationFile[], ctx
   const afterFirstPass = await catalogSnapshot(session);
   for (const file of files) {
     try {
-      await applyMigration(file, apply);
+      await applyMigration(file, { ...apply, reapply: true });
     } catch (error) {
       if (error instanceof MigrationError) {
         throw new MigrationError(`Rehearsal: the second run of ${file.fileName} failed, so it is not idempotent: ${error.message}`, error.fields);

@@ -99,7 +99,8 @@ async function attemptConnection(target: ConnectionTarget, options: WaitOptions,
     session = await Session.open(target, connectTimeoutMs);
     if (!options.requireWritable) return session;
     const [state] = await session.query<{ in_recovery: boolean; read_only: string }>(
-      `SELECT pg_is_in_recovery() AS in_recovery, current_setting('transaction_read_only') AS read_only`,
+      `SELECT pg_is_in_recovery() AS in_recovery, current_setting('transaction_read_only') AS read_only, set_config('xyn.session', $1, false)`,
+      [session.token],
     );
     if (state?.in_recovery) return notReady(session, 'the server is a standby in recovery, not a writable primary');
     if (state?.read_only === 'on') return notReady(session, 'the database is read-only (default_transaction_read_only is on)');

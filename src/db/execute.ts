@@ -11,8 +11,9 @@ import type { MigrationFile } from '../migrations/discover.js';
 import { indexOfPosition, lex, lineColumn, type Statement } from '../migrations/sql.js';
 import { sleep, type Stop } from '../stop.js';
 import { backoff } from './connect.js';
-import { recordRowSql } from './ledger.js';
-import type { LedgerName } from './lock.js';
+import pg from 'pg';
+import { qualifiedName, recordRowSql } from './ledger.js';
+import { poolerDetected, type LedgerName } from './lock.js';
 import { isScriptFailure, serverError, type ServerError, type Session } from './session.js';
 
 export interface ApplyContext {
@@ -24,6 +25,8 @@ export interface ApplyContext {
   readonly statementTimeoutMs: number;
   readonly log: Logger;
   readonly stop: Stop;
+  /** rehearse runs files a second time on purpose; migrate never applies an applied file */
+  readonly reapply?: boolean;
 }
 
 export interface Applied {
@@ -54,11 +57,25 @@ export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Pr
   }
 }
 
-/** Statements the runner puts before the file: BEGIN and two SET LOCAL. */
-const PREFIX_STATEMENTS = 3;
+/** Statements the runner puts before the file: BEGIN, two SET LOCAL and the guard. */
+const PREFIX_STATEMENTS = 4;
+const NOT_OUR_SESSION = 'XM001';
+const ALREADY_APPLIED = 'XM002';
+
+/**
+ * Checked inside the file's own transaction, so that check and apply are one atomic unit: the
+ * statement runs on our server session (which holds the migration lock; behind a transaction
+ * pooler it may not), and the file is not applied yet. No round trip of its own.
+ */
+function guardSql(file: MigrationFile, ctx: ApplyContext): string {
+  const appliedCheck = ctx.reapply
+    ? ''
+    : `IF EXISTS (SELECT 1 FROM ${qualifiedName(ctx.ledger)} WHERE id = ${pg.escapeLiteral(file.id)}) THEN RAISE EXCEPTION USING ERRCODE = '${ALREADY_APPLIED}', MESSAGE = 'already applied'; END IF; `;
+  return `DO $xyn_guard$BEGIN IF current_setting('xyn.session', true) IS DISTINCT FROM ${pg.escapeLiteral(ctx.session.token)} THEN RAISE EXCEPTION USING ERRCODE = '${NOT_OUR_SESSION}', MESSAGE = 'not our server session'; END IF; ${appliedCheck}END$xyn_guard$`;
+}
 
 async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promise<void> {
-  const prefix = `BEGIN;SET LOCAL lock_timeout = ${ctx.ddlLockTimeoutMs};SET LOCAL statement_timeout = ${ctx.statementTimeoutMs};\n`;
+  const prefix = `BEGIN;SET LOCAL lock_timeout = ${ctx.ddlLockTimeoutMs};SET LOCAL statement_timeout = ${ctx.statementTimeoutMs};${guardSql(file, ctx)};\n`;
   const text = `${prefix}${file.executable}\n;\n${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy)};\nCOMMIT;`;
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
   try {
@@ -69,6 +86,8 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
     if (!db) throw connectionLost(file, failure.error);
     await ctx.session.query('ROLLBACK').catch(() => undefined);
     ctx.stop.throwIfStopped();
+    if (db.code === NOT_OUR_SESSION) throw poolerDetected();
+    if (db.code === ALREADY_APPLIED) throw alreadyApplied(file);
     const where = locateInScript(file, db, failure.completed, prefix);
     throw migrationFailed(file, db, where, 'nothing of it was applied (rolled back)');
   } finally {
@@ -78,7 +97,12 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
 
 async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext): Promise<void> {
   const started = Date.now();
-  await ctx.session.query(`SET lock_timeout = ${ctx.ddlLockTimeoutMs}; SET statement_timeout = ${ctx.statementTimeoutMs}`);
+  await ctx.session.script(`SET lock_timeout = ${ctx.ddlLockTimeoutMs};SET statement_timeout = ${ctx.statementTimeoutMs};${guardSql(file, ctx)}`).catch((failure) => {
+    const code = isScriptFailure(failure) ? serverError(failure.error)?.code : undefined;
+    if (code === NOT_OUR_SESSION) throw poolerDetected();
+    if (code === ALREADY_APPLIED) throw alreadyApplied(file);
+    throw isScriptFailure(failure) ? failure.error : failure;
+  });
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
   let done = 0;
   try {
@@ -138,6 +162,12 @@ function migrationFailed(file: MigrationFile, db: ServerError, where: FileLocati
     detail: db.detail,
     hint,
     context: db.where,
+  });
+}
+
+function alreadyApplied(file: MigrationFile): MigrationError {
+  return new MigrationError(`${file.fileName} is already in the ledger although this runner holds the migration lock; another runner applied it without the lock. Nothing was applied twice; rerun to continue.`, {
+    migration: file.id,
   });
 }
 

@@ -5,7 +5,7 @@
  * CREATE INDEX CONCURRENTLY would wait for it for ever.
  */
 import { createHash } from 'node:crypto';
-import { LockTimeoutError } from '../errors.js';
+import { ConfigError, LockTimeoutError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { sleep, type Stop } from '../stop.js';
 import type { Session } from './session.js';
@@ -34,8 +34,15 @@ export async function acquireLock(session: Session, ledger: LedgerName, timeoutM
   const started = Date.now();
   let nextReport = started;
   for (let attempt = 1; ; attempt++) {
-    const [row] = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [key]);
-    if (row?.locked) {
+    // The lock is only taken on our own server session: behind a transaction pooler this
+    // statement may run on a connection another client set up, and a session lock there would
+    // belong to whoever gets that connection next.
+    const [row] = await session.query<{ locked: boolean | null }>(
+      `SELECT CASE WHEN current_setting('xyn.session', true) = $2 THEN pg_try_advisory_lock($1::bigint) END AS locked`,
+      [key, session.token],
+    );
+    if (row?.locked === null || row?.locked === undefined) throw poolerDetected();
+    if (row.locked) {
       if (attempt > 1) log.info({ waitedMs: Date.now() - started }, 'migration lock acquired');
       return;
     }
@@ -74,4 +81,11 @@ async function lockHolder(session: Session, key: string): Promise<LockHolder | u
 function describeHolder(holder: LockHolder | undefined): string {
   if (!holder) return 'its holder has just released it; run again';
   return `it is held by pid ${holder.pid} (${holder.application_name || 'no application_name'}, connected ${holder.connected_for_s}s ago); if that runner is stuck, end it with pg_terminate_backend(${holder.pid})`;
+}
+
+/** Our statements reached a server session that is not ours: a transaction-pooling proxy. */
+export function poolerDetected(): ConfigError {
+  return new ConfigError(
+    'Refusing to migrate through a transaction-pooling connection pooler (such as PgBouncer with pool_mode=transaction): consecutive statements reached different server sessions, so the migration lock cannot be held; point DATABASE_URL at PostgreSQL directly (or at a session-pooling port) for migrations.',
+  );
 }

@@ -2,6 +2,7 @@
  * One connection to PostgreSQL. Every round trip goes through here, so it is counted, and every
  * way a connection can die (an 'error' event while idle included) becomes an ordinary rejection.
  */
+import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import pg from 'pg';
 import type { ConnectionTarget } from './target.js';
@@ -31,6 +32,11 @@ export interface ScriptFailure {
 
 export class Session {
   roundTrips = 0;
+  /**
+   * Set as the session variable xyn.session on writable sessions: a statement that finds
+   * another value is running on a server connection that is not ours (a transaction pooler).
+   */
+  readonly token = randomBytes(8).toString('hex');
   /** set when the connection broke while nothing was running */
   private broken: Error | undefined;
 
