@@ -76,12 +76,14 @@ export class RunRecorder {
         `SELECT to_regclass('runs') IS NOT NULL AND to_regclass('steps') IS NOT NULL AND to_regclass('blueprints') IS NOT NULL AS ready`,
       );
       if (!state?.ready) return;
+      // The blueprint row comes with 001; on a database whose tables predate it, wait for it.
       const [row] = await this.session.query<{ id: string }>(
         `INSERT INTO runs (blueprint_id, status, inputs, attempts, started_at, created_at, updated_at)
-         VALUES ($1, 'running', $2, 1, $3, $3, now()) RETURNING id::text`,
+         SELECT $1, 'running', $2, 1, $3, $3, now() WHERE EXISTS (SELECT 1 FROM blueprints WHERE id = $1) RETURNING id::text`,
         [BLUEPRINT_ID, JSON.stringify(this.inputs), this.startedAt],
       );
-      this.runId = row!.id;
+      if (!row) return;
+      this.runId = row.id;
       this.log.debug({ runId: this.runId }, 'recording this job as a run of core.migrations.apply@v1');
       for (const [idx, step] of this.done.entries()) await this.recordStep(idx, step.id, 'completed', step.durationMs, null);
     });
