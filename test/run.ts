@@ -3,8 +3,8 @@
  * from npm, no Docker, no system package), then runs every test file with node's test runner.
  * Each test makes its own fresh database on it (test/support/postgres.ts).
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,11 +34,33 @@ function testFiles(): string[] {
   );
 }
 
+/**
+ * A CA made for this run, a server certificate it signs for DNS:localhost only (so 127.0.0.1
+ * is a wrong host name for verify-full), and a second, unrelated CA.
+ */
+function makeCertificates(dir: string): { ca: string; otherCa: string; cert: string; key: string } {
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=xyn-migrate test CA');
+  openssl('req', '-x509', ...ec, '-keyout', 'other-ca.key', '-out', 'other-ca.crt', '-days', '2', '-subj', '/CN=some other CA');
+  openssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost\n');
+  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext');
+  const key = join(dir, 'server.key');
+  chmodSync(key, 0o600);
+  if (process.getuid?.() === 0) {
+    const postgres = execFileSync('id', ['-u', 'postgres']).toString().trim();
+    chownSync(key, Number(postgres), -1);
+  }
+  return { ca: join(dir, 'ca.crt'), otherCa: join(dir, 'other-ca.crt'), cert: join(dir, 'server.crt'), key };
+}
+
 async function main(): Promise<number> {
   const port = await freePort();
   const parent = mkdtempSync(join(tmpdir(), 'xyn-test-pg-'));
   chmodSync(parent, 0o755); // the server runs as the postgres user when we are root
   const dataDir = join(parent, 'data');
+  const tls = makeCertificates(parent);
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -47,7 +69,11 @@ async function main(): Promise<number> {
     persistent: false,
     createPostgresUser: process.getuid?.() === 0,
     // Durability off for speed: tests never survive a crash of the test server itself.
-    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'],
+    postgresFlags: [
+      ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+      ...['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'],
+      ...['-c', 'ssl=on', '-c', `ssl_cert_file=${tls.cert}`, '-c', `ssl_key_file=${tls.key}`],
+    ],
     onLog: () => undefined,
     onError: (e) => process.stderr.write(`[postgres] ${String(e)}\n`),
   });
@@ -55,7 +81,8 @@ async function main(): Promise<number> {
   await server.start();
   process.stderr.write(`test PostgreSQL listening on 127.0.0.1:${port}\n`);
   try {
-    const env = { ...process.env, XYN_TEST_PG: JSON.stringify({ host: '127.0.0.1', port, user: 'postgres', password: ADMIN_PASSWORD }) };
+    const testServer = { host: '127.0.0.1', port, user: 'postgres', password: ADMIN_PASSWORD, caFile: tls.ca, otherCaFile: tls.otherCa };
+    const env = { ...process.env, XYN_TEST_PG: JSON.stringify(testServer) };
     const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...testFiles()], { stdio: 'inherit', env });
     return await new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
   } finally {

@@ -49,12 +49,27 @@ export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Pr
       if (!gaveUpOnLock || attempt > ctx.ddlRetries) throw error;
       const delay = backoff(attempt);
       ctx.log.warn(
-        { file: file.fileName, attempt, retryInMs: delay, lockTimeoutMs: ctx.ddlLockTimeoutMs },
-        'a migration statement waited too long for a table lock (lock_timeout); retrying',
+        { file: file.fileName, attempt, of: ctx.ddlRetries + 1, retryInMs: delay, lockTimeoutMs: ctx.ddlLockTimeoutMs, oldestTransactions: await oldestTransactions(ctx.session) },
+        'a migration statement gave up waiting for a table lock (XYN_DDL_LOCK_TIMEOUT) so as not to stall the queries queued behind it; retrying',
       );
       await sleep(delay, ctx.stop);
     }
   }
+}
+
+/**
+ * The likely blockers of a lock we gave up on: the oldest open transactions in this database.
+ * (The lock wait itself is over by now, so pg_blocking_pids() has nothing left to say.)
+ */
+async function oldestTransactions(session: Session): Promise<unknown[]> {
+  return session
+    .query(
+      `SELECT pid, application_name, state, round(extract(epoch FROM now() - xact_start)::numeric, 1)::float8 AS transaction_age_s, left(query, 120) AS query
+         FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+        ORDER BY xact_start LIMIT 3`,
+    )
+    .catch(() => []);
 }
 
 /** Statements the runner puts before the file: BEGIN, two SET LOCAL and the guard. */
@@ -83,7 +98,7 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
   } catch (failure) {
     if (!isScriptFailure(failure)) throw failure;
     const db = serverError(failure.error);
-    if (!db) throw connectionLost(file, failure.error);
+    if (!db || endsSession(db)) throw connectionLost(file, failure.error);
     await ctx.session.query('ROLLBACK').catch(() => undefined);
     ctx.stop.throwIfStopped();
     if (db.code === NOT_OUR_SESSION) throw poolerDetected();
@@ -122,7 +137,7 @@ async function runStatement(file: MigrationFile, statement: Statement, ctx: Appl
     await ctx.session.query(statement.text);
   } catch (error) {
     const db = serverError(error);
-    if (!db) throw connectionLost(file, error);
+    if (!db || endsSession(db)) throw connectionLost(file, error);
     ctx.stop.throwIfStopped();
     const offset = db.position ? indexOfPosition(statement.text, Number(db.position)) : 0;
     const where = lineColumn(file.text, statement.start + offset);
@@ -165,6 +180,11 @@ function migrationFailed(file: MigrationFile, db: ServerError, where: FileLocati
   });
 }
 
+/** Errors after which the server closes the session: terminated, shut down, connection failure. */
+function endsSession(db: ServerError): boolean {
+  return db.code.startsWith('08') || ['57P01', '57P02', '57P03', '57P05'].includes(db.code);
+}
+
 function alreadyApplied(file: MigrationFile): MigrationError {
   return new MigrationError(`${file.fileName} is already in the ledger although this runner holds the migration lock; another runner applied it without the lock. Nothing was applied twice; rerun to continue.`, {
     migration: file.id,
@@ -173,8 +193,12 @@ function alreadyApplied(file: MigrationFile): MigrationError {
 
 function connectionLost(file: MigrationFile, error: unknown): MigrationError {
   const reason = error instanceof Error ? error.message : String(error);
+  const left =
+    file.mode === 'transaction'
+      ? 'its transaction was not committed'
+      : 'statements it had already run stay, and the file is idempotent';
   return new MigrationError(
-    `The connection to PostgreSQL was lost while applying ${file.fileName} (${reason}); its transaction was not committed, the lock went with the session, and a rerun continues from the ledger.`,
+    `The connection to PostgreSQL was lost while applying ${file.fileName} (${reason}); ${left}, the lock went with the session, and a rerun continues from the ledger.`,
     { migration: file.id, migrationFile: file.fileName },
   );
 }

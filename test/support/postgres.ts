@@ -9,6 +9,10 @@ export interface Server {
   readonly port: number;
   readonly user: string;
   readonly password: string;
+  /** the CA that signed the server's certificate (for DNS:localhost only) */
+  readonly caFile: string;
+  /** a CA that signed nothing of ours */
+  readonly otherCaFile: string;
 }
 
 export function testServer(): Server {
@@ -35,7 +39,7 @@ export interface TestDatabase {
 
 async function adminQuery(text: string): Promise<void> {
   const server = testServer();
-  const client = new pg.Client({ ...server, database: 'postgres' });
+  const client = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: 'postgres' });
   await client.connect();
   try {
     await client.query(text);
@@ -50,7 +54,7 @@ export async function freshDatabase(prefix = 't'): Promise<TestDatabase> {
   const server = testServer();
   const clients: pg.Client[] = [];
   const client = async () => {
-    const c = new pg.Client({ ...server, database: name });
+    const c = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: name });
     c.on('error', () => undefined);
     await c.connect();
     clients.push(c);
