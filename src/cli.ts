@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { earlyEnvironment, flagVariables, loadConfig, type Config, type Flag } from './config.js';
 import { ExitCode, XynError, ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
+import { serverError } from './db/session.js';
 import { registerSecret, scrub } from './secrets.js';
 import { Stop, type StopSignal } from './stop.js';
 import { version } from './version.js';
@@ -115,10 +116,17 @@ export async function main(argv: readonly string[]): Promise<number> {
 function fail(error: unknown, log: Logger, terminationLog: string | undefined): number {
   let exitCode: number;
   let sentence: string;
+  const db = serverError(error);
   if (error instanceof XynError) {
     exitCode = error.exitCode;
     sentence = error.message;
     log.error({ ...error.fields, exitCode, errorKind: error.name }, sentence);
+  } else if (db) {
+    // A statement of ours (not of a migration file) refused: permissions, a broken ledger.
+    exitCode = ExitCode.unreachable;
+    const hint = db.code === '42501' ? '; the migration role needs to own the schema and the ledger, or be granted privileges on them' : '';
+    sentence = `PostgreSQL refused xyn-migrate's own statement: ${db.message} (SQLSTATE ${db.code})${hint}.`;
+    log.error({ sqlstate: db.code, detail: db.detail, hint: db.hint, exitCode }, sentence);
   } else {
     exitCode = ExitCode.migrationFailed;
     sentence = `Unexpected internal error: ${error instanceof Error ? error.message : String(error)}.`;
