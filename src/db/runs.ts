@@ -79,7 +79,8 @@ export class RunRecorder {
       // The blueprint row comes with 001; on a database whose tables predate it, wait for it.
       const [row] = await this.session.query<{ id: string }>(
         `INSERT INTO runs (blueprint_id, status, inputs, attempts, started_at, created_at, updated_at)
-         SELECT $1, 'running', $2, 1, $3, $3, now() WHERE EXISTS (SELECT 1 FROM blueprints WHERE id = $1) RETURNING id::text`,
+         SELECT $1::text, 'running', $2::jsonb, 1, $3::timestamptz, $3::timestamptz, now()
+          WHERE EXISTS (SELECT 1 FROM blueprints WHERE id = $1::text) RETURNING id::text`,
         [BLUEPRINT_ID, JSON.stringify(this.inputs), this.startedAt],
       );
       if (!row) return;
