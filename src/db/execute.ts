@@ -8,7 +8,7 @@
 import { MigrationError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MigrationFile } from '../migrations/discover.js';
-import { indexOfPosition, lex, lineColumn, type Statement } from '../migrations/sql.js';
+import { concurrentIndexName, indexOfPosition, lex, lineColumn, type Statement } from '../migrations/sql.js';
 import { sleep, type Stop } from '../stop.js';
 import { backoff } from './connect.js';
 import pg from 'pg';
@@ -132,8 +132,25 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
   }
 }
 
+/**
+ * A failed CREATE INDEX CONCURRENTLY leaves an INVALID index, which IF NOT EXISTS would then keep
+ * for ever: drop it (concurrently) before building again.
+ */
+async function dropInvalidIndex(file: MigrationFile, statement: Statement, ctx: ApplyContext): Promise<void> {
+  const name = concurrentIndexName(statement);
+  if (name === undefined) return;
+  const [index] = await ctx.session.query<{ invalid: boolean; qualified: string }>(
+    `SELECT NOT i.indisvalid AS invalid, i.indexrelid::regclass::text AS qualified FROM pg_index i WHERE i.indexrelid = to_regclass($1)`,
+    [name],
+  );
+  if (!index?.invalid) return;
+  ctx.log.warn({ file: file.fileName, index: index.qualified }, 'found an INVALID index left by an earlier failed concurrent build; dropping it before building it again');
+  await ctx.session.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index.qualified}`);
+}
+
 async function runStatement(file: MigrationFile, statement: Statement, ctx: ApplyContext, done: number): Promise<void> {
   try {
+    await dropInvalidIndex(file, statement, ctx);
     await ctx.session.query(statement.text);
   } catch (error) {
     const db = serverError(error);
@@ -141,7 +158,9 @@ async function runStatement(file: MigrationFile, statement: Statement, ctx: Appl
     ctx.stop.throwIfStopped();
     const offset = db.position ? indexOfPosition(statement.text, Number(db.position)) : 0;
     const where = lineColumn(file.text, statement.start + offset);
-    const ran = `${done} of ${file.statements.length} statements had run and stay applied; the file is idempotent, so a rerun completes it`;
+    const invalidIndex = concurrentIndexName(statement);
+    const leftover = invalidIndex ? `; the failed build left the index ${invalidIndex} INVALID, and the next run drops and rebuilds it` : '';
+    const ran = `${done} of ${file.statements.length} statements had run and stay applied${leftover}; the file is idempotent, so a rerun completes it`;
     ctx.log.error({ file: file.fileName, statementsRun: done, statements: file.statements.length }, 'a no-transaction migration stopped midway');
     throw migrationFailed(file, db, where, ran);
   }

@@ -219,3 +219,44 @@ export function characterLength(text: string): number {
   }
   return count;
 }
+
+/**
+ * The index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name ON …` statement builds, as
+ * a (possibly schema-qualified) name PostgreSQL would resolve; undefined for any other statement
+ * or an unnamed index.
+ */
+export function concurrentIndexName(statement: Statement): string | undefined {
+  const [create, second, third] = statement.keywords;
+  if (create !== 'CREATE') return undefined;
+  const isIndex = (second === 'INDEX' && third === 'CONCURRENTLY') || (second === 'UNIQUE' && third === 'INDEX' && statement.keywords[3] === 'CONCURRENTLY');
+  if (!isIndex) return undefined;
+  const tokens = identifierTokens(statement.text, 10);
+  let i = tokens.indexOf('concurrently') + 1;
+  if (tokens[i] === 'if' && tokens[i + 1] === 'not' && tokens[i + 2] === 'exists') i += 3;
+  const name = tokens[i];
+  if (name === undefined || name === 'on') return undefined;
+  return tokens[i + 1] === '.' ? `${name}.${tokens[i + 2] ?? ''}` : name;
+}
+
+/** The first `limit` words of a statement: unquoted ones lower-cased, quoted ones kept, '.' kept. */
+function identifierTokens(text: string, limit: number): string[] {
+  const tokens: string[] = [];
+  let i = 0;
+  while (i < text.length && tokens.length < limit) {
+    const c = text[i]!;
+    if (c === '"') {
+      const end = skipQuoted(text, i, '"', false, () => undefined);
+      tokens.push(`"${text.slice(i + 1, end - 1)}"`);
+      i = end;
+    } else if (isIdentStart(c)) {
+      let j = i + 1;
+      while (j < text.length && isIdentChar(text[j])) j++;
+      tokens.push(text.slice(i, j).toLowerCase());
+      i = j;
+    } else {
+      if (c === '.') tokens.push('.');
+      i++;
+    }
+  }
+  return tokens;
+}

@@ -172,6 +172,27 @@ INSERT INTO dupes VALUES (1);
     assert.match(run.lastMessage, /-- xyn:no-transaction/);
   });
 
+  it('a failed concurrent index build is reported, and the rerun drops the INVALID index and builds it again', async () => {
+    const files = {
+      '001_initial_schema.sql': 'CREATE TABLE IF NOT EXISTS codes (code text); INSERT INTO codes VALUES (\'a\'), (\'a\');',
+      '002_unique.sql': '-- xyn:no-transaction\nCREATE TABLE IF NOT EXISTS other (id int);\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS codes_code_key ON codes (code);\n',
+    };
+    const dir = migrationsDir(files);
+    const failed = await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir });
+    assert.equal(failed.code, 1);
+    assert.match(failed.lastMessage, /002_unique\.sql:3:1/);
+    assert.match(failed.lastMessage, /1 of 2 statements had run/);
+    assert.match(failed.lastMessage, /codes_code_key INVALID/);
+    assert.deepEqual(await ledgerIds(), ['001_initial_schema']);
+    assert.equal((await db.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'codes_code_key'::regclass`))[0]!.indisvalid, false);
+    await db.query(`DELETE FROM codes WHERE ctid = (SELECT max(ctid) FROM codes)`);
+    const rerun = await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir });
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.ok(rerun.logs.some((l) => /INVALID index left by an earlier failed concurrent build/.test(String(l.msg))));
+    assert.equal((await db.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'codes_code_key'::regclass`))[0]!.indisvalid, true);
+    assert.deepEqual(await ledgerIds(), ['001_initial_schema', '002_unique']);
+  });
+
   it('writes the one-sentence reason to XYN_TERMINATION_LOG', async () => {
     const terminationLog = join(tmpdir(), `xyn-termination-${process.pid}-${Date.now()}`);
     const run = await runCli([], {
