@@ -22,10 +22,14 @@ export interface CliResult {
 
 export type Env = Record<string, string | undefined>;
 
-/** Starts dist/cli.js with only PATH, HOME and `env` in its environment. */
-export function startCli(args: readonly string[], env: Env): { child: ChildProcess; result: Promise<CliResult> } {
+/**
+ * Starts dist/cli.js with only PATH, HOME and `env` in its environment; `wrapper` is a command
+ * line that runs it (e.g. a sandbox), given `node dist/cli.js …` as its last arguments.
+ */
+export function startCli(args: readonly string[], env: Env, wrapper: readonly string[] = []): { child: ChildProcess; result: Promise<CliResult> } {
   const started = Date.now();
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const command = [...wrapper, process.execPath, CLI, ...args];
+  const child = spawn(command[0]!, command.slice(1), {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -45,8 +49,8 @@ export function startCli(args: readonly string[], env: Env): { child: ChildProce
   return { child, result };
 }
 
-export function runCli(args: readonly string[], env: Env): Promise<CliResult> {
-  return startCli(args, env).result;
+export function runCli(args: readonly string[], env: Env, wrapper: readonly string[] = []): Promise<CliResult> {
+  return startCli(args, env, wrapper).result;
 }
 
 /** A temporary migrations folder holding `files` (name → SQL). */
