@@ -17,6 +17,7 @@ import { acquireLock, releaseLock } from '../db/lock.js';
 import type { Session } from '../db/session.js';
 import type { ConnectionTarget } from '../db/target.js';
 import { RunRecorder } from '../db/runs.js';
+import { deferCommitFlushes, flushCommits } from '../db/durability.js';
 import { version } from '../version.js';
 
 export interface CommandContext {
@@ -112,6 +113,7 @@ async function applyInOrder(session: Session, ctx: CommandContext, files: readon
     config.recordRuns === 'auto',
   );
   await recorder.applied(undefined, undefined);
+  const original = files.length > 1 ? await deferCommitFlushes(session) : undefined;
   const applied: Applied[] = [];
   for (const [index, file] of files.entries()) {
     let result: Applied;
@@ -120,6 +122,7 @@ async function applyInOrder(session: Session, ctx: CommandContext, files: readon
       result = await applyMigration(file, { ...config, session, log, stop });
     } catch (error) {
       const fields = error instanceof XynError ? { message: error.message, ...error.fields } : { message: String(error) };
+      if (original !== undefined) await flushCommits(session, original).catch(() => undefined);
       await recorder.failed({ file, error: fields }, fields, error instanceof InterruptedError);
       throw error;
     }
@@ -127,6 +130,7 @@ async function applyInOrder(session: Session, ctx: CommandContext, files: readon
     log.info({ migration: file.id, mode: file.mode, durationMs: result.durationMs, n: index + 1, of: files.length }, 'applied');
     await recorder.applied(file, result);
   }
+  if (original !== undefined) await flushCommits(session, original);
   await recorder.completed();
   return applied;
 }

@@ -6,7 +6,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const CLI = resolve('dist/cli.js');
+/** The built program; XYN_TEST_CLI points the tests at another build. */
+export const CLI = resolve(process.env.XYN_TEST_CLI ?? 'dist/cli.js');
 
 export interface CliResult {
   readonly code: number | null;

@@ -1,0 +1,67 @@
+/**
+ * The rules that read one parsed statement: guards, CONCURRENTLY and the DDL that blocks
+ * production traffic. Statements are read at the top level only: a DO block's body is PL/pgSQL
+ * that decides at run time what to do (which is how files guard ADD CONSTRAINT), so lint takes it
+ * as the author's deliberate, guarded code.
+ */
+import type { CreateStmt, CreateTableAsStmt, IndexStmt, Node } from 'libpg-query';
+import { alterTable } from './alter-table.js';
+import { recordConstraint } from './constraints.js';
+import { tableName } from './expressions.js';
+import { concurrently, type Observation, type StatementScope } from './observation.js';
+
+export function checkStatement(node: Node, scope: StatementScope): Observation[] {
+  if ('CreateStmt' in node) return createTable(node.CreateStmt, scope);
+  if ('CreateTableAsStmt' in node) return createTableAs(node.CreateTableAsStmt, scope);
+  if ('IndexStmt' in node) return createIndex(node.IndexStmt, scope);
+  if ('AlterTableStmt' in node) return alterTable(node.AlterTableStmt, scope);
+  if ('CreateSchemaStmt' in node) return unguarded(node.CreateSchemaStmt.if_not_exists, `CREATE SCHEMA ${node.CreateSchemaStmt.schemaname ?? ''}`, undefined);
+  if ('CreateSeqStmt' in node) {
+    const { sequence, if_not_exists } = node.CreateSeqStmt;
+    return unguarded(if_not_exists, `CREATE SEQUENCE ${tableName(sequence)}`, sequence?.location);
+  }
+  if ('CreateExtensionStmt' in node) return unguarded(node.CreateExtensionStmt.if_not_exists, `CREATE EXTENSION ${node.CreateExtensionStmt.extname ?? ''}`, undefined);
+  if ('DropStmt' in node && node.DropStmt.concurrent) return concurrently('DROP INDEX CONCURRENTLY', scope);
+  if ('ReindexStmt' in node && (node.ReindexStmt.params ?? []).some((p) => 'DefElem' in p && p.DefElem.defname === 'concurrently')) {
+    return concurrently('REINDEX … CONCURRENTLY', scope);
+  }
+  return [];
+}
+
+function unguarded(ifNotExists: boolean | undefined, what: string, location: number | undefined): Observation[] {
+  return ifNotExists ? [] : [{ rule: 'missing-if-not-exists', location, message: `${what} has no IF NOT EXISTS.` }];
+}
+
+function createTable(statement: CreateStmt, scope: StatementScope): Observation[] {
+  const table = tableName(statement.relation);
+  scope.history.tableCreated(table);
+  for (const element of statement.tableElts ?? []) {
+    if ('Constraint' in element) recordConstraint(scope.history, table, element.Constraint);
+  }
+  return unguarded(statement.if_not_exists, `CREATE TABLE ${table}`, statement.relation?.location);
+}
+
+function createTableAs(statement: CreateTableAsStmt, scope: StatementScope): Observation[] {
+  const table = tableName(statement.into?.rel);
+  scope.history.tableCreated(table);
+  const what = statement.objtype === 'OBJECT_MATVIEW' ? 'CREATE MATERIALIZED VIEW' : 'CREATE TABLE … AS';
+  return unguarded(statement.if_not_exists, `${what} ${table}`, statement.into?.rel?.location);
+}
+
+function createIndex(statement: IndexStmt, scope: StatementScope): Observation[] {
+  const table = tableName(statement.relation);
+  const location = undefined; // the statement's start: an IndexStmt carries no location of its own
+  const index = statement.idxname ? `CREATE INDEX ${statement.idxname}` : `an unnamed CREATE INDEX on ${table}`;
+  const observations: Observation[] = [];
+  if (!statement.if_not_exists) {
+    const message = statement.idxname ? `${index} has no IF NOT EXISTS.` : `${index} cannot have IF NOT EXISTS: every run builds one more index.`;
+    observations.push({ rule: 'missing-if-not-exists', location, message });
+  }
+  if (statement.concurrent) {
+    observations.push(...concurrently(`${index} CONCURRENTLY`, scope));
+  } else if (!scope.history.isNewTable(table)) {
+    const message = `${index} builds without CONCURRENTLY on ${table}, a table this file does not create: writes to ${table} wait until it is built.`;
+    observations.push({ rule: 'index-without-concurrently', location, message });
+  }
+  return observations;
+}

@@ -1,0 +1,88 @@
+/**
+ * One migration file through every rule: psql meta-commands and unclosed quotes (from the runner's
+ * own lexer), its xyn: directives, then statement by statement, split exactly where migrate
+ * splits them: transaction control, then the parser's tree.
+ */
+import type { MigrationMode } from '../migrations/discover.js';
+import { blank, lex, lineColumn, transactionControl, type MetaCommand, type Statement } from '../migrations/sql.js';
+import { checkStatement } from './checks.js';
+import { readDirectives, type Directives } from './directives.js';
+import { newFinding, type Finding } from './findings.js';
+import type { SchemaHistory } from './history.js';
+import { indexOfByteOffset, type SqlParser } from './parser.js';
+import { lintRules, type RuleId } from './rules.js';
+
+/** A finding before it has a line and column: `index` is into the file text. */
+interface Draft {
+  readonly rule: RuleId;
+  readonly index: number;
+  readonly message: string;
+  /** the statement it belongs to, by its number in the file */
+  readonly statement?: number;
+}
+
+export function lintFile(fileName: string, text: string, parser: SqlParser, history: SchemaHistory): Finding[] {
+  history.startFile();
+  const original = lex(text);
+  const drafts: Draft[] = original.metaCommands.map((meta) => ({
+    rule: 'psql-meta-command',
+    index: meta.index,
+    message: `"${meta.text}" is a psql meta-command.`,
+  }));
+  // Blanked (same length and lines), a meta-command no longer glues itself to the next statement.
+  const sql = withoutMetaCommands(text, original.metaCommands);
+  const lexed = original.metaCommands.length > 0 ? lex(sql) : original;
+  const unclosed = lexed.unterminated;
+  if (unclosed) drafts.push({ rule: 'unreadable-file', index: unclosed.index, message: `The ${unclosed.what} here is never closed.` });
+  const directives = readDirectives(sql, lexed.statements);
+  drafts.push(...directives.problems.map((problem) => ({ rule: 'directive' as const, ...problem })));
+  lexed.statements.forEach((statement, number) => {
+    if (unclosed && statement.end > unclosed.index) return; // its text runs to the end of the file
+    drafts.push(...lintStatement(statement, number, directives.mode, parser, history));
+  });
+  return drafts.filter((draft) => !silenced(draft, directives)).map((draft) => newFinding(fileName, lineColumn(text, draft.index), draft.rule, draft.message));
+}
+
+function lintStatement(statement: Statement, number: number, mode: MigrationMode, parser: SqlParser, history: SchemaHistory): Draft[] {
+  const control = transactionControlVerdict(statement, mode);
+  if (control === 'neutralised') return [];
+  if (control !== 'not transaction control') return [{ rule: 'transaction-control', index: statement.start, message: control.refused, statement: number }];
+  const parsed = parser.parse(statement.text);
+  if (parsed.kind === 'rejected') {
+    return [{ rule: 'syntax', index: statement.start + parsed.index, message: `PostgreSQL's parser: ${parsed.message}.`, statement: number }];
+  }
+  return parsed.nodes.flatMap((node) =>
+    checkStatement(node, { mode, history }).map((observation) => ({
+      rule: observation.rule,
+      index: statement.start + (observation.location === undefined ? 0 : indexOfByteOffset(statement.text, observation.location)),
+      message: observation.message,
+      statement: number,
+    })),
+  );
+}
+
+type ControlVerdict = 'not transaction control' | 'neutralised' | { readonly refused: string };
+
+/** The same judgement as discover.ts's: BEGIN/COMMIT are neutralised in a transactional file only. */
+function transactionControlVerdict(statement: Statement, mode: MigrationMode): ControlVerdict {
+  const control = transactionControl(statement);
+  if (control === undefined) return 'not transaction control';
+  const words = statement.keywords.slice(0, 2).join(' ');
+  if (mode === 'no-transaction') return { refused: `${statement.keywords[0]} in a -- xyn:no-transaction file, which runs statement by statement without a transaction.` };
+  if (control === 'rollback') return { refused: `A top-level ${words} cannot run inside the transaction that applies this file.` };
+  if (control === 'other-transaction-command') return { refused: `${words} (two-phase commit) cannot run inside the transaction that applies this file.` };
+  return 'neutralised';
+}
+
+function withoutMetaCommands(text: string, metaCommands: readonly MetaCommand[]): string {
+  return metaCommands.reduce((sql, meta) => {
+    const newline = sql.indexOf('\n', meta.index);
+    return blank(sql, meta.index, newline < 0 ? sql.length : newline);
+  }, text);
+}
+
+function silenced(draft: Draft, directives: Directives): boolean {
+  if (!lintRules[draft.rule].silenceable) return false;
+  if (directives.fileIgnores.has(draft.rule)) return true;
+  return draft.statement !== undefined && (directives.statementIgnores.get(draft.statement)?.has(draft.rule) ?? false);
+}

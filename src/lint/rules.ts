@@ -1,0 +1,97 @@
+/**
+ * The lint rules: what each one guards against and how to fix what it finds. The ids are part of
+ * the contract: `--json` output and `-- xyn:lint-ignore <rule-id>` comments name them.
+ */
+
+export interface LintRule {
+  /** why a finding of this rule matters, one sentence */
+  readonly why: string;
+  /** how to fix it, one or two sentences */
+  readonly fix: string;
+  /**
+   * false for what `migrate` itself refuses (exit 2) or what fails every time it runs: silencing
+   * lint would not make the file apply, so an ignore comment naming such a rule is a finding.
+   */
+  readonly silenceable: boolean;
+}
+
+export const lintRules = {
+  naming: {
+    why: 'migrate refuses (exit 2) a .sql file not named NNN_name.sql with three or more digits, and two files with one number.',
+    fix: 'Rename it to the next free number and a snake_case name, e.g. 006_add_run_labels.sql (`xyn-migrate new <name>` picks the number).',
+    silenceable: false,
+  },
+  'unreadable-file': {
+    why: 'migrate refuses (exit 2) a file that is not UTF-8 text or whose quote, dollar quote or comment is never closed.',
+    fix: 'Save the file as UTF-8 and close the quote or comment named.',
+    silenceable: false,
+  },
+  syntax: {
+    why: "PostgreSQL's own parser rejects the statement: it would fail when applied, and lint cannot check it.",
+    fix: 'Correct the statement. Should your server accept syntax newer than the parser lint ships (PostgreSQL 18), silence it with -- xyn:lint-ignore-next syntax.',
+    silenceable: true,
+  },
+  'psql-meta-command': {
+    why: 'Backslash commands (\\set, \\i, \\connect, \\gset) are understood by psql only; migrate refuses (exit 2) a file holding one.',
+    fix: 'Write it as SQL (SET …, a DO block) or remove it.',
+    silenceable: false,
+  },
+  'transaction-control': {
+    why: 'migrate runs each file in a transaction it owns: a top-level ROLLBACK, a two-phase commit command, or any BEGIN/COMMIT in a -- xyn:no-transaction file cannot be honoured, and migrate refuses (exit 2) the file.',
+    fix: 'Remove it: a failing statement already rolls the whole file back (RAISE EXCEPTION in a DO block aborts on purpose); BEGIN/COMMIT may stay in a transactional file.',
+    silenceable: false,
+  },
+  directive: {
+    why: 'A -- xyn: comment that has no effect: -- xyn:no-transaction counts only as a line comment before the first statement, and lint-ignore comments name rule ids.',
+    fix: 'Write -- xyn:no-transaction on a line of its own above the first statement; name rules by the ids lint prints.',
+    silenceable: false,
+  },
+  'missing-if-not-exists': {
+    why: 'An unguarded CREATE or ADD COLUMN fails where the object already exists: on a database an ORM or a hand fix reached first, and on the second run of rehearse.',
+    fix: 'Add IF NOT EXISTS: CREATE TABLE|INDEX|SCHEMA|SEQUENCE|EXTENSION IF NOT EXISTS …, ALTER TABLE … ADD COLUMN IF NOT EXISTS … (an index needs a name for it).',
+    silenceable: true,
+  },
+  'unguarded-constraint': {
+    why: 'ADD CONSTRAINT has no IF NOT EXISTS: it fails where the constraint already exists (a database an ORM made, a second run).',
+    fix: 'Add the constraint inside a DO block that first looks it up in pg_constraint (the pattern in migrations/README.md).',
+    silenceable: true,
+  },
+  'concurrently-in-transaction': {
+    why: 'CONCURRENTLY cannot run inside a transaction block, and this file runs in one: it fails every time.',
+    fix: 'Move the statement to its own file whose first line is -- xyn:no-transaction.',
+    silenceable: false,
+  },
+  'index-without-concurrently': {
+    why: 'CREATE INDEX without CONCURRENTLY holds a SHARE lock on a table that already exists for the whole build (and, in a transactional file, until the file commits): every INSERT, UPDATE and DELETE on it waits.',
+    fix: 'Build it with CREATE INDEX CONCURRENTLY IF NOT EXISTS in a -- xyn:no-transaction file (as 004_add_queue_claim_indexes does). Only an index on a table created earlier in the same file is exempt.',
+    silenceable: true,
+  },
+  'set-not-null-without-check': {
+    why: 'SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock (no reads, no writes) unless a validated CHECK (column IS NOT NULL) already proves it.',
+    fix: 'Add CHECK (column IS NOT NULL) NOT VALID, VALIDATE it in a later file (that scan does not block writes); then SET NOT NULL skips the scan (PostgreSQL 12+) and the CHECK can be dropped.',
+    silenceable: true,
+  },
+  'volatile-default': {
+    why: 'ADD COLUMN with a volatile default (random(), gen_random_uuid(), clock_timestamp(), nextval(), serial, identity) rewrites the whole table under an ACCESS EXCLUSIVE lock; a constant or a stable default such as now() does not.',
+    fix: 'Add the column with no default (or a constant one), then ALTER COLUMN … SET DEFAULT for new rows, and backfill existing rows in batches.',
+    silenceable: true,
+  },
+  'column-type-change': {
+    why: 'ALTER COLUMN … TYPE takes an ACCESS EXCLUSIVE lock and, unless the old type converts to the new one without a change on disk (varchar(n) → text), rewrites the table and rebuilds its indexes.',
+    fix: 'Add a column of the new type, backfill it in batches, switch the application, drop the old column; for a change known to need no rewrite, silence it with -- xyn:lint-ignore-next column-type-change.',
+    silenceable: true,
+  },
+  'validate-in-same-transaction': {
+    why: 'NOT VALID keeps the ACCESS EXCLUSIVE lock of ADD CONSTRAINT short; a VALIDATE CONSTRAINT in the same transaction keeps that lock through the whole validating scan, as if NOT VALID had not been written.',
+    fix: 'Move VALIDATE CONSTRAINT to a later file: on its own it takes a SHARE UPDATE EXCLUSIVE lock, which lets reads and writes go on.',
+    silenceable: true,
+  },
+} as const satisfies Record<string, LintRule>;
+
+export type RuleId = keyof typeof lintRules;
+
+export const ruleIds = Object.keys(lintRules) as RuleId[];
+
+export function isRuleId(text: string): text is RuleId {
+  return Object.hasOwn(lintRules, text);
+}
