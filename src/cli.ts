@@ -61,6 +61,13 @@ refusing, 4 lock timeout, 5 verification failed, 130/143 stopped by SIGINT/SIGTE
 
 const print = (text: string) => void writeSync(1, scrub(text));
 
+/** `xyn-migrate <command> --help`: that command's usage, then the common flags and variables. */
+function helpFor(name: string | undefined): string {
+  const command = name === undefined ? undefined : commands[name];
+  if (!command) return USAGE;
+  return `Usage: xyn-migrate ${command.usage} [flags]\n\n${command.summary}.\n\n${USAGE.slice(USAGE.indexOf('Flags'))}`;
+}
+
 function parseCommandLine(argv: readonly string[]): { command: CommandName | 'help' | 'version'; flags: Partial<Record<Flag, string>>; invocation: Invocation } {
   const options = Object.fromEntries([
     ...Object.keys(flagVariables).map((flag) => [flag, { type: 'string' as const }]),
@@ -79,7 +86,7 @@ function parseCommandLine(argv: readonly string[]): { command: CommandName | 'he
   }
   const { values, positionals } = parsed;
   const invocation: Invocation = { json: values.json === true, args: positionals.slice(1) };
-  if (values.help) return { command: 'help', flags: {}, invocation };
+  if (values.help) return { command: 'help', flags: {}, invocation: { json: false, args: positionals } };
   if (values.version) return { command: 'version', flags: {}, invocation };
   const name = positionals[0] ?? 'migrate';
   if (!(name in commands)) throw new ConfigError(`Unknown command "${name}"; the commands are ${Object.keys(commands).join(', ')}. See --help.`);
@@ -99,7 +106,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   let config: Config | undefined;
   try {
     const { command, flags, invocation } = parseCommandLine(argv);
-    if (command === 'help') return (print(USAGE), ExitCode.ok);
+    if (command === 'help') return (print(helpFor(invocation.args[0])), ExitCode.ok);
     if (command === 'version') return (print(`${version}\n`), ExitCode.ok);
     config = loadConfig(flags);
     registerSecret(config.database?.password);

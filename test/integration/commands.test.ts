@@ -170,6 +170,9 @@ describe('the command line', () => {
     const help = await runCli(['--help'], {});
     assert.equal(help.code, 0);
     for (const command of ['migrate', 'status', 'plan', 'verify', 'new', 'baseline', 'rehearse']) assert.match(help.stdout, new RegExp(`\\n  ${command}\\b`));
+    const statusHelp = await runCli(['status', '--help'], {});
+    assert.equal(statusHelp.code, 0);
+    assert.match(statusHelp.stdout, /^Usage: xyn-migrate status \[--json\]/);
     const version = await runCli(['--version'], {});
     assert.match(version.stdout, /^\d+\.\d+\.\d+/);
   });
