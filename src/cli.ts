@@ -11,6 +11,7 @@ import { serverError } from './db/session.js';
 import { registerSecret, scrub } from './secrets.js';
 import { Stop, type StopSignal } from './stop.js';
 import { version } from './version.js';
+import { noProgress, terminalProgress } from './progress.js';
 import { migrate, type CommandContext } from './commands/migrate.js';
 import { status } from './commands/status.js';
 import { plan } from './commands/plan.js';
@@ -111,7 +112,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     config = loadConfig(flags);
     registerSecret(config.database?.password);
     log = createLogger(config.logLevel, config.logFormat);
-    const ctx: CommandContext = { config, log, stop, print, stdoutIsTerminal: process.stdout.isTTY === true };
+    const stderrIsTerminal = process.stderr.isTTY === true;
+    const ctx: CommandContext = {
+      config,
+      log,
+      stop,
+      print,
+      stdoutIsTerminal: process.stdout.isTTY === true,
+      progress: () => (stderrIsTerminal ? terminalProgress((text) => void writeSync(2, scrub(text)), process.stderr.columns ?? 80) : noProgress),
+    };
     await commands[command]!.run(ctx, invocation);
     return ExitCode.ok;
   } catch (error) {

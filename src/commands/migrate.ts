@@ -19,6 +19,7 @@ import type { ConnectionTarget } from '../db/target.js';
 import { RunRecorder } from '../db/runs.js';
 import { deferCommitFlushes, flushCommits } from '../db/durability.js';
 import { version } from '../version.js';
+import type { Progress } from '../progress.js';
 
 export interface CommandContext {
   readonly config: Config;
@@ -27,6 +28,8 @@ export interface CommandContext {
   /** writes results to stdout */
   readonly print: (text: string) => void;
   readonly stdoutIsTerminal: boolean;
+  /** live progress on stderr when it is a terminal */
+  readonly progress: () => Progress;
 }
 
 export interface MigrateResult {
@@ -115,12 +118,15 @@ async function applyInOrder(session: Session, ctx: CommandContext, files: readon
   await recorder.applied(undefined, undefined);
   const original = files.length > 1 ? await deferCommitFlushes(session) : undefined;
   const applied: Applied[] = [];
+  const progress = ctx.progress();
   for (const [index, file] of files.entries()) {
     let result: Applied;
     try {
       stop.throwIfStopped();
-      result = await applyMigration(file, { ...config, session, log, stop });
+      progress.file(index + 1, files.length, file.id);
+      result = await applyMigration(file, { ...config, session, log, stop, onStatement: progress.statement });
     } catch (error) {
+      progress.done();
       const fields = error instanceof XynError ? { message: error.message, ...error.fields } : { message: String(error) };
       if (original !== undefined) await flushCommits(session, original).catch(() => undefined);
       await recorder.failed({ file, error: fields }, fields, error instanceof InterruptedError);
@@ -130,6 +136,7 @@ async function applyInOrder(session: Session, ctx: CommandContext, files: readon
     log.info({ migration: file.id, mode: file.mode, durationMs: result.durationMs, n: index + 1, of: files.length }, 'applied');
     await recorder.applied(file, result);
   }
+  progress.done();
   if (original !== undefined) await flushCommits(session, original);
   await recorder.completed();
   return applied;

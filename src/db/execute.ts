@@ -27,6 +27,8 @@ export interface ApplyContext {
   readonly stop: Stop;
   /** rehearse runs files a second time on purpose; migrate never applies an applied file */
   readonly reapply?: boolean;
+  /** told each statement of a no-transaction file as it starts (for live progress) */
+  readonly onStatement?: (text: string) => void;
 }
 
 export interface Applied {
@@ -150,6 +152,7 @@ async function dropInvalidIndex(file: MigrationFile, statement: Statement, ctx: 
 
 async function runStatement(file: MigrationFile, statement: Statement, ctx: ApplyContext, done: number): Promise<void> {
   try {
+    ctx.onStatement?.(statement.text);
     await dropInvalidIndex(file, statement, ctx);
     await ctx.session.query(statement.text);
   } catch (error) {

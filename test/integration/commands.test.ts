@@ -3,7 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { freshDatabase, type TestDatabase } from '../support/postgres.js';
-import { migrationsDir, runCli } from '../support/cli.js';
+import { execFile } from 'node:child_process';
+import { CLI, migrationsDir, runCli } from '../support/cli.js';
 
 const files = {
   '001_initial_schema.sql': 'CREATE TABLE IF NOT EXISTS widgets (id bigint PRIMARY KEY);',
@@ -162,6 +163,27 @@ describe('new and baseline', () => {
     const run = await runCli(['baseline', '042_nope'], env(migrationsDir(files)));
     assert.equal(run.code, 2);
     assert.equal((await db.query(`SELECT to_regclass('schema_migrations') AS t`))[0]!.t, null);
+  });
+});
+
+describe('progress at a terminal', () => {
+  it('a migrate that takes over a second shows file n of N live on a terminal, and nothing animated off one', async () => {
+    const dir = migrationsDir({ ...files, '004_slow.sql': 'SELECT pg_sleep(1.5);' });
+    // `script` gives the program a pseudo-terminal, as a person's shell would.
+    const shell = `${process.execPath} ${CLI} migrate`;
+    const output = await new Promise<string>((resolve) =>
+      execFile('script', ['-qec', shell, '/dev/null'], { env: { PATH: process.env.PATH, ...env(dir), XYN_LOG_FORMAT: 'pretty' } }, (_e, out) => resolve(out)),
+    );
+    assert.match(output, /\[4\/4\] 004_slow \d+\.\ds/);
+    assert.match(output, /migrations applied/);
+    const other = await freshDatabase();
+    try {
+      const offTerminal = await runCli([], { DATABASE_URL: other.url, XYN_MIGRATIONS_DIR: dir });
+      assert.ok(!/\r|\x1b\[/.test(offTerminal.stderr));
+      assert.equal(offTerminal.logs.filter((l) => l.msg === 'applied').length, 4, 'one log line per file');
+    } finally {
+      await other.drop();
+    }
   });
 });
 
