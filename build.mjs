@@ -16,7 +16,9 @@ await build({
   // pg and pino are CommonJS and require() Node's built-ins: give the ES module a require.
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __xynCreateRequire } from 'node:module';\nconst require = __xynCreateRequire(import.meta.url);" },
   define: { XYN_VERSION: JSON.stringify(version) },
-  // pg loads pg-native only when asked for it; we never ask.
-  external: ['pg-native'],
+  // pg loads pg-native only when asked for it; we never ask. libpg-query (the SQL parser `lint`
+  // imports on demand) reads its .wasm from beside its own script, so it is loaded from
+  // node_modules at run time, never bundled: migrate's start-up does not pay for it.
+  external: ['pg-native', 'libpg-query'],
   logLevel: 'warning',
 });

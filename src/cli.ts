@@ -19,6 +19,7 @@ import { verify } from './commands/verify.js';
 import { newMigration } from './commands/new.js';
 import { baseline } from './commands/baseline.js';
 import { rehearse } from './commands/rehearse.js';
+import { lint } from './commands/lint.js';
 
 
 interface Invocation {
@@ -33,6 +34,11 @@ const commands: Record<string, { usage: string; summary: string; run: (ctx: Comm
   plan: { usage: 'plan [--json]', summary: 'what migrate would apply now, in order, with each file\'s mode (read-only)', run: (ctx, i) => plan(ctx, i.json) },
   verify: { usage: 'verify', summary: 'fail fast on boot: required migrations applied, no drift, no unknown ids; exit 0 or 5', run: (ctx) => verify(ctx) },
   new: { usage: 'new <name>', summary: 'write the next-numbered migration file from the template', run: async (ctx, i) => newMigration(ctx, i.args) },
+  lint: {
+    usage: 'lint [--json]',
+    summary: 'check the migration files without a database: naming, guards, transaction control, psql meta-commands, risky DDL; exit 0 clean, 1 findings',
+    run: (ctx, i) => lint(ctx, i.json, i.args),
+  },
   rehearse: { usage: 'rehearse', summary: 'apply every migration twice on a scratch database; fail naming a file that is not idempotent', run: (ctx) => rehearse(ctx) },
   baseline: { usage: 'baseline <id>', summary: 'record every migration up to <id> as applied without running it (ledger only)', run: (ctx, i) => baseline(ctx, i.args) },
 };

@@ -98,8 +98,12 @@ async function attemptConnection(target: ConnectionTarget, options: WaitOptions,
   try {
     session = await Session.open(target, connectTimeoutMs);
     if (!options.requireWritable) return session;
+    // One round trip: writability, our session mark, and (PostgreSQL 14+) a periodic check that
+    // we are still there, so a statement whose client died (killed runner, dropped connection)
+    // is aborted and rolled back instead of running on and committing.
     const [state] = await session.query<{ in_recovery: boolean; read_only: string }>(
-      `SELECT pg_is_in_recovery() AS in_recovery, current_setting('transaction_read_only') AS read_only, set_config('xyn.session', $1, false)`,
+      `SELECT pg_is_in_recovery() AS in_recovery, current_setting('transaction_read_only') AS read_only, set_config('xyn.session', $1, false),
+              CASE WHEN current_setting('server_version_num')::int >= 140000 THEN set_config('client_connection_check_interval', '1000', false) END`,
       [session.token],
     );
     if (state?.in_recovery) return notReady(session, 'the server is a standby in recovery, not a writable primary');

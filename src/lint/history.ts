@@ -5,7 +5,8 @@
  * A table counts as new only within the file that creates it: that file runs as one transaction
  * on a table nobody else can see yet. A table created by an earlier file already exists by the
  * time a later file runs in production, however much data it holds, so an index or a rewrite
- * there blocks traffic like on any other table.
+ * there blocks traffic like on any other table. CREATE TABLE IF NOT EXISTS counts as creating
+ * the table: that is what it does on every database but one an ORM reached first.
  */
 
 interface NotNullCheck {
