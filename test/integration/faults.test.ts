@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { freshDatabase, testServer, urlFor, type TestDatabase } from '../support/postgres.js';
 import { migrationsDir, runCli, startCli } from '../support/cli.js';
+import { proxyTo } from '../support/proxy.js';
 
 let db: TestDatabase;
 beforeEach(async () => (db = await freshDatabase()));
@@ -81,6 +82,30 @@ describe('connection lost mid-migration', () => {
     assert.equal((await db.query(`SELECT to_regclass('slow_marker') AS t`))[0]!.t, null);
     assert.deepEqual(await ledgerIds(), ['001_initial_schema']);
     await waitFor('the session to end', async () => (await advisoryLocks()) === 0, 5000);
+    const rerun = await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir });
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.deepEqual(await ledgerIds(), ['001_initial_schema', '002_slow']);
+  });
+});
+
+describe('the TCP connection dropped mid-migration', () => {
+  it('is exit 1 with a clear message, never a hang; the server rolls the migration back and a rerun completes', async () => {
+    const dir = migrationsDir({ ...base, '002_slow.sql': 'CREATE TABLE IF NOT EXISTS slow_marker (id int);\nSELECT pg_sleep(2);' });
+    const proxy = await proxyTo(testServer().port);
+    await proxy.listen();
+    try {
+      const { result } = startCli([], { DATABASE_URL: urlFor(db.name, testServer(), { port: proxy.port }), XYN_MIGRATIONS_DIR: dir });
+      await waitFor('the slow statement', async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(2)%' AND pid <> pg_backend_pid()`, [db.name])).length > 0);
+      proxy.cutAll();
+      const run = await result;
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.lastMessage, /connection to PostgreSQL was lost while applying 002_slow\.sql/);
+    } finally {
+      await proxy.close();
+    }
+    // The server notices the dead client when the statement ends, and rolls back.
+    await waitFor('the orphaned session to end', async () => (await advisoryLocks()) === 0, 10_000);
+    assert.equal((await db.query(`SELECT to_regclass('slow_marker') AS t`))[0]!.t, null);
     const rerun = await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir });
     assert.equal(rerun.code, 0, rerun.stderr);
     assert.deepEqual(await ledgerIds(), ['001_initial_schema', '002_slow']);

@@ -596,12 +596,10 @@ describe('k8s/', () => {
     for (const file of yamlFiles(K8S)) assert.ok(used.has(file), `${rel(file)} is used by a kustomization`);
   });
 
-  it('renders every kustomization, and the output validates and is hardened (needs kustomize or kubectl on PATH)', (t) => {
+  it('renders every kustomization, and the output validates and is hardened (needs kustomize or kubectl on PATH)', () => {
     const command = kustomizeCommand();
-    if (!command) {
-      t.skip('no kustomize or kubectl binary on PATH: kustomize output not checked');
-      return;
-    }
+    // kubectl comes with this project's machine image; a machine without it must fail loudly.
+    assert.ok(command, 'no kustomize or kubectl binary on PATH: install kubectl (it ships kustomize) to check the kustomize output');
     const builds = kustomizeBuilds(command);
     assert.ok(builds.length >= 4);
     const all = builds.flatMap((b) => b.docs);
@@ -716,11 +714,8 @@ describe('the Deploy documentation', () => {
       ? { file: 'docs/deploy.md', text: read('docs/deploy.md') }
       : null;
 
-  it('has the copy-pasteable blocks: initContainer, Job, compose, docker run --read-only', (t) => {
-    if (!source) {
-      t.skip('no Deploy section in README.md and no docs/deploy.md');
-      return;
-    }
+  it('has the copy-pasteable blocks: initContainer, Job, compose, docker run --read-only', () => {
+    assert.ok(source, 'README.md has a ## Deploy section');
     const blocks = (lang: string) => [...source.text.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
     assert.ok(blocks('sh').some((b) => /docker run --rm --read-only/.test(b)), 'a docker run --read-only block');
     assert.ok(blocks('yaml').some((b) => /^initContainers:/m.test(b)), 'an initContainer block');
@@ -731,11 +726,8 @@ describe('the Deploy documentation', () => {
     }
   });
 
-  it('every YAML block validates (Kubernetes objects, pod-spec fragments, env lists, compose files)', (t) => {
-    if (!source) {
-      t.skip('no Deploy section in README.md and no docs/deploy.md');
-      return;
-    }
+  it('every YAML block validates (Kubernetes objects, pod-spec fragments, env lists, compose files)', () => {
+    assert.ok(source, 'README.md has a ## Deploy section');
     const blocks = [...source.text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m, i) => ({ label: `${source.file} yaml block ${i + 1}`, text: m[1]! }));
     assert.ok(blocks.length >= 4);
     const objects: K8sDoc[] = [];
