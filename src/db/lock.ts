@@ -25,6 +25,8 @@ export interface LockHolder {
   readonly pid: number;
   readonly application_name: string;
   readonly connected_for_s: number;
+  /** how long the holder's session has been idle, when it is */
+  readonly idle_for_s: number | null;
 }
 
 const REPORT_EVERY_MS = 5000;
@@ -62,13 +64,22 @@ export async function acquireLock(session: Session, ledger: LedgerName, timeoutM
   }
 }
 
+/**
+ * Releases the lock. On a direct connection the first unlock succeeds. Behind a transaction
+ * pooler (detected mid-run) the lock sits on a pooled server session that our statements reach
+ * only now and then: try a few times, so that it does not outlive us there.
+ */
 export async function releaseLock(session: Session, ledger: LedgerName): Promise<void> {
-  await session.query('SELECT pg_advisory_unlock($1::bigint)', [lockKey(ledger).toString()]);
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const [row] = await session.query<{ released: boolean }>('SELECT pg_advisory_unlock($1::bigint) AS released', [lockKey(ledger).toString()]);
+    if (row?.released) return;
+  }
 }
 
 async function lockHolder(session: Session, key: string): Promise<LockHolder | undefined> {
   const [holder] = await session.query<LockHolder>(
-    `SELECT a.pid, a.application_name, round(extract(epoch FROM now() - a.backend_start)::numeric, 1)::float8 AS connected_for_s
+    `SELECT a.pid, a.application_name, round(extract(epoch FROM now() - a.backend_start)::numeric, 1)::float8 AS connected_for_s,
+            CASE WHEN a.state = 'idle' THEN round(extract(epoch FROM now() - a.state_change)::numeric, 1)::float8 END AS idle_for_s
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
         AND l.classid = (($1::bigint >> 32) & 4294967295)::oid AND l.objid = ($1::bigint & 4294967295)::oid AND l.objsubid = 1
@@ -80,7 +91,13 @@ async function lockHolder(session: Session, key: string): Promise<LockHolder | u
 
 function describeHolder(holder: LockHolder | undefined): string {
   if (!holder) return 'its holder has just released it; run again';
-  return `it is held by pid ${holder.pid} (${holder.application_name || 'no application_name'}, connected ${holder.connected_for_s}s ago); if that runner is stuck, end it with pg_terminate_backend(${holder.pid})`;
+  const held = `it is held by pid ${holder.pid} (${holder.application_name || 'no application_name'}, connected ${holder.connected_for_s}s ago)`;
+  // A runner holding the lock is busy applying files; a holder idle for long is an orphan, as a
+  // transaction-pooling connection pooler leaves behind.
+  if (holder.idle_for_s !== null && holder.idle_for_s > 5) {
+    return `${held}, idle for ${holder.idle_for_s}s: no runner is using it — if DATABASE_URL goes through a transaction-pooling connection pooler (such as PgBouncer), point it at PostgreSQL directly; otherwise end it with pg_terminate_backend(${holder.pid})`;
+  }
+  return `${held}; if that runner is stuck, end it with pg_terminate_backend(${holder.pid})`;
 }
 
 /** Our statements reached a server session that is not ours: a transaction-pooling proxy. */
