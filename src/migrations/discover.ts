@@ -4,7 +4,7 @@
  * and line, before anything connects.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { blank, lex, lineColumn, transactionControl, type Statement } from './sql.js';
@@ -50,30 +50,23 @@ export function discoverMigrations(dir: string, options: { allowEmpty?: boolean 
 }
 
 function listSqlFiles(folder: string, given: string, allowEmpty: boolean): string[] {
-  let entries: string[];
+  let entries: Dirent[];
   try {
-    entries = readdirSync(folder);
+    entries = readdirSync(folder, { withFileTypes: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(`Migrations folder ${given} cannot be read (${code}); set XYN_MIGRATIONS_DIR or mount the folder there.`, {
       variable: 'XYN_MIGRATIONS_DIR',
     });
   }
-  const names = entries.filter((name) => name.toLowerCase().endsWith('.sql') && !isDirectory(join(folder, name)));
+  // Files and links (a Kubernetes ConfigMap volume is all links); folders are not migrations.
+  const names = entries.filter((e) => !e.isDirectory() && e.name.toLowerCase().endsWith('.sql')).map((e) => e.name);
   if (names.length === 0 && !allowEmpty) {
     throw new ConfigError(`Migrations folder ${given} holds no .sql files; set XYN_MIGRATIONS_DIR or mount the migrations there.`, {
       variable: 'XYN_MIGRATIONS_DIR',
     });
   }
   return names;
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 function readMigration(folder: string, fileName: string): MigrationFile {
