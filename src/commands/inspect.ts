@@ -19,7 +19,7 @@ export interface Inspection {
 
 export async function inspect(ctx: CommandContext, options: { lastRun?: boolean } = {}): Promise<Inspection> {
   const { config, log, stop } = ctx;
-  const files = discoverMigrations(config.migrationsDir);
+  const files = discoverMigrations(config.migrationsDir, { lazy: true });
   const session = await waitForDatabase(requireDatabase(config), { deadlineMs: config.waitTimeoutMs, requireWritable: false, log, stop });
   try {
     const rows = await readLedger(session, config.ledger);

@@ -6,7 +6,7 @@
 import type { Config } from '../config.js';
 import { ConfigError, InterruptedError, VerificationError, XynError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { discoverMigrations, type MigrationFile } from '../migrations/discover.js';
+import { checkMigration, discoverMigrations, type MigrationFile } from '../migrations/discover.js';
 import { planMigrations, type LedgerRow, type Plan } from '../plan.js';
 import { ledgerJson, ledgerTable } from '../report.js';
 import type { Stop } from '../stop.js';
@@ -41,7 +41,7 @@ export interface MigrateResult {
 
 export async function migrate(ctx: CommandContext): Promise<MigrateResult> {
   const { config, log } = ctx;
-  const files = discoverMigrations(config.migrationsDir);
+  const files = discoverMigrations(config.migrationsDir, { lazy: true });
   const target = requireDatabase(config);
   const session = await waitForDatabase(target, { deadlineMs: config.waitTimeoutMs, requireWritable: true, log, stop: ctx.stop });
   try {
@@ -74,6 +74,8 @@ function planFor(files: readonly MigrationFile[], rows: readonly LedgerRow[], co
 
 /** Refusals end the run before anything is applied; allowed irregularities are warned about. */
 function refuseBadHistory(plan: Plan, log: Logger): Plan {
+  // Every file about to run is checked before the first one runs (exit 2 naming file:line).
+  plan.toApply.forEach(checkMigration);
   for (const warning of plan.warnings) log.warn({ migration: warning.id, kind: warning.kind }, `allowed by configuration: ${warning.message}`);
   if (plan.refusals.length > 0) {
     throw new VerificationError(`Refusing to migrate: ${plan.refusals.map((r) => r.message).join('; ')}.`, { refusals: plan.refusals });

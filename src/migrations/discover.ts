@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { blank, lex, lineColumn, transactionControl, type Statement } from './sql.js';
+import { blank, leadingCommentsEnd, lex, lineColumn, transactionControl, type Statement } from './sql.js';
 
 export type MigrationMode = 'transaction' | 'no-transaction';
 
@@ -33,7 +33,14 @@ export interface MigrationFile {
 const MIGRATION_NAME = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)\.sql$/;
 const NO_TRANSACTION = /^[ \t]*--[ \t]*xyn:no-transaction\b/m;
 
-export function discoverMigrations(dir: string, options: { allowEmpty?: boolean } = {}): MigrationFile[] {
+export interface DiscoverOptions {
+  /** an empty folder is fine (`new`) */
+  readonly allowEmpty?: boolean;
+  /** leave each file's content check to its first use (see LoadedMigration) */
+  readonly lazy?: boolean;
+}
+
+export function discoverMigrations(dir: string, options: DiscoverOptions = {}): MigrationFile[] {
   const folder = resolve(dir);
   const names = listSqlFiles(folder, dir, options.allowEmpty ?? false);
   const files = names.map((name) => readMigration(folder, name));
@@ -46,6 +53,7 @@ export function discoverMigrations(dir: string, options: { allowEmpty?: boolean 
       });
     }
   }
+  if (!options.lazy) files.forEach(checkMigration);
   return files;
 }
 
@@ -80,6 +88,49 @@ function readMigration(folder: string, fileName: string): MigrationFile {
   const path = join(folder, fileName);
   const bytes = readBytes(path, fileName);
   const text = decodeUtf8(bytes, fileName).replace(/^\uFEFF/, '');
+  const mode: MigrationMode = NO_TRANSACTION.test(text.slice(0, leadingCommentsEnd(text))) ? 'no-transaction' : 'transaction';
+  return new LoadedMigration(fileName.slice(0, -'.sql'.length), BigInt(match[1]!), fileName, path, createHash('sha256').update(bytes).digest('hex'), mode, text);
+}
+
+/**
+ * A file as read. Its statements are found (and its content checked: unclosed quotes, psql
+ * meta-commands, transaction control) on first use, so that the every-pod-start run, which
+ * applies nothing, does not lex every file; `migrate` checks the files it will apply before the
+ * first one runs, and discoverMigrations checks them all unless asked not to.
+ */
+class LoadedMigration implements MigrationFile {
+  private prepared: { statements: readonly Statement[]; executable: string } | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly number: bigint,
+    readonly fileName: string,
+    readonly path: string,
+    readonly checksum: string,
+    readonly mode: MigrationMode,
+    readonly text: string,
+  ) {}
+
+  get statements(): readonly Statement[] {
+    return this.prepare().statements;
+  }
+
+  get executable(): string {
+    return this.prepare().executable;
+  }
+
+  private prepare(): { statements: readonly Statement[]; executable: string } {
+    this.prepared ??= prepareText(this.text, this.fileName, this.mode);
+    return this.prepared;
+  }
+}
+
+/** Throws the ConfigError a file's content deserves, if any. */
+export function checkMigration(file: MigrationFile): void {
+  void file.statements;
+}
+
+function prepareText(text: string, fileName: string, mode: MigrationMode): { statements: readonly Statement[]; executable: string } {
   const lexed = lex(text);
   const at = (index: number) => {
     const { line, column } = lineColumn(text, index);
@@ -94,19 +145,7 @@ function readMigration(folder: string, fileName: string): MigrationFile {
       file: fileName,
     });
   }
-  const firstStatement = lexed.statements[0]?.start ?? text.length;
-  const mode: MigrationMode = NO_TRANSACTION.test(text.slice(0, firstStatement)) ? 'no-transaction' : 'transaction';
-  return {
-    id: fileName.slice(0, -'.sql'.length),
-    number: BigInt(match[1]!),
-    fileName,
-    path,
-    checksum: createHash('sha256').update(bytes).digest('hex'),
-    mode,
-    text,
-    executable: executableText(text, lexed.statements, mode, at),
-    statements: lexed.statements,
-  };
+  return { statements: lexed.statements, executable: executableText(text, lexed.statements, mode, at) };
 }
 
 /**

@@ -125,6 +125,28 @@ export function lex(sql: string): Lexed {
   return { statements, metaCommands, unterminated };
 }
 
+/** Index of the first character after the leading white space and comments: where directives end. */
+export function leadingCommentsEnd(sql: string): number {
+  let i = 0;
+  for (;;) {
+    while (i < sql.length && isSpace(sql[i])) i++;
+    if (sql.startsWith('--', i)) {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? sql.length : nl + 1;
+    } else if (sql.startsWith('/*', i)) {
+      let depth = 1;
+      i += 2;
+      while (i < sql.length && depth > 0) {
+        if (sql.startsWith('/*', i)) (depth++, (i += 2));
+        else if (sql.startsWith('*/', i)) (depth--, (i += 2));
+        else i++;
+      }
+    } else {
+      return i;
+    }
+  }
+}
+
 function skipQuoted(sql: string, open: number, quote: string, backslashEscapes: boolean, onUnterminated: () => void): number {
   let j = open + 1;
   while (j < sql.length) {

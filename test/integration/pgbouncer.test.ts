@@ -37,7 +37,9 @@ describe('behind PgBouncer in transaction-pooling mode', () => {
     } finally {
       await bouncer.stop();
     }
-    const counts = await db.query('SELECT migration, count(*)::int AS n FROM applications GROUP BY migration');
+    // Every runner may have refused before any file ran: then there is nothing to count yet.
+    const exists = (await db.query(`SELECT to_regclass('applications') IS NOT NULL AS e`))[0]!.e as boolean;
+    const counts = exists ? await db.query('SELECT migration, count(*)::int AS n FROM applications GROUP BY migration') : [];
     assert.ok(counts.every((c) => c.n === 1), `applied twice: ${JSON.stringify(counts.filter((c) => c.n > 1))} (exits ${outcomes.join(',')})`);
     const direct = await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir, XYN_LOCK_TIMEOUT: '10' });
     assert.equal(direct.code, 0, direct.stderr);
