@@ -77,6 +77,28 @@ describe('after migrate', () => {
   });
 });
 
+describe('status --json, the stable document', () => {
+  it('matches the golden document (volatile values normalised): applied, drifted, pending, missing file', async () => {
+    const dir = migrationsDir(files);
+    assert.equal((await runCli([], env(dir, { HOSTNAME: 'golden-pod' }))).code, 0);
+    writeFileSync(join(dir, '002_add_name.sql'), 'ALTER TABLE widgets ADD COLUMN IF NOT EXISTS name varchar(10);');
+    writeFileSync(join(dir, '004_pending.sql'), 'CREATE TABLE IF NOT EXISTS pending (id int);');
+    await db.query(`INSERT INTO schema_migrations (id, checksum, applied_by) VALUES ('009_from_a_newer_image', repeat('0', 64), 'someone')`);
+    const run = await runCli(['status', '--json'], env(dir));
+    assert.equal(run.code, 5);
+    const normalised = JSON.parse(run.stdout, (key, value: unknown) => {
+      if (typeof value !== 'string') return key === 'duration_ms' && typeof value === 'number' ? '<ms>' : value;
+      if (/^[0-9a-f]{64}$/.test(value)) return '<sha256>';
+      if (/^\d{4}-\d\d-\d\dT/.test(value)) return '<timestamp>';
+      if (key === 'migrations_dir') return '<dir>';
+      if (key === 'id' && /^[0-9a-f-]{36}$/.test(value)) return '<uuid>';
+      return value;
+    }) as unknown;
+    const golden = JSON.parse(readFileSync('test/golden/status.json', 'utf8')) as unknown;
+    assert.deepEqual(normalised, golden);
+  });
+});
+
 describe('history that migrate refuses before applying anything', () => {
   it('drift: an applied file that changed is exit 5 for migrate and verify, naming the file and both checksums', async () => {
     const dir = migrationsDir(files);
