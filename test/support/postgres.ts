@@ -72,3 +72,23 @@ export async function freshDatabase(prefix = 't'): Promise<TestDatabase> {
     },
   };
 }
+
+/** The ledger's ids, in order. */
+export async function ledgerIdsOf(db: TestDatabase): Promise<string[]> {
+  return (await db.query('SELECT id FROM schema_migrations ORDER BY id')).map((r) => r.id as string);
+}
+
+/** Advisory locks held in `db` (the migration lock, or none). */
+export async function advisoryLocksIn(db: TestDatabase): Promise<number> {
+  const [row] = await db.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
+  return row!.n as number;
+}
+
+/** Polls `check` every 50 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
