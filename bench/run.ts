@@ -410,6 +410,7 @@ async function main(): Promise<void> {
   if (method === 'proc-poll') notes.push('GNU time is not installed: peak RSS was polled from /proc (approximate).');
 
   const workloads: Workload[] = [...config.sizes.map(smallDdlWorkload), bulkWorkload()];
+  const versions = toolVersions(ROOT);
   const started = Date.now();
   const loadBefore = load();
   progress(`bench: ${config.quick ? 'QUICK' : 'full'} mode; workloads ${workloads.map((w) => w.key).join(', ')}; ${tools.length} tools`);
@@ -448,9 +449,15 @@ async function main(): Promise<void> {
     const targets = targetsTable(bench.rows, config.concurrency);
     const profile = profileTable(bench.profiles);
     const problems = failures(bench.rows);
-    process.stdout.write(`\n${tables.join('\n')}\n${profile}\n${targets}\n${problems.length > 0 ? `Failures:\n${problems.join('\n')}\n` : ''}`);
 
-    const versions = toolVersions(ROOT);
+    // Versions as they were when the runs started; an `npm install` during the run would mix two.
+    const versionsAfter = toolVersions(ROOT);
+    const changed = Object.keys(versions).filter((k) => versions[k] !== versionsAfter[k]);
+    if (changed.length > 0) {
+      notes.push(`tool versions CHANGED during the run (node_modules was reinstalled): ${changed.map((k) => `${k} ${versions[k] ?? ''} → ${versionsAfter[k] ?? ''}`).join(', ')}; the rows of these tools mix versions, run again.`);
+    }
+    process.stdout.write(`\n${tables.join('\n')}\n${profile}\n${targets}\n${problems.length > 0 ? `Failures:\n${problems.join('\n')}\n` : ''}`);
+    if (notes.length > 0) process.stdout.write(`Notes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
     const repetitionList = [...bench.effective.entries()].map(([key, r]) => {
       const [scenario, workload] = key.split(':');
       return `${scenario} ${workloads.find((w) => w.key === workload)?.label ?? workload ?? ''}: ${r.warmup} warm-up + ${r.runs}`;
