@@ -93,10 +93,10 @@ function guardSql(file: MigrationFile, ctx: ApplyContext): string {
 
 async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promise<void> {
   const prefix = `BEGIN;SET LOCAL lock_timeout = ${ctx.ddlLockTimeoutMs};SET LOCAL statement_timeout = ${ctx.statementTimeoutMs};${guardSql(file, ctx)};\n`;
-  const text = `${prefix}${file.executable}\n;\n${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy)};\nCOMMIT;`;
+  const suffix = `\n;\n${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy)};\nCOMMIT;`;
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
   try {
-    await ctx.session.script(text);
+    await ctx.session.script([Buffer.from(prefix), file.executableBytes, Buffer.from(suffix)]);
   } catch (failure) {
     if (!isScriptFailure(failure)) throw failure;
     const db = serverError(failure.error);

@@ -30,6 +30,34 @@ export interface ScriptFailure {
   readonly completed: number;
 }
 
+interface WireStream {
+  write(chunk: Buffer): boolean;
+  cork?(): void;
+  uncork?(): void;
+}
+
+/**
+ * A simple query written from its byte parts: a large migration goes out from its own bytes,
+ * never first copied into one string and then into the driver's message buffer.
+ */
+class PartsQuery extends CountingQuery {
+  constructor(parts: readonly Buffer[]) {
+    super('');
+    // pg sends a query through its submit(connection); this one writes the message itself.
+    (this as unknown as { submit: (connection: { stream: WireStream }) => null }).submit = ({ stream }) => {
+      const header = Buffer.alloc(5);
+      header[0] = 0x51; // 'Q', a simple query
+      header.writeInt32BE(4 + parts.reduce((n, p) => n + p.length, 0) + 1, 1);
+      stream.cork?.();
+      stream.write(header);
+      for (const part of parts) stream.write(part);
+      stream.write(Buffer.from([0]));
+      stream.uncork?.();
+      return null;
+    };
+  }
+}
+
 export class Session {
   roundTrips = 0;
   /**
@@ -74,13 +102,14 @@ export class Session {
   }
 
   /**
-   * Runs `text` as one simple query (many statements, one round trip). On failure rejects with
-   * a ScriptFailure saying how many statements completed, which locates the failing one.
+   * Runs `text` (or its UTF-8 parts) as one simple query (many statements, one round trip). On
+   * failure rejects with a ScriptFailure saying how many statements completed, which locates the
+   * failing one.
    */
-  async script(text: string): Promise<void> {
+  async script(text: string | readonly Buffer[]): Promise<void> {
     if (this.broken) throw this.broken;
     this.roundTrips++;
-    const query = new CountingQuery(text);
+    const query = typeof text === 'string' ? new CountingQuery(text) : new PartsQuery(text);
     await new Promise<void>((resolve, reject) => {
       // A submitted Query object is not a promise: completion arrives through its callback.
       (query as unknown as { callback: (error: Error | null) => void }).callback = (error) => {

@@ -27,6 +27,8 @@ export interface MigrationFile {
    * lines, so server error positions still point into the file); no-transaction: the text.
    */
   readonly executable: string;
+  /** `executable` as UTF-8: the file's own bytes when nothing was blanked */
+  readonly executableBytes: Buffer;
   readonly statements: readonly Statement[];
 }
 
@@ -89,7 +91,8 @@ function readMigration(folder: string, fileName: string): MigrationFile {
   const bytes = readBytes(path, fileName);
   const text = decodeUtf8(bytes, fileName).replace(/^\uFEFF/, '');
   const mode: MigrationMode = NO_TRANSACTION.test(text.slice(0, leadingCommentsEnd(text))) ? 'no-transaction' : 'transaction';
-  return new LoadedMigration(fileName.slice(0, -'.sql'.length), BigInt(match[1]!), fileName, path, createHash('sha256').update(bytes).digest('hex'), mode, text);
+  const withoutBom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
+  return new LoadedMigration(fileName.slice(0, -'.sql'.length), BigInt(match[1]!), fileName, path, createHash('sha256').update(bytes).digest('hex'), mode, text, withoutBom);
 }
 
 /**
@@ -109,7 +112,13 @@ class LoadedMigration implements MigrationFile {
     readonly checksum: string,
     readonly mode: MigrationMode,
     readonly text: string,
+    private readonly bytes: Buffer,
   ) {}
+
+  get executableBytes(): Buffer {
+    const executable = this.executable;
+    return executable === this.text ? this.bytes : Buffer.from(executable);
+  }
 
   get statements(): readonly Statement[] {
     return this.prepare().statements;

@@ -15,6 +15,7 @@ function file(id: string, checksum = `sum-of-${id}`): MigrationFile {
     mode: 'transaction',
     text,
     executable: text,
+    executableBytes: Buffer.from(text),
     statements: [],
   };
 }
