@@ -33,7 +33,7 @@ export interface ProcessResult {
 export type RssMethod = 'gnu-time' | 'proc-poll';
 
 const GNU_TIME = '/usr/bin/time';
-const STDERR_TAIL = 4096;
+const STDERR_TAIL = 16_384;
 
 export function rssMethod(): RssMethod {
   if (!existsSync(GNU_TIME)) return 'proc-poll';
@@ -146,7 +146,7 @@ export interface Summary {
   readonly maxMs: number;
   /** the highest peak RSS of any process in any measured run, KiB */
   readonly peakRssKiB: number | undefined;
-  /** median CPU time (user + system) of a run, ms; a concurrent run counts all its processes */
+  /** median CPU time (user + system) of the runs where it could be read, ms; a concurrent run counts all its processes */
   readonly medianCpuMs: number | undefined;
   readonly runs: number;
 }
@@ -166,15 +166,19 @@ export function summarise(wallMs: readonly number[], rssKiB: readonly (number | 
     minMs: Math.min(...wallMs),
     maxMs: Math.max(...wallMs),
     peakRssKiB: known.length > 0 ? Math.max(...known) : undefined,
-    medianCpuMs: cpu.length === wallMs.length ? median(cpu) : undefined,
+    medianCpuMs: cpu.length > 0 ? median(cpu) : undefined,
     runs: wallMs.length,
   };
 }
 
-/** A one-line reason for a failed process. */
+/**
+ * A one-line reason for a failed process: the first line of stderr that looks like an error
+ * (a stack dump ends with `}` and the Node version, which say nothing), else the last line.
+ */
 export function failureOf(result: ProcessResult): string | undefined {
   if (result.exitCode === 0) return undefined;
   const how = result.signal ? `killed by ${result.signal}` : `exit ${String(result.exitCode)}`;
-  const tail = result.stderrTail.trim().split('\n').slice(-3).join(' | ').slice(0, 400);
-  return tail ? `${how}: ${tail}` : how;
+  const lines = result.stderrTail.split('\n').map((l) => l.trim()).filter(Boolean);
+  const telling = lines.find((l) => /error|fatal|refused|timeout|too many|terminat|denied|exception/i.test(l)) ?? lines[lines.length - 1];
+  return telling ? `${how}: ${telling.slice(0, 300)}` : how;
 }

@@ -55,7 +55,13 @@ function ratio(row: Row, reference: Row | undefined): string {
   return `${(row.summary.medianMs / reference.summary.medianMs).toFixed(2)}×`;
 }
 
-function markdownTable(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number>): string {
+/** Keeps a cell on one line and inside its column. */
+function cellText(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
+}
+
+function markdownTable(header: readonly string[], unsafeRows: readonly (readonly string[])[], rightAligned: ReadonlySet<number>): string {
+  const rows = unsafeRows.map((r) => r.map(cellText));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const cell = (text: string, i: number): string => (rightAligned.has(i) ? text.padStart(widths[i] ?? 0) : text.padEnd(widths[i] ?? 0));
   const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => cell(c, i)).join(' | ')} |`;
@@ -77,7 +83,7 @@ export function scenarioTable(scenario: Scenario, rows: readonly Row[], concurre
         workload.label,
         row.tool.label,
         s ? seconds(s.medianMs) : 'FAILED',
-        s ? `${seconds(s.minMs)}–${seconds(s.maxMs)}` : (row.failure ?? ''),
+        s ? `${seconds(s.minMs)}–${seconds(s.maxMs)}` : 'see Failures below',
         s ? mebibytes(s.peakRssKiB) : '',
         s?.medianCpuMs !== undefined ? seconds(s.medianCpuMs) : '',
         s ? String(s.runs) : '',
@@ -91,7 +97,7 @@ export function scenarioTable(scenario: Scenario, rows: readonly Row[], concurre
 }
 
 export function failures(rows: readonly Row[]): string[] {
-  return rows.filter((r) => r.failure).map((r) => `- ${r.scenario}, ${r.workload.label}, ${r.tool.label}: ${r.failure ?? ''}`);
+  return rows.filter((r) => r.failure).map((r) => `- ${r.scenario}, ${r.workload.label}, ${r.tool.label}: ${cellText(r.failure ?? '')}`);
 }
 
 function find(rows: readonly Row[], scenario: Scenario, workloadKey: string, toolKey: string): Summary | undefined {

@@ -161,6 +161,16 @@ class Bench {
     return { server: this.server, database, dir: tool.layout ? layoutDir(WORK, workload, tool.layout) : ROOT, root: ROOT };
   }
 
+  /** Saves the stderr of a failed process under bench/.work/failures/ and points the message at it. */
+  private keep(failure: string | undefined, result: ProcessResult, name: string): string | undefined {
+    if (failure === undefined) return undefined;
+    const dir = join(WORK, 'failures');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${name}.log`);
+    writeFileSync(file, result.stderrTail);
+    return `${failure} (stderr: ${relative(ROOT, file)})`;
+  }
+
   /** What a complete apply leaves behind; a message when something is missing. */
   private async verifyApply(tool: Tool, workload: Workload, database: string): Promise<string | undefined> {
     const small = workload.expectedBulkRows === 0 ? workload.expectedTables : 0;
@@ -207,7 +217,7 @@ class Bench {
         await checkpoint(this.server);
         const result = await this.runner.run(tool.command(this.context(tool, workload, database)));
         this.warmed.add(tool.key);
-        const failure = failureOf(result) ?? (await this.verifyApply(tool, workload, database));
+        const failure = this.keep(failureOf(result), result, `apply-${workload.key}-${tool.key}`) ?? (await this.verifyApply(tool, workload, database));
         progress(`  [${workload.key}] apply ${tool.label} ${warm ? 'warm-up' : `run ${rep - reps.warmup + 1}/${reps.runs}`}: ${seconds(result.wallMs)} s, ${mebibytes(result.maxRssKiB)} MiB${failure ? ` — ${failure}` : ''}`);
         if (failure) {
           failed.set(tool.key, `${warm ? 'warm-up' : 'run'}: ${failure}`);
@@ -259,14 +269,17 @@ class Bench {
           wallMs = result.wallMs;
           peak = [result.maxRssKiB];
           cpuMs = result.cpuMs;
-          failure = failureOf(result);
+          failure = this.keep(failureOf(result), result, `steady-${workload.key}-${tool.key}`);
         } else {
           const batch = await this.runner.runConcurrent(command, this.settings.concurrency);
           wallMs = batch.wallMs;
           peak = batch.results.map((r) => r.maxRssKiB);
           cpuMs = batch.results.every((r) => r.cpuMs !== undefined) ? batch.results.reduce((sum, r) => sum + (r.cpuMs ?? 0), 0) : undefined;
-          const bad = batch.results.map(failureOf).filter((f): f is string => f !== undefined);
-          failure = bad.length > 0 ? `${bad.length} of ${batch.results.length} runners failed, e.g. ${bad[0] ?? ''}` : undefined;
+          const bad = batch.results.filter((r) => failureOf(r) !== undefined);
+          const first = bad[0];
+          failure = first
+            ? this.keep(`${bad.length} of ${batch.results.length} runners failed, e.g. ${failureOf(first) ?? ''}`, first, `concurrent-${workload.key}-${tool.key}`)
+            : undefined;
         }
         const known = peak.filter((v): v is number => v !== undefined);
         progress(`  [${workload.key}] ${scenario} ${tool.label} ${warm ? 'warm-up' : `run ${rep - reps.warmup + 1}/${reps.runs}`}: ${seconds(wallMs)} s, ${mebibytes(known.length > 0 ? Math.max(...known) : undefined)} MiB${failure ? ` — ${failure}` : ''}`);
