@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { cleanEnv, makeValidator, str, EnvError, EnvMissingError } from 'envalid';
+import { cleanEnv, makeValidator, str, EnvMissingError } from 'envalid';
 import { ConfigError } from './errors.js';
 import { registerSecret } from './secrets.js';
 import { connectionTarget, parseDatabaseUrl, type ConnectionTarget } from './db/target.js';
@@ -141,7 +141,6 @@ function describe(variable: string, error: Error): string {
   const flagName = flagOf(variable);
   const where = flagName ? `${variable} (--${flagName})` : variable;
   if (error instanceof EnvMissingError) return `${where} is required`;
-  if (error instanceof EnvError && /not in choices/.test(error.message)) return `${where}: ${error.message}`;
   return `${where}: ${error.message}`;
 }
 

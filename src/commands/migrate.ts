@@ -46,11 +46,11 @@ export async function migrate(ctx: CommandContext): Promise<MigrateResult> {
   const session = await waitForDatabase(target, { deadlineMs: config.waitTimeoutMs, requireWritable: true, log, stop: ctx.stop });
   try {
     let rows = await readLedger(session, config.ledger);
-    let plan = refuseBadHistory(planFor(files, rows, config), log);
+    let plan = refuseBadHistory(planMigrations(files, rows, config), log);
     let applied: Applied[] = [];
     if (plan.toApply.length > 0 || plan.toAdopt.length > 0) {
       ({ rows, applied } = await underLock(session, ctx, files));
-      plan = planFor(files, rows, config);
+      plan = planMigrations(files, rows, config);
     }
     requireMigrations(plan, config);
     log.info({ applied: applied.length, migrations: rows.length }, applied.length > 0 ? 'migrations applied' : 'nothing to apply');
@@ -66,10 +66,6 @@ export function requireDatabase(config: Config): ConnectionTarget {
   throw new ConfigError('Invalid configuration: no database is configured; set DATABASE_URL (or DATABASE_URL_FILE, or PGHOST and PGDATABASE).', {
     variables: ['DATABASE_URL'],
   });
-}
-
-function planFor(files: readonly MigrationFile[], rows: readonly LedgerRow[], config: Config): Plan {
-  return planMigrations(files, rows, config);
 }
 
 /** Refusals end the run before anything is applied; allowed irregularities are warned about. */
@@ -89,7 +85,7 @@ async function underLock(session: Session, ctx: CommandContext, files: readonly 
   try {
     await ensureLedger(session, config.ledger);
     // Another runner may have applied everything while we waited: plan again under the lock.
-    const plan = refuseBadHistory(planFor(files, await readLedger(session, config.ledger), config), log);
+    const plan = refuseBadHistory(planMigrations(files, await readLedger(session, config.ledger), config), log);
     if (plan.toAdopt.length > 0) {
       await adoptChecksums(session, config.ledger, plan.toAdopt);
       log.info({ migrations: plan.toAdopt.map((f) => f.id) }, 'recorded checksums for ledger rows adopted from the old ledger');
