@@ -48,6 +48,15 @@ LABEL org.opencontainers.image.title="xyn-migrate" \
 COPY --from=build /app/dist/cli.js /app/cli.js
 COPY migrations/ /migrations/
 
+# V8's code cache of the program (/app/cli.js.cache; see src/start.ts), made here by this
+# image's own node: a cache made by another V8 (the build stage's node may be another patch
+# release) would be rejected and only cost time. One training run as root writes it; an ARG,
+# unlike an ENV, does not stay in the image, so no later run writes anything. Exec form: there
+# is no shell here.
+ARG XYN_CODE_CACHE_OUT=/app/cli.js.cache
+USER 0:0
+RUN ["/nodejs/bin/node", "/app/cli.js", "--version"]
+
 # Nothing is written at run time except the Kubernetes termination message
 # (/dev/termination-log, only where it exists), so `--read-only` / readOnlyRootFilesystem works.
 ENV NODE_ENV=production \

@@ -1,21 +1,31 @@
-// Bundles the program into one file, dist/cli.js: a start loads one file, not a node_modules tree.
+// Builds dist/cli.js, one file: the program bundled (a start loads one file, not a node_modules
+// tree), carried as a string by a small starter that compiles it from V8's code cache
+// (src/start.ts); then one training run writes that cache, dist/cli.js.cache.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 
-await build({
-  entryPoints: ['src/cli.ts'],
-  outfile: 'dist/cli.js',
+const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'esm',
+  // CommonJS, not ESM: no ES-module facade is built around each of Node's built-ins at start,
+  // and a script (unlike a module) can be compiled from a code cache on Node 20.
+  format: 'cjs',
   minifySyntax: true,
   minifyWhitespace: true, // less to parse at every start; identifiers are kept for readable stack traces
   legalComments: 'none',
-  // pg and pino are CommonJS and require() Node's built-ins: give the ES module a require.
-  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __xynCreateRequire } from 'node:module';\nconst require = __xynCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+};
+
+rmSync('dist', { recursive: true, force: true });
+
+const program = await build({
+  ...common,
+  entryPoints: ['src/cli.ts'],
+  write: false,
   define: {
     XYN_VERSION: JSON.stringify(version),
     // pg asks `typeof Response` to detect Cloudflare Workers; on Node 20 that first touch loads
@@ -26,5 +36,27 @@ await build({
   // imports on demand) reads its .wasm from beside its own script, so it is loaded from
   // node_modules at run time, never bundled: migrate's start-up does not pay for it.
   external: ['pg-native', 'libpg-query'],
-  logLevel: 'warning',
+  // ...through require(): an import() in a script compiled from a code cache finds no loader on
+  // Node 20 ("A dynamic import callback was not specified").
+  supported: { 'dynamic-import': false },
 });
+
+await build({
+  ...common,
+  entryPoints: ['src/start.ts'],
+  outfile: 'dist/cli.js',
+  banner: { js: '#!/usr/bin/env node' },
+  define: { XYN_BUNDLE: JSON.stringify(program.outputFiles[0].text) },
+});
+
+// The package is "type": "module"; dist/cli.js is CommonJS (anywhere without a package.json, too).
+writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
+
+// The training run: the cache then holds the functions a start compiles, not only the top level.
+const training = spawnSync(process.execPath, ['dist/cli.js', '--version'], {
+  env: { ...process.env, XYN_CODE_CACHE_OUT: 'dist/cli.js.cache' },
+  encoding: 'utf8',
+});
+if (training.status !== 0) {
+  throw new Error(`the built program did not start: node dist/cli.js --version exited ${training.status}\n${training.stderr}`);
+}

@@ -13,14 +13,15 @@
  *   BENCH_SCENARIOS=apply,steady,concurrent   only these scenarios (steady and concurrent need apply)
  *   BENCH_RUNS=1+3         warm-up runs + measured runs for every scenario (overrides the defaults)
  *   BENCH_OUT=path         where to write the results
- *   BENCH_XYN_COMPARE=path another build of xyn-migrate (a dist/cli.js saved before a change) to
- *                          measure in the same run, as one more row: what an optimisation bought
+ *   BENCH_XYN_COMPARE=path another build of xyn-migrate (a copy of dist/ saved before a change,
+ *                          or just its cli.js) to measure in the same run, as one more row: what
+ *                          an optimisation bought
  *
  * Needs `npm run build` first (dist/cli.js); the `bench` script does that.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -369,6 +370,24 @@ function load(): string {
 }
 
 /** Which xyn-migrate was measured: the git commit, whether src/ had uncommitted changes, the bundle's hash. */
+/**
+ * Copies a build (a dist/ folder: cli.js and its code cache; or an older, single dist/cli.js, an
+ * ES module: it is copied under the repository, whose package.json says so) and returns the
+ * cli.js to run.
+ */
+function copyBuild(source: string, destination: string): string {
+  rmSync(destination, { recursive: true, force: true });
+  if (statSync(source).isDirectory()) {
+    cpSync(source, destination, { recursive: true });
+  } else {
+    mkdirSync(destination, { recursive: true });
+    copyFileSync(source, join(destination, 'cli.js'));
+  }
+  return join(destination, 'cli.js');
+}
+
+const buildHash = (cli: string): string => createHash('sha256').update(readFileSync(cli)).digest('hex').slice(0, 12);
+
 function buildFacts(cli: string): string {
   const git = (...args: string[]): string => {
     try {
@@ -379,8 +398,7 @@ function buildFacts(cli: string): string {
   };
   const head = git('log', '-1', '--format=%h %s');
   const dirty = git('status', '--porcelain', '--', 'src', 'build.mjs') !== '';
-  const hash = createHash('sha256').update(readFileSync(cli)).digest('hex').slice(0, 12);
-  return `${head ? `git ${head}` : 'no git'}${dirty ? ' + uncommitted changes in src/' : ''}; dist/cli.js sha256 ${hash}`;
+  return `${head ? `git ${head}` : 'no git'}${dirty ? ' + uncommitted changes in src/' : ''}; dist/cli.js sha256 ${buildHash(cli)}`;
 }
 
 function machineFacts(): string[] {
@@ -402,19 +420,16 @@ function machineFacts(): string[] {
 
 async function main(): Promise<void> {
   const config = settings();
-  const built = join(ROOT, 'dist', 'cli.js');
-  if (!existsSync(built)) throw new Error('dist/cli.js is missing: run `npm run build` first (`npm run bench` does)');
+  const built = join(ROOT, 'dist');
+  if (!existsSync(join(built, 'cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first (`npm run bench` does)');
   mkdirSync(WORK, { recursive: true });
   // Run a copy: a rebuild of dist/ while the bench runs must not mix two versions in one table.
-  const xynCli = join(WORK, 'xyn-migrate-cli.js');
-  copyFileSync(built, xynCli);
+  const xynCli = copyBuild(built, join(WORK, 'xyn-migrate-dist'));
   const build = buildFacts(xynCli);
   const psql = findPsql();
   const compare = process.env.BENCH_XYN_COMPARE ? resolve(process.env.BENCH_XYN_COMPARE) : undefined;
-  if (compare && !existsSync(compare)) throw new Error(`BENCH_XYN_COMPARE: no such file ${compare}`);
-  // Copied under the repository too: its package.json makes the .js bundle an ES module.
-  const compareCli = compare ? join(WORK, 'xyn-migrate-compare-cli.js') : undefined;
-  if (compare && compareCli) copyFileSync(compare, compareCli);
+  if (compare && !existsSync(compare)) throw new Error(`BENCH_XYN_COMPARE: no such file or folder ${compare}`);
+  const compareCli = compare ? copyBuild(compare, join(WORK, 'xyn-migrate-compare')) : undefined;
   const tools = allTools(ROOT, xynCli, psql, compareCli).filter((t) => !config.toolFilter || config.toolFilter.has(t.key));
   const method = rssMethod();
   const runner = new Runner(method, join(WORK, 'rss'));
@@ -489,7 +504,7 @@ async function main(): Promise<void> {
       `- one durable commit (single-row INSERT, autocommit, median of 200): ${commit.durableMs.toFixed(2)} ms; with synchronous_commit=off: ${commit.asyncMs.toFixed(2)} ms`,
       `- psql: ${psql ? psqlVersion(psql) : 'not installed (baselines skipped)'}`,
       `- xyn-migrate build measured: ${build}`,
-      ...(compareCli ? [`- compare build (BENCH_XYN_COMPARE): ${compare ?? ''}; sha256 ${createHash('sha256').update(readFileSync(compareCli)).digest('hex').slice(0, 12)}`] : []),
+      ...(compareCli ? [`- compare build (BENCH_XYN_COMPARE): ${compare ?? ''}; sha256 ${buildHash(compareCli)}`] : []),
       `- tools: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
       `- ${describeRssMethod(method)}; wall time = spawn to exit of the whole process, monotonic clock`,
       '',

@@ -126,7 +126,7 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('runs the final stage as a numeric non-root USER, with no shell step (no RUN) in it', () => {
+  it('runs the final stage as a numeric non-root USER, with no shell step in it', () => {
     const users = ofKeyword(runtime, 'USER');
     assert.ok(users.length > 0, 'the runtime stage sets USER');
     const user = users.at(-1)!.getArgumentsContent() ?? '';
@@ -134,7 +134,15 @@ describe('Dockerfile', () => {
     assert.ok(match, `USER ${user} is numeric (uid or uid:gid), so runAsNonRoot can verify it`);
     assert.notEqual(Number(match[1]), 0, 'USER is not root');
     if (match[2] !== undefined) assert.notEqual(Number(match[2]), 0, 'the group is not root');
-    assert.deepEqual(ofKeyword(runtime, 'RUN'), [], 'no RUN in the runtime stage (there is no shell to run it)');
+    // One RUN, in exec form (there is no shell): the training run that writes the code cache.
+    assert.deepEqual(
+      ofKeyword(runtime, 'RUN').map((run) => execForm(run)),
+      [['/nodejs/bin/node', '/app/cli.js', '--version']],
+      'the runtime stage runs only the code-cache training run, in exec form',
+    );
+    const cacheOut = ofKeyword(runtime, 'ARG').flatMap(properties).find((p) => p.getName() === 'XYN_CODE_CACHE_OUT');
+    assert.equal(cacheOut?.getValue(), '/app/cli.js.cache', 'an ARG (not an ENV, which would stay in the image) asks for the cache');
+    assert.ok(!ofKeyword(runtime, 'ENV').flatMap(properties).some((p) => p.getName() === 'XYN_CODE_CACHE_OUT'), 'no ENV XYN_CODE_CACHE_OUT');
     assert.deepEqual(ofKeyword(runtime, 'ADD'), [], 'no ADD in the runtime stage');
   });
 

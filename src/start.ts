@@ -1,0 +1,42 @@
+/**
+ * The entry point of dist/cli.js. The rest of the program is bundled into this file as one
+ * string, XYN_BUNDLE (see build.mjs), and compiled here from V8's code cache when a valid one lies
+ * beside this file (dist/cli.js.cache): a start then skips parsing and compiling the program.
+ * Every pod start pays for start-up; this is the part of it that we can skip. Without a cache,
+ * or with one that does not fit, the program is compiled as usual: time lost, nothing else.
+ *
+ * The cache is written by a training run with XYN_CODE_CACHE_OUT set: `npm run build` makes
+ * one; the Dockerfile makes the image's own with the image's node. V8 rejects a cache from
+ * another V8 or other flags; we reject one from another build (V8 itself compares only the
+ * source's length, and would run the old code).
+ *
+ * CommonJS on purpose: `new vm.Script` with cachedData is the code cache Node 20 offers
+ * (module.enableCompileCache arrives in Node 22), and it takes a script, not an ES module.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { wrap } from 'node:module';
+import { Script } from 'node:vm';
+
+declare const XYN_BUNDLE: string;
+
+const program: string = XYN_BUNDLE;
+const cacheOut = process.env.XYN_CODE_CACHE_OUT;
+// The cache file: the SHA-256 of the program it was made from, then V8's data.
+const digest = createHash('sha256').update(program).digest();
+
+let cachedData: Buffer | undefined;
+if (!cacheOut) {
+  try {
+    const cache = readFileSync(`${__filename}.cache`);
+    if (cache.subarray(0, digest.length).equals(digest)) cachedData = cache.subarray(digest.length);
+  } catch {
+    // no cache: compile as usual
+  }
+}
+
+const script = new Script(wrap(program), { filename: __filename, cachedData });
+// Written at exit: the cache then holds every function the run compiled, not only the top level.
+if (cacheOut) process.once('exit', () => writeFileSync(cacheOut, Buffer.concat([digest, script.createCachedData()])));
+
+(script.runInThisContext() as (...args: unknown[]) => void)(exports, require, module, __filename, __dirname);

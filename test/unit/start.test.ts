@@ -1,0 +1,83 @@
+/**
+ * The starter of dist/cli.js and the code cache that `npm run build` makes beside it
+ * (dist/cli.js.cache): this node accepts the cache, and a foreign or broken cache never changes
+ * what runs.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import Module from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import vm from 'node:vm';
+
+const DIST = resolve('dist');
+const CLI = join(DIST, 'cli.js');
+const version = JSON.parse(readFileSync('package.json', 'utf8')).version as string;
+
+/** A copy of dist/ to tamper with; removed after `body`. */
+function withDistCopy(body: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'xyn-start-'));
+  try {
+    cpSync(DIST, dir, { recursive: true });
+    body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function versionOf(dir: string): string {
+  const run = spawnSync(process.execPath, [join(dir, 'cli.js'), '--version'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  assert.equal(run.status, 0, run.stderr);
+  return run.stdout.trim();
+}
+
+describe('the code cache', () => {
+  it('is made by the build, handed to V8 by the starter, and accepted by this node', () => {
+    // Run the real starter with a vm whose Script notes what it was given and runs nothing.
+    let seen: { hadCache: boolean; rejected: boolean | undefined } | undefined;
+    class NotingScript extends vm.Script {
+      constructor(code: string, options: vm.ScriptOptions) {
+        super(code, options);
+        seen = { hadCache: options.cachedData !== undefined, rejected: this.cachedDataRejected };
+      }
+      override runInThisContext(): unknown {
+        return () => undefined;
+      }
+    }
+    const realRequire = createRequire(CLI);
+    const fakeRequire = (id: string): unknown => (id === 'node:vm' ? { ...vm, Script: NotingScript } : realRequire(id));
+    const starter = readFileSync(CLI, 'utf8').replace(/^#!.*\n/, '');
+    const run = vm.runInThisContext(Module.wrap(starter), { filename: CLI }) as (...args: unknown[]) => void;
+    run({}, fakeRequire, { exports: {} }, CLI, DIST);
+    assert.deepEqual(seen, { hadCache: true, rejected: false });
+  });
+
+  it('made from another build of the same length is not used (V8 alone would run the old code)', () => {
+    withDistCopy((dir) => {
+      const cli = join(dir, 'cli.js');
+      const text = readFileSync(cli, 'utf8');
+      const other = '9'.repeat(version.length);
+      assert.ok(text.includes(`version="${version}"`), 'the version is in the program');
+      writeFileSync(cli, text.replace(`version="${version}"`, `version="${other}"`));
+      assert.equal(readFileSync(cli).length, Buffer.byteLength(text), 'same length');
+      assert.equal(versionOf(dir), other);
+    });
+  });
+
+  it('broken, empty or missing: the program compiles and runs as usual', () => {
+    withDistCopy((dir) => {
+      const cacheFile = join(dir, 'cli.js.cache');
+      const cache = readFileSync(cacheFile);
+      // the right digest, damaged V8 data
+      writeFileSync(cacheFile, Buffer.concat([cache.subarray(0, 32), Buffer.alloc(cache.length - 32, 7)]));
+      assert.equal(versionOf(dir), version);
+      writeFileSync(cacheFile, '');
+      assert.equal(versionOf(dir), version);
+      rmSync(cacheFile);
+      assert.equal(versionOf(dir), version);
+    });
+  });
+});
