@@ -3,6 +3,7 @@
  * signal handlers, and writes the one-sentence failure reason to the termination log.
  */
 import { writeFileSync, writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { parseArgs } from 'node:util';
 import { earlyEnvironment, flagVariables, loadConfig, type Config, type Flag } from './config.js';
 import { ExitCode, XynError, ConfigError } from './errors.js';
@@ -118,13 +119,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     config = loadConfig(flags);
     registerSecret(config.database?.password);
     log = createLogger(config.logLevel, config.logFormat);
-    const stderrIsTerminal = process.stderr.isTTY === true;
+    // isatty, not process.stderr.isTTY: that getter builds a stream object we never write through.
+    const stderrIsTerminal = isatty(2);
     const ctx: CommandContext = {
       config,
       log,
       stop,
       print,
-      stdoutIsTerminal: process.stdout.isTTY === true,
+      stdoutIsTerminal: isatty(1),
       progress: () => (stderrIsTerminal ? terminalProgress((text) => void writeSync(2, scrub(text)), process.stderr.columns ?? 80) : noProgress),
     };
     await commands[command]!.run(ctx, invocation);

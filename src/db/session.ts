@@ -145,8 +145,14 @@ export class Session {
     });
   }
 
+  /**
+   * Says goodbye (Terminate, written at once) without waiting for the server to close the socket:
+   * that wait cost every run a few milliseconds before exit and gains nothing, since the session
+   * and anything it holds end on the server either way.
+   */
   async close(): Promise<void> {
-    await this.client.end().catch(() => undefined);
+    const ended = this.client.end().catch(() => undefined);
+    await Promise.race([ended, new Promise((resolve) => setImmediate(resolve))]);
   }
 }
 
