@@ -41,9 +41,19 @@ export interface MigrateResult {
 
 export async function migrate(ctx: CommandContext): Promise<MigrateResult> {
   const { config, log } = ctx;
-  const files = discoverMigrations(config.migrationsDir, { lazy: true });
   const target = requireDatabase(config);
-  const session = await waitForDatabase(target, { deadlineMs: config.waitTimeoutMs, requireWritable: true, log, stop: ctx.stop });
+  // Connect first and read the files while the server starts our session: one turn of the
+  // event loop sends the startup packet, then the server's work and ours overlap.
+  const connecting = waitForDatabase(target, { deadlineMs: config.waitTimeoutMs, requireWritable: true, log, stop: ctx.stop });
+  let files: readonly MigrationFile[];
+  try {
+    await new Promise((resolve) => setImmediate(resolve));
+    files = discoverMigrations(config.migrationsDir, { lazy: true });
+  } catch (error) {
+    void connecting.then((session) => session.close(), () => undefined);
+    throw error;
+  }
+  const session = await connecting;
   try {
     let rows = await readLedger(session, config.ledger);
     let plan = refuseBadHistory(planMigrations(files, rows, config), log);
