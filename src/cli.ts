@@ -110,7 +110,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const early = earlyEnvironment();
   const stop = new Stop();
   installSignalHandlers(stop);
-  let log: Logger = createLogger();
+  // Made once the configuration says how; a failure before that logs with the defaults.
+  let log: Logger | undefined;
   let config: Config | undefined;
   try {
     const { command, flags, invocation } = parseCommandLine(argv);
@@ -132,7 +133,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     await commands[command]!.run(ctx, invocation);
     return ExitCode.ok;
   } catch (error) {
-    return fail(error, log, config?.terminationLog ?? early.terminationLog);
+    return fail(error, log ?? createLogger(), config?.terminationLog ?? early.terminationLog);
   }
 }
 

@@ -20,20 +20,23 @@ interface RawRow {
 }
 
 /**
- * All ledger rows, or [] when there is no ledger yet. Columns the old ledger lacks read as null
- * (to_jsonb), so this one query serves both shapes.
+ * All ledger rows, or [] when there is no ledger yet. A ledger of the old shell script (only id
+ * and applied_at) is read with the columns it lacks as null: a second query, which only such a
+ * ledger costs, until the first migrate under the lock adds the columns.
  */
 export async function readLedger(session: Session, ledger: LedgerName): Promise<LedgerRow[]> {
   let rows: RawRow[];
   try {
+    rows = await session.query<RawRow>(`SELECT id, applied_at, checksum, duration_ms, applied_by FROM ${qualifiedName(ledger)} ORDER BY id`);
+  } catch (error) {
+    const code = serverError(error)?.code;
+    if (code === '42P01' || code === '3F000') return [];
+    if (code !== '42703') throw error;
     rows = await session.query<RawRow>(
       `SELECT l.id, l.applied_at, to_jsonb(l)->>'checksum' AS checksum,
               (to_jsonb(l)->>'duration_ms')::integer AS duration_ms, to_jsonb(l)->>'applied_by' AS applied_by
          FROM ${qualifiedName(ledger)} l ORDER BY l.id`,
     );
-  } catch (error) {
-    if (serverError(error)?.code === '42P01' || serverError(error)?.code === '3F000') return [];
-    throw error;
   }
   return rows.map((r) => ({ id: r.id, appliedAt: r.applied_at, checksum: r.checksum, durationMs: r.duration_ms, appliedBy: r.applied_by }));
 }
