@@ -276,7 +276,8 @@ function identifierTokens(text: string, limit: number): string[] {
   while (i < text.length && tokens.length < limit) {
     const c = text[i]!;
     if (c === '"') {
-      const end = skipQuoted(text, i, '"', false, () => undefined);
+      const close = closingQuote(text, i, false);
+      const end = close < 0 ? text.length : close + 1;
       tokens.push(`"${text.slice(i + 1, end - 1)}"`);
       i = end;
     } else if (isIdentStart(c)) {

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   blank,
   characterLength,
+  concurrentIndexName,
   indexOfPosition,
   lex,
   lineColumn,
@@ -309,6 +310,22 @@ describe('transactionControl', () => {
   it('BEGIN inside a DO body or a BEGIN ATOMIC function is not top-level transaction control', () => {
     const { statements } = lex('DO $$ BEGIN PERFORM 1; END $$;\nCREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;');
     assert.deepEqual(statements.map(transactionControl), [undefined, undefined]);
+  });
+});
+
+describe('concurrentIndexName', () => {
+  const nameOf = (sql: string) => concurrentIndexName(onlyStatement(sql));
+  it('names the index a CREATE INDEX CONCURRENTLY builds, as PostgreSQL would resolve it', () => {
+    assert.equal(nameOf('CREATE INDEX CONCURRENTLY Runs_State_Idx ON runs (state)'), 'runs_state_idx');
+    assert.equal(nameOf('create unique index concurrently if not exists runs_key on runs (key)'), 'runs_key');
+    assert.equal(nameOf('CREATE INDEX CONCURRENTLY core.runs_idx ON core.runs (id)'), 'core.runs_idx');
+    assert.equal(nameOf('CREATE INDEX CONCURRENTLY "Runs ""Hot"" Idx" ON runs (id)'), '"Runs ""Hot"" Idx"');
+    assert.equal(nameOf('CREATE INDEX CONCURRENTLY core."Odd Name" ON core.runs (id)'), 'core."Odd Name"');
+  });
+  it('is undefined for an unnamed index and for other statements', () => {
+    assert.equal(nameOf('CREATE INDEX CONCURRENTLY ON runs (state)'), undefined);
+    assert.equal(nameOf('CREATE INDEX runs_state_idx ON runs (state)'), undefined);
+    assert.equal(nameOf('DROP INDEX CONCURRENTLY runs_state_idx'), undefined);
   });
 });
 
