@@ -52,7 +52,8 @@ COPY migrations/ /migrations/
 # image's own node: a cache made by another V8 (the build stage's node may be another patch
 # release) would be rejected and only cost time. One training run as root writes it; an ARG,
 # unlike an ENV, does not stay in the image, so no later run writes anything. Exec form: there
-# is no shell here.
+# is no shell here. This is the one step that runs on the target platform: a multi-platform
+# build runs it under emulation (binfmt/QEMU, as `docker buildx` sets it up).
 ARG XYN_CODE_CACHE_OUT=/app/cli.js.cache
 USER 0:0
 RUN ["/nodejs/bin/node", "/app/cli.js", "--version"]

@@ -13,15 +13,15 @@
  *   BENCH_SCENARIOS=apply,steady,concurrent   only these scenarios (steady and concurrent need apply)
  *   BENCH_RUNS=1+3         warm-up runs + measured runs for every scenario (overrides the defaults)
  *   BENCH_OUT=path         where to write the results
- *   BENCH_XYN_COMPARE=path another build of xyn-migrate (a copy of dist/ saved before a change,
- *                          or just its cli.js) to measure in the same run, as one more row: what
- *                          an optimisation bought
+ *   BENCH_XYN_COMPARE=path another build of xyn-migrate (a copy of a whole dist/ saved before a
+ *                          change) to measure in the same run, as one more row: what an
+ *                          optimisation bought
  *
  * Needs `npm run build` first (dist/cli.js); the `bench` script does that.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -370,25 +370,17 @@ function load(): string {
     .join(' / ');
 }
 
-/** Which xyn-migrate was measured: the git commit, whether src/ had uncommitted changes, the bundle's hash. */
-/**
- * Copies a build (a dist/ folder: cli.js and its code cache; or an older, single dist/cli.js, an
- * ES module: it is copied under the repository, whose package.json says so) and returns the
- * cli.js to run.
- */
+/** Copies a build (a dist/ folder: cli.js, its code cache and package.json) and returns the cli.js to run. */
 function copyBuild(source: string, destination: string): string {
+  if (!statSync(source).isDirectory()) throw new Error(`BENCH_XYN_COMPARE: ${source} is not a folder; give a copy of a whole dist/`);
   rmSync(destination, { recursive: true, force: true });
-  if (statSync(source).isDirectory()) {
-    cpSync(source, destination, { recursive: true });
-  } else {
-    mkdirSync(destination, { recursive: true });
-    copyFileSync(source, join(destination, 'cli.js'));
-  }
+  cpSync(source, destination, { recursive: true });
   return join(destination, 'cli.js');
 }
 
 const buildHash = (cli: string): string => createHash('sha256').update(readFileSync(cli)).digest('hex').slice(0, 12);
 
+/** Which xyn-migrate was measured: the git commit, whether src/ had uncommitted changes, the bundle's hash. */
 function buildFacts(cli: string): string {
   const git = (...args: string[]): string => {
     try {

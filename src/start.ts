@@ -35,7 +35,8 @@ if (!cacheOut) {
   }
 }
 
-const script = new Script(wrap(program), { filename: __filename, cachedData });
+// Named apart from this file in stack traces: their positions are in the program, not in this file.
+const script = new Script(wrap(program), { filename: `${__filename} [program]`, cachedData });
 // Written at exit: the cache then holds every function the run compiled, not only the top level.
 if (cacheOut) process.once('exit', () => writeFileSync(cacheOut, Buffer.concat([digest, script.createCachedData()])));
 

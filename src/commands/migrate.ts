@@ -45,6 +45,7 @@ export async function migrate(ctx: CommandContext): Promise<MigrateResult> {
   // Connect first and read the files while the server starts our session: one turn of the
   // event loop sends the startup packet, then the server's work and ours overlap.
   const connecting = waitForDatabase(target, { deadlineMs: config.waitTimeoutMs, requireWritable: true, log, stop: ctx.stop });
+  connecting.catch(() => undefined); // its failure is thrown by the await below, never left unhandled meanwhile
   let files: readonly MigrationFile[];
   try {
     await new Promise((resolve) => setImmediate(resolve));

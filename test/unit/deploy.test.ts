@@ -143,6 +143,8 @@ describe('Dockerfile', () => {
     const cacheOut = ofKeyword(runtime, 'ARG').flatMap(properties).find((p) => p.getName() === 'XYN_CODE_CACHE_OUT');
     assert.equal(cacheOut?.getValue(), '/app/cli.js.cache', 'an ARG (not an ENV, which would stay in the image) asks for the cache');
     assert.ok(!ofKeyword(runtime, 'ENV').flatMap(properties).some((p) => p.getName() === 'XYN_CODE_CACHE_OUT'), 'no ENV XYN_CODE_CACHE_OUT');
+    const line = (instruction: Instruction) => instruction.getRange().start.line;
+    assert.ok(line(ofKeyword(runtime, 'ARG').find((a) => /XYN_CODE_CACHE_OUT/.test(a.getTextContent()))!) < line(ofKeyword(runtime, 'RUN')[0]!), 'the ARG comes before the training RUN');
     assert.deepEqual(ofKeyword(runtime, 'ADD'), [], 'no ADD in the runtime stage');
   });
 
