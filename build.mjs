@@ -1,9 +1,9 @@
-// Builds dist/cli.js, one file: the program bundled (a start loads one file, not a node_modules
-// tree), carried as a string by a small starter that compiles it from V8's code cache
-// (src/start.ts); then one training run writes that cache, dist/cli.js.cache.
+// Builds dist/cli.js, one file: a small starter (src/start.ts), then the program bundled (a start
+// loads one file, not a node_modules tree) in a comment, which the starter compiles from V8's
+// code cache; then one training run writes that cache, dist/cli.js.cache.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 
@@ -41,13 +41,13 @@ const program = await build({
   supported: { 'dynamic-import': false },
 });
 
-await build({
-  ...common,
-  entryPoints: ['src/start.ts'],
-  outfile: 'dist/cli.js',
-  banner: { js: '#!/usr/bin/env node' },
-  define: { XYN_BUNDLE: JSON.stringify(program.outputFiles[0].text) },
-});
+const text = program.outputFiles[0].text;
+// esbuild escapes every non-ASCII character (charset: ascii), so the starter can read the file as
+// Latin-1, and NUL is free to escape the comment's end (*/) inside the program.
+if (/[^\x01-\x7f]/.test(text)) throw new Error('the bundled program is not plain ASCII without NUL: src/start.ts cannot carry it');
+const starter = await build({ ...common, entryPoints: ['src/start.ts'], write: false });
+mkdirSync('dist');
+writeFileSync('dist/cli.js', `#!/usr/bin/env node\n${starter.outputFiles[0].text}/*\0program\n${text.replaceAll('*/', '*\0/')}*/\n`);
 
 // The package is "type": "module"; dist/cli.js is CommonJS (anywhere without a package.json, too).
 writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');

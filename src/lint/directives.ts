@@ -58,7 +58,7 @@ export function readDirectives(text: string, statements: readonly Statement[]): 
 
 /** "index-without-concurrently, syntax: the reason" → the rule ids before the reason. */
 function ruleList(rest: string, problem: (message: string) => void): RuleId[] {
-  const head = rest.split(/:|--|—/, 1)[0] ?? '';
+  const head = rest.split(/:|--|\u2014/, 1)[0] ?? '';
   const words = head.split(/[\s,]+/).filter((word) => word !== '');
   if (words.length === 0) problem('xyn:lint-ignore names no rule; write e.g. -- xyn:lint-ignore index-without-concurrently: why it is safe here.');
   const rules: RuleId[] = [];

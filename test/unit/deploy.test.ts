@@ -157,7 +157,7 @@ describe('Dockerfile', () => {
         { from: null, args: ['migrations/', '/migrations/'] },
       ],
     );
-    assert.match(read('build.mjs'), /outfile:\s*'dist\/cli\.js'/, 'npm run build writes dist/cli.js, which the build stage copies');
+    assert.match(read('build.mjs'), /writeFileSync\('dist\/cli\.js'/, 'npm run build writes dist/cli.js, which the build stage copies');
     for (const copy of ofKeyword(build, 'COPY')) {
       for (const source of args(copy).slice(0, -1)) {
         assert.ok(existsSync(join(ROOT, source)), `build-stage COPY source ${source} exists`);
