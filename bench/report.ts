@@ -116,6 +116,17 @@ export function targetsTable(rows: readonly Row[], concurrency: number): string 
     if (xyn && floor) {
       const r = xyn.medianMs / floor.medianMs;
       lines.push(['steady, N = 100: at most 1.5× `node -e 0`', `${r.toFixed(2)}× (${seconds(xyn.medianMs)} s vs ${seconds(floor.medianMs)} s)`, verdict(r <= 1.5)]);
+      // For scale: how far above `node -e 0` a Node program that only reads the ledger already is.
+      const socket = find(rows, 'steady', steadyKey, 'nodesock');
+      const driver = find(rows, 'steady', steadyKey, 'nodepg');
+      if (socket && driver) {
+        const times = (s: Summary) => `${(s.medianMs / floor.medianMs).toFixed(2)}×`;
+        lines.push([
+          '(for scale) Node programs that only read the ledger',
+          `bare socket ${times(socket)}, pg driver ${times(driver)} \`node -e 0\`; xyn-migrate ${(xyn.medianMs / driver.medianMs).toFixed(2)}× the pg floor`,
+          '–',
+        ]);
+      }
     }
     const nodePeers = rows.filter((r) => r.scenario === 'steady' && r.workload.key === steadyKey && r.tool.role === 'peer' && r.tool.runtime === 'node' && r.summary);
     if (xyn && nodePeers.length > 0) {

@@ -286,6 +286,23 @@ export function allTools(root: string, xynCli: string, psql: string | undefined,
     );
   }
 
+  // Two floors for a Node program that reads the ledger, on xyn-migrate's migrated database.
+  const floor = (key: string, script: string, label: string, describe: string): Tool => ({
+    key,
+    runtime: 'node',
+    label,
+    role: 'baseline',
+    scenarios: ['steady'],
+    layout: 'xyn', // only so that it reads xyn-migrate's migrated database
+    databaseOf: 'xyn',
+    describe,
+    command: (ctx) => ({ file: node, args: [join(root, 'bench', 'floors', script)], env: baseEnv({ DATABASE_URL: ctx.server.url(ctx.database) }), cwd: ctx.root }),
+  });
+  tools.push(
+    floor('nodepg', 'pg-read-ledger.cjs', 'node + pg reading the ledger (driver floor)', 'bench/floors/pg-read-ledger.cjs: the pg driver connects, reads the ledger, disconnects'),
+    floor('nodesock', 'socket-read-ledger.cjs', 'node + a bare socket reading the ledger (Node client floor)', 'bench/floors/socket-read-ledger.cjs: startup, password, one simple query over a bare socket, no driver'),
+  );
+
   tools.push({
     key: 'node0',
     runtime: 'node',
