@@ -3,7 +3,7 @@
 // code cache; then one training run writes that cache, dist/cli.js.cache.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 
@@ -57,6 +57,6 @@ const training = spawnSync(process.execPath, ['dist/cli.js', '--version'], {
   env: { ...process.env, XYN_CODE_CACHE_OUT: 'dist/cli.js.cache' },
   encoding: 'utf8',
 });
-if (training.status !== 0) {
-  throw new Error(`the built program did not start: node dist/cli.js --version exited ${training.status}\n${training.stderr}`);
+if (training.status !== 0 || !existsSync('dist/cli.js.cache')) {
+  throw new Error(`the training run did not write the code cache: node dist/cli.js --version exited ${training.status}\n${training.stderr}`);
 }

@@ -45,6 +45,15 @@ if (!cacheOut) {
 // Named apart from this file in stack traces: their positions are in the program, not in this file.
 const script = new Script(wrap(program), { filename: `${__filename} [program]`, cachedData });
 // Written at exit: the cache then holds every function the run compiled, not only the top level.
-if (cacheOut) process.once('exit', () => writeFileSync(cacheOut, Buffer.concat([digest, script.createCachedData()])));
+// A cache that cannot be written changes nothing else (build.mjs checks that it was).
+if (cacheOut) {
+  process.once('exit', () => {
+    try {
+      writeFileSync(cacheOut, Buffer.concat([digest, script.createCachedData()]));
+    } catch (error) {
+      process.stderr.write(`xyn-migrate: the code cache was not written to ${cacheOut}: ${String(error)}\n`);
+    }
+  });
+}
 
 (script.runInThisContext() as (...args: unknown[]) => void)(exports, require, module, __filename, __dirname);

@@ -67,6 +67,23 @@ describe('the code cache', () => {
     });
   });
 
+  it('a training run writes a cache this node accepts; one that cannot write it changes nothing else', () => {
+    withDistCopy((dir) => {
+      const out = join(dir, 'trained.cache');
+      const env = { PATH: process.env.PATH, XYN_CODE_CACHE_OUT: out };
+      const trained = spawnSync(process.execPath, [join(dir, 'cli.js'), '--version'], { encoding: 'utf8', env });
+      assert.equal(trained.status, 0, trained.stderr);
+      assert.deepEqual(readFileSync(out).subarray(0, 32), readFileSync(join(DIST, 'cli.js.cache')).subarray(0, 32), 'made for this very file');
+      const unwritable = spawnSync(process.execPath, [join(dir, 'cli.js'), '--version'], {
+        encoding: 'utf8',
+        env: { ...env, XYN_CODE_CACHE_OUT: join(dir, 'no-such-folder', 'x.cache') },
+      });
+      assert.equal(unwritable.status, 0);
+      assert.equal(unwritable.stdout.trim(), version);
+      assert.match(unwritable.stderr, /the code cache was not written/);
+    });
+  });
+
   it('broken, empty or missing: the program compiles and runs as usual', () => {
     withDistCopy((dir) => {
       const cacheFile = join(dir, 'cli.js.cache');
