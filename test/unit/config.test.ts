@@ -6,7 +6,7 @@ import type { PeerCertificate } from 'node:tls';
 import { after, describe, it } from 'node:test';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { ConnectionTarget } from '../../src/db/target.js';
-import { ConfigError } from '../../src/errors.js';
+import { assertConfigError } from '../support/assertions.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'xyn-config-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -19,19 +19,6 @@ function tempFile(content: string): string {
   return path;
 }
 
-/** Asserts that `action` throws a ConfigError whose message matches every pattern; returns it. */
-function assertConfigError(action: () => unknown, ...patterns: RegExp[]): ConfigError {
-  let caught: unknown;
-  try {
-    action();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof ConfigError, `expected a ConfigError, got ${String(caught)}`);
-  for (const pattern of patterns) assert.match(caught.message, pattern);
-  assert.equal(caught.exitCode, 2);
-  return caught;
-}
 
 /** The database target resolved from `env`, which must name one. */
 function target(env: Record<string, string>): ConnectionTarget {

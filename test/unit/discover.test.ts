@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ConfigError } from '../../src/errors.js';
 import { discoverMigrations } from '../../src/migrations/discover.js';
+import { assertConfigError } from '../support/assertions.js';
 
 const folders: string[] = [];
 after(() => {
@@ -20,19 +20,6 @@ function migrationsFolder(files: Record<string, string | Buffer>): string {
   return folder;
 }
 
-/** Asserts that `action` throws a ConfigError whose message matches every pattern. */
-function assertConfigError(action: () => unknown, ...patterns: RegExp[]): ConfigError {
-  let caught: unknown;
-  try {
-    action();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof ConfigError, `expected a ConfigError, got ${String(caught)}`);
-  for (const pattern of patterns) assert.match(caught.message, pattern);
-  assert.equal(caught.exitCode, 2);
-  return caught;
-}
 
 const sha256 = (content: string | Buffer) => createHash('sha256').update(content).digest('hex');
 
