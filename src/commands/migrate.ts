@@ -41,20 +41,7 @@ export interface MigrateResult {
 
 export async function migrate(ctx: CommandContext): Promise<MigrateResult> {
   const { config, log } = ctx;
-  const target = requireDatabase(config);
-  // Connect first and read the files while the server starts our session: one turn of the
-  // event loop sends the startup packet, then the server's work and ours overlap.
-  const connecting = waitForDatabase(target, { deadlineMs: config.waitTimeoutMs, requireWritable: true, log, stop: ctx.stop });
-  connecting.catch(() => undefined); // its failure is thrown by the await below, never left unhandled meanwhile
-  let files: readonly MigrationFile[];
-  try {
-    await new Promise((resolve) => setImmediate(resolve));
-    files = discoverMigrations(config.migrationsDir, { lazy: true });
-  } catch (error) {
-    void connecting.then((session) => session.close(), () => undefined);
-    throw error;
-  }
-  const session = await connecting;
+  const { files, session } = await connectWhileReadingFiles(ctx, { requireWritable: true });
   try {
     let rows = await readLedger(session, config.ledger);
     let plan = refuseBadHistory(planMigrations(files, rows, config), log);
@@ -70,6 +57,30 @@ export async function migrate(ctx: CommandContext): Promise<MigrateResult> {
   } finally {
     await session.close();
   }
+}
+
+/**
+ * The migration files and a session, the two inputs of every command that compares them. It
+ * connects first and reads the files while the server starts the session: one turn of the event
+ * loop sends the startup packet, then the server's work and ours overlap. A broken file still
+ * fails at once (exit 2), and the connection being made is closed.
+ */
+export async function connectWhileReadingFiles(
+  ctx: CommandContext,
+  options: { readonly requireWritable: boolean },
+): Promise<{ files: readonly MigrationFile[]; session: Session }> {
+  const { config, log, stop } = ctx;
+  const connecting = waitForDatabase(requireDatabase(config), { deadlineMs: config.waitTimeoutMs, requireWritable: options.requireWritable, log, stop });
+  connecting.catch(() => undefined); // its failure is thrown by the await below, never left unhandled meanwhile
+  let files: readonly MigrationFile[];
+  try {
+    await new Promise((resolve) => setImmediate(resolve));
+    files = discoverMigrations(config.migrationsDir, { lazy: true });
+  } catch (error) {
+    void connecting.then((session) => session.close(), () => undefined);
+    throw error;
+  }
+  return { files, session: await connecting };
 }
 
 export function requireDatabase(config: Config): ConnectionTarget {
