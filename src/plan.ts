@@ -4,7 +4,10 @@
  * in milliseconds.
  */
 import type { MigrationFile } from './migrations/discover.js';
-import type { RequiredMigrations } from './config.js';
+import { inMigrationOrder, migrationNumber } from './migrations/naming.js';
+
+/** XYN_REQUIRED_MIGRATIONS: every file present, or a list of ids. */
+export type RequiredMigrations = { kind: 'all' } | { kind: 'list'; ids: readonly string[] };
 
 export interface LedgerRow {
   readonly id: string;
@@ -54,11 +57,6 @@ export interface Plan {
   readonly warnings: readonly Irregularity[];
   /** required ids with no ledger row */
   readonly missingRequired: readonly string[];
-}
-
-export function migrationNumber(id: string): bigint | undefined {
-  const match = /^(\d+)_/.exec(id);
-  return match ? BigInt(match[1]!) : undefined;
 }
 
 export function planMigrations(files: readonly MigrationFile[], rows: readonly LedgerRow[], options: PlanOptions): Plan {
@@ -116,10 +114,7 @@ export function planMigrations(files: readonly MigrationFile[], rows: readonly L
 }
 
 function byMigrationOrder(a: Entry, b: Entry): number {
-  const na = migrationNumber(a.id) ?? -1n;
-  const nb = migrationNumber(b.id) ?? -1n;
-  if (na !== nb) return na < nb ? -1 : 1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  return inMigrationOrder(a.id, b.id);
 }
 
 /** Nothing to do and nothing to refuse: the every-pod-start case. */

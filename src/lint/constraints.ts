@@ -6,7 +6,7 @@ import { columnsProvenNotNull } from './expressions.js';
 import type { SchemaHistory } from './history.js';
 
 /** The constraint's name, or the one PostgreSQL gives an unnamed CHECK (`table_column_check`). */
-export function constraintName(table: string, constraint: Constraint): string {
+function constraintName(table: string, constraint: Constraint): string {
   if (constraint.conname) return constraint.conname;
   const relation = table.slice(table.lastIndexOf('.') + 1);
   const [column] = columnsProvenNotNull(constraint.raw_expr);

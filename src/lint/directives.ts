@@ -6,8 +6,8 @@
  *   -- xyn:lint-ignore <rule-id> [<rule-id>…] [: why]      silences the rules in the whole file
  *   -- xyn:lint-ignore-next <rule-id> [<rule-id>…] [: why] silences them for the next statement
  */
-import type { MigrationMode } from '../migrations/discover.js';
-import type { Statement } from '../migrations/sql.js';
+import { migrationMode, type MigrationMode } from '../migrations/naming.js';
+import { blockCommentEnd, type Statement } from '../migrations/sql.js';
 import { isRuleId, lintRules, ruleIds, type RuleId } from './rules.js';
 
 export interface Comment {
@@ -27,13 +27,11 @@ export interface Directives {
   readonly problems: readonly { readonly index: number; readonly message: string }[];
 }
 
-/** discover.ts's rule, verbatim: a line comment in the text before the first statement. */
-const NO_TRANSACTION = /^[ \t]*--[ \t]*xyn:no-transaction\b/m;
 const DIRECTIVE = /^xyn:([A-Za-z_-]*)(.*)$/s;
 
 export function readDirectives(text: string, statements: readonly Statement[]): Directives {
   const firstStatement = statements[0]?.start ?? text.length;
-  const mode: MigrationMode = NO_TRANSACTION.test(text.slice(0, firstStatement)) ? 'no-transaction' : 'transaction';
+  const mode = migrationMode(text, firstStatement);
   const fileIgnores = new Set<RuleId>();
   const statementIgnores = new Map<number, Set<RuleId>>();
   const problems: { index: number; message: string }[] = [];
@@ -81,7 +79,7 @@ function silenceNext(statements: readonly Statement[], index: number, rules: rea
 }
 
 /** The comments outside every statement: before the first, between two, after the last. */
-export function commentsBetweenStatements(text: string, statements: readonly Statement[]): Comment[] {
+function commentsBetweenStatements(text: string, statements: readonly Statement[]): Comment[] {
   const comments: Comment[] = [];
   let from = 0;
   for (const statement of [...statements, undefined]) {
@@ -103,22 +101,11 @@ function commentsIn(text: string, from: number, to: number): Comment[] {
       comments.push({ index: i, body: text.slice(i + 2, end).trim(), kind: 'line' });
       i = end;
     } else if (text.startsWith('/*', i)) {
-      const end = blockCommentEnd(text, i, to);
+      const closed = blockCommentEnd(text, i, to);
+      const end = closed < 0 ? to : closed;
       comments.push({ index: i, body: text.slice(i + 2, end - 2).trim(), kind: 'block' });
       i = end;
     } else i++;
   }
   return comments;
-}
-
-/** Block comments nest in PostgreSQL. */
-function blockCommentEnd(text: string, open: number, to: number): number {
-  let depth = 1;
-  let i = open + 2;
-  while (i < to && depth > 0) {
-    if (text.startsWith('/*', i)) (depth++, (i += 2));
-    else if (text.startsWith('*/', i)) (depth--, (i += 2));
-    else i++;
-  }
-  return i;
 }

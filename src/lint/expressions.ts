@@ -15,7 +15,7 @@ export function tableName(relation: RangeVar | undefined): string {
 }
 
 /** The last part of a qualified name held as String nodes (`pg_catalog.random` → `random`). */
-export function lastName(names: readonly Node[] | undefined): string | undefined {
+function lastName(names: readonly Node[] | undefined): string | undefined {
   const last = names?.[names.length - 1];
   return last && 'String' in last ? last.String.sval : undefined;
 }
@@ -62,7 +62,7 @@ interface FunctionCall {
 }
 
 /** Every function called anywhere inside an expression tree. */
-export function functionCalls(tree: unknown): FunctionCall[] {
+function functionCalls(tree: unknown): FunctionCall[] {
   if (Array.isArray(tree)) return tree.flatMap(functionCalls);
   if (tree === null || typeof tree !== 'object') return [];
   return Object.entries(tree).flatMap(([key, value]) => {

@@ -3,8 +3,8 @@
  * own lexer), its xyn: directives, then statement by statement, split exactly where migrate
  * splits them: transaction control, then the parser's tree.
  */
-import type { MigrationMode } from '../migrations/discover.js';
-import { blank, lex, lineColumn, transactionControl, type MetaCommand, type Statement } from '../migrations/sql.js';
+import type { MigrationMode } from '../migrations/naming.js';
+import { blank, lex, lineColumn, transactionControlVerdict, type MetaCommand, type Statement } from '../migrations/sql.js';
 import { checkStatement } from './checks.js';
 import { readDirectives, type Directives } from './directives.js';
 import { newFinding, type Finding } from './findings.js';
@@ -46,7 +46,10 @@ export function lintFile(fileName: string, text: string, parser: SqlParser, hist
 function lintStatement(statement: Statement, number: number, mode: MigrationMode, parser: SqlParser, history: SchemaHistory): Draft[] {
   const control = transactionControlVerdict(statement, mode);
   if (control === 'neutralised') return [];
-  if (control !== 'not transaction control') return [{ rule: 'transaction-control', index: statement.start, message: control.refused, statement: number }];
+  if (control !== 'not transaction control') {
+    const sentence = control.refused.charAt(0).toUpperCase() + control.refused.slice(1);
+    return [{ rule: 'transaction-control', index: statement.start, message: sentence, statement: number }];
+  }
   const parsed = parser.parse(statement.text);
   if (parsed.kind === 'rejected') {
     return [{ rule: 'syntax', index: statement.start + parsed.index, message: `PostgreSQL's parser: ${parsed.message}.`, statement: number }];
@@ -59,19 +62,6 @@ function lintStatement(statement: Statement, number: number, mode: MigrationMode
       statement: number,
     })),
   );
-}
-
-type ControlVerdict = 'not transaction control' | 'neutralised' | { readonly refused: string };
-
-/** The same judgement as discover.ts's: BEGIN/COMMIT are neutralised in a transactional file only. */
-function transactionControlVerdict(statement: Statement, mode: MigrationMode): ControlVerdict {
-  const control = transactionControl(statement);
-  if (control === undefined) return 'not transaction control';
-  const words = statement.keywords.slice(0, 2).join(' ');
-  if (mode === 'no-transaction') return { refused: `${statement.keywords[0]} in a -- xyn:no-transaction file, which runs statement by statement without a transaction.` };
-  if (control === 'rollback') return { refused: `A top-level ${words} cannot run inside the transaction that applies this file.` };
-  if (control === 'other-transaction-command') return { refused: `${words} (two-phase commit) cannot run inside the transaction that applies this file.` };
-  return 'neutralised';
 }
 
 function withoutMetaCommands(text: string, metaCommands: readonly MetaCommand[]): string {

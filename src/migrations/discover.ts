@@ -1,15 +1,16 @@
 /**
- * The only reader of the migrations folder: folder → ordered MigrationFile[]. Every naming or
- * content problem that can be found without a database is a ConfigError (exit 2) naming the file
+ * The runner's reader of the migrations folder: folder → ordered MigrationFile[] (lint reads it
+ * leniently, through the same rules in naming.ts). Every naming or content problem that can be found without a database is a ConfigError (exit 2) naming the file
  * and line, before anything connects.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, type Dirent } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { blank, leadingCommentsEnd, lex, lineColumn, transactionControl, type Statement } from './sql.js';
+import { decodeMigrationText, listSqlFiles, migrationMode, migrationNumber, NAMING_RULE, type MigrationMode } from './naming.js';
+import { blank, lex, lineColumn, transactionControlVerdict, type Statement } from './sql.js';
 
-export type MigrationMode = 'transaction' | 'no-transaction';
+export type { MigrationMode };
 
 export interface MigrationFile {
   /** file name without `.sql`: the ledger id */
@@ -32,9 +33,6 @@ export interface MigrationFile {
   readonly statements: readonly Statement[];
 }
 
-const MIGRATION_NAME = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)\.sql$/;
-const NO_TRANSACTION = /^[ \t]*--[ \t]*xyn:no-transaction\b/m;
-
 export interface DiscoverOptions {
   /** an empty folder is fine (`new`) */
   readonly allowEmpty?: boolean;
@@ -44,9 +42,7 @@ export interface DiscoverOptions {
 
 export function discoverMigrations(dir: string, options: DiscoverOptions = {}): MigrationFile[] {
   const folder = resolve(dir);
-  const names = listSqlFiles(folder, dir, options.allowEmpty ?? false);
-  const files = names.map((name) => readMigration(folder, name));
-  files.sort((a, b) => (a.number < b.number ? -1 : a.number > b.number ? 1 : a.fileName < b.fileName ? -1 : 1));
+  const files = listSqlFiles(folder, dir, { allowEmpty: options.allowEmpty ?? false }).map((name) => readMigration(folder, name));
   for (let i = 1; i < files.length; i++) {
     const [previous, current] = [files[i - 1]!, files[i]!];
     if (previous.number === current.number) {
@@ -59,40 +55,18 @@ export function discoverMigrations(dir: string, options: DiscoverOptions = {}): 
   return files;
 }
 
-function listSqlFiles(folder: string, given: string, allowEmpty: boolean): string[] {
-  let entries: Dirent[];
-  try {
-    entries = readdirSync(folder, { withFileTypes: true });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(`Migrations folder ${given} cannot be read (${code}); set XYN_MIGRATIONS_DIR or mount the folder there.`, {
-      variable: 'XYN_MIGRATIONS_DIR',
-    });
-  }
-  // Files and links (a Kubernetes ConfigMap volume is all links); folders are not migrations.
-  const names = entries.filter((e) => !e.isDirectory() && e.name.toLowerCase().endsWith('.sql')).map((e) => e.name);
-  if (names.length === 0 && !allowEmpty) {
-    throw new ConfigError(`Migrations folder ${given} holds no .sql files; set XYN_MIGRATIONS_DIR or mount the migrations there.`, {
-      variable: 'XYN_MIGRATIONS_DIR',
-    });
-  }
-  return names;
-}
-
 function readMigration(folder: string, fileName: string): MigrationFile {
-  const match = MIGRATION_NAME.exec(fileName);
-  if (!match || match[1]!.length < 3) {
-    throw new ConfigError(
-      `Migration file ${fileName} is misnamed: names are NNN_name.sql with a number of three or more digits (e.g. 006_add_run_labels.sql).`,
-      { file: fileName },
-    );
+  const number = migrationNumber(fileName);
+  if (number === undefined || !fileName.endsWith('.sql')) {
+    throw new ConfigError(`Migration file ${fileName} is misnamed: ${NAMING_RULE}.`, { file: fileName });
   }
   const path = join(folder, fileName);
   const bytes = readBytes(path, fileName);
-  const text = decodeUtf8(bytes, fileName).replace(/^\uFEFF/, '');
-  const mode: MigrationMode = NO_TRANSACTION.test(text.slice(0, leadingCommentsEnd(text))) ? 'no-transaction' : 'transaction';
+  const text = decodeMigrationText(bytes);
+  if (text === undefined) throw new ConfigError(`Migration file ${fileName} is not UTF-8 text; save it as UTF-8.`, { file: fileName });
   const withoutBom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
-  return new LoadedMigration(fileName.slice(0, -'.sql'.length), BigInt(match[1]!), fileName, path, createHash('sha256').update(bytes).digest('hex'), mode, text, withoutBom);
+  const checksum = createHash('sha256').update(bytes).digest('hex');
+  return new LoadedMigration(fileName.slice(0, -'.sql'.length), number, fileName, path, checksum, migrationMode(text), text, withoutBom);
 }
 
 /**
@@ -165,20 +139,9 @@ function prepareText(text: string, fileName: string, mode: MigrationMode): { sta
 function executableText(text: string, statements: readonly Statement[], mode: MigrationMode, at: (i: number) => string): string {
   let executable = text;
   for (const statement of statements) {
-    const control = transactionControl(statement);
-    if (control === undefined) continue;
-    if (mode === 'no-transaction') {
-      throw new ConfigError(
-        `${at(statement.start)}: ${statement.keywords[0]} in a -- xyn:no-transaction file; such a file runs statement by statement without a transaction, remove it.`,
-        { file: at(statement.start) },
-      );
-    }
-    if (control === 'rollback' || control === 'other-transaction-command') {
-      throw new ConfigError(
-        `${at(statement.start)}: a top-level ${statement.keywords.slice(0, 2).join(' ')} cannot run inside the transaction that applies this file; remove it.`,
-        { file: at(statement.start) },
-      );
-    }
+    const verdict = transactionControlVerdict(statement, mode);
+    if (verdict === 'not transaction control') continue;
+    if (verdict !== 'neutralised') throw new ConfigError(`${at(statement.start)}: ${verdict.refused}`, { file: at(statement.start) });
     executable = blank(executable, statement.start, statement.next);
   }
   return executable;
@@ -190,13 +153,5 @@ function readBytes(path: string, fileName: string): Buffer {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(`Migration file ${fileName} cannot be read (${code}); check its permissions.`, { file: fileName });
-  }
-}
-
-function decodeUtf8(bytes: Buffer, fileName: string): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new ConfigError(`Migration file ${fileName} is not UTF-8 text; save it as UTF-8.`, { file: fileName });
   }
 }

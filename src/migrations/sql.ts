@@ -80,15 +80,9 @@ export function lex(sql: string): Lexed {
       continue;
     }
     if (c === '/' && d === '*') {
-      let depth = 1;
-      let j = i + 2;
-      while (j < n && depth > 0) {
-        if (sql[j] === '/' && sql[j + 1] === '*') (depth++, (j += 2));
-        else if (sql[j] === '*' && sql[j + 1] === '/') (depth--, (j += 2));
-        else j++;
-      }
-      if (depth > 0) unterminated ??= { index: i, what: 'comment /* … */' };
-      i = j;
+      const end = blockCommentEnd(sql, i, n);
+      if (end < 0) unterminated ??= { index: i, what: 'comment /* … */' };
+      i = end < 0 ? n : end;
       continue;
     }
     if (c === ';' && atomicDepth === 0 && parenDepth === 0) {
@@ -142,17 +136,30 @@ export function leadingCommentsEnd(sql: string): number {
       const nl = sql.indexOf('\n', i);
       i = nl < 0 ? sql.length : nl + 1;
     } else if (sql.startsWith('/*', i)) {
-      let depth = 1;
-      i += 2;
-      while (i < sql.length && depth > 0) {
-        if (sql.startsWith('/*', i)) (depth++, (i += 2));
-        else if (sql.startsWith('*/', i)) (depth--, (i += 2));
-        else i++;
-      }
+      const end = blockCommentEnd(sql, i, sql.length);
+      i = end < 0 ? sql.length : end;
     } else {
       return i;
     }
   }
+}
+
+/**
+ * Index just past the `*\/` that closes the block comment opening at `open` (block comments nest
+ * in PostgreSQL), looking no further than `limit`; -1 when it is not closed by then.
+ */
+export function blockCommentEnd(sql: string, open: number, limit: number): number {
+  let depth = 1;
+  let i = open + 2;
+  while (i < limit) {
+    const c = sql.charCodeAt(i);
+    if (c === 47 /* / */ && sql.charCodeAt(i + 1) === 42) (depth++, (i += 2));
+    else if (c === 42 /* * */ && sql.charCodeAt(i + 1) === 47) {
+      i += 2;
+      if (--depth === 0) return i;
+    } else i++;
+  }
+  return -1;
 }
 
 /** Index of the quote that closes the one at `open` (doubled quotes and, if asked, backslashes escape), or -1. */
@@ -211,6 +218,25 @@ export function transactionControl(s: Statement): TransactionControl {
   return undefined;
 }
 
+export type TransactionControlVerdict = 'not transaction control' | 'neutralised' | { readonly refused: string };
+
+/**
+ * What the runner does with a top-level transaction-control statement, for discover.ts and lint
+ * alike: a transactional file's own BEGIN/COMMIT are neutralised (the runner owns the
+ * transaction); anything else cannot be honoured and is refused.
+ */
+export function transactionControlVerdict(statement: Statement, mode: 'transaction' | 'no-transaction'): TransactionControlVerdict {
+  const control = transactionControl(statement);
+  if (control === undefined) return 'not transaction control';
+  const words = statement.keywords.slice(0, 2).join(' ');
+  if (mode === 'no-transaction') {
+    return { refused: `${statement.keywords[0]} in a -- xyn:no-transaction file, which runs statement by statement without a transaction; remove it.` };
+  }
+  if (control === 'rollback') return { refused: `a top-level ${words} cannot run inside the transaction that applies this file; remove it.` };
+  if (control === 'other-transaction-command') return { refused: `${words} (two-phase commit) cannot run inside the transaction that applies this file; remove it.` };
+  return 'neutralised';
+}
+
 /** Blank a range with spaces, keeping newlines, so every other position and line stays put. */
 export function blank(sql: string, from: number, to: number): string {
   return sql.slice(0, from) + sql.slice(from, to).replace(/[^\n]/g, ' ') + sql.slice(to);
@@ -239,16 +265,6 @@ export function indexOfPosition(text: string, position: number): number {
     index += text.codePointAt(index)! > 0xffff ? 2 : 1;
   }
   return index;
-}
-
-/** Length of `text` in characters, as the server counts them. */
-export function characterLength(text: string): number {
-  let count = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0xdc00 || code > 0xdfff) count++;
-  }
-  return count;
 }
 
 /**

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   blank,
-  characterLength,
   concurrentIndexName,
   indexOfPosition,
   lex,
@@ -374,7 +373,7 @@ describe('lineColumn', () => {
   });
 });
 
-describe('indexOfPosition and characterLength', () => {
+describe('indexOfPosition', () => {
   it('position 1 is index 0', () => {
     assert.equal(indexOfPosition('SELECT 1', 1), 0);
   });
@@ -407,11 +406,5 @@ describe('indexOfPosition and characterLength', () => {
 
   it('a position past the end stops at the end of the text', () => {
     assert.equal(indexOfPosition('ab', 10), 2);
-  });
-
-  it('characterLength counts an astral character once, as the server does', () => {
-    assert.equal(characterLength('é😀x'), 3);
-    assert.equal(characterLength(''), 0);
-    assert.equal(characterLength('SELECT 1'), 8);
   });
 });
