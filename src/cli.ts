@@ -5,7 +5,7 @@
 import { writeFileSync, writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { parseArgs } from 'node:util';
-import { earlyEnvironment, flagVariables, loadConfig, type Config, type Flag } from './config.js';
+import { earlyEnvironment, flagVariables, loadConfig, switchFlags, type Config, type Flag } from './config.js';
 import { ExitCode, XynError, ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { serverError } from './db/session.js';
@@ -13,7 +13,8 @@ import { registerSecret, scrub } from './secrets.js';
 import { Stop, type StopSignal } from './stop.js';
 import { version } from './version.js';
 import { noProgress, terminalProgress } from './progress.js';
-import { migrate, type CommandContext } from './commands/migrate.js';
+import type { CommandContext } from './commands/context.js';
+import { migrate } from './commands/migrate.js';
 import { status } from './commands/status.js';
 import { plan } from './commands/plan.js';
 import { verify } from './commands/verify.js';
@@ -43,7 +44,6 @@ const commands: Record<string, { usage: string; summary: string; run: (ctx: Comm
   rehearse: { usage: 'rehearse', summary: 'apply every migration twice on a scratch database; fail naming a file that is not idempotent', run: (ctx) => rehearse(ctx) },
   baseline: { usage: 'baseline <id>', summary: 'record every migration up to <id> as applied without running it (ledger only)', run: (ctx, i) => baseline(ctx, i.args) },
 };
-type CommandName = string;
 
 const USAGE = `xyn-migrate ${version} — the PostgreSQL migration job for containers
 
@@ -76,15 +76,12 @@ function helpFor(name: string | undefined): string {
   return `Usage: xyn-migrate ${command.usage} [flags]\n\n${command.summary}.\n\n${USAGE.slice(USAGE.indexOf('Flags'))}`;
 }
 
-function parseCommandLine(argv: readonly string[]): { command: CommandName | 'help' | 'version'; flags: Partial<Record<Flag, string>>; invocation: Invocation } {
+function parseCommandLine(argv: readonly string[]): { command: string; flags: Partial<Record<Flag, string>>; invocation: Invocation } {
   const options = Object.fromEntries([
-    ...Object.keys(flagVariables).map((flag) => [flag, { type: 'string' as const }]),
+    ...Object.keys(flagVariables).map((flag) => [flag, { type: switchFlags.has(flag as Flag) ? ('boolean' as const) : ('string' as const) }]),
     ['help', { type: 'boolean' as const, short: 'h' }],
     ['version', { type: 'boolean' as const }],
     ['json', { type: 'boolean' as const }],
-    ['allow-drift', { type: 'boolean' as const }],
-    ['allow-out-of-order', { type: 'boolean' as const }],
-    ['allow-missing-files', { type: 'boolean' as const }],
   ]);
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {

@@ -1,5 +1,6 @@
 /**
- * The only reader of process.env. Every variable of the contract is validated here with envalid;
+ * The reader of process.env (besides src/start.ts, which reads only the code-cache training
+ * variable before the program is loaded). Every variable of the contract is validated here with envalid;
  * one ConfigError names every bad variable at once. Flags from the command line arrive as the
  * variables they stand for, so they are validated (and named) the same way.
  */
@@ -8,10 +9,11 @@ import { hostname } from 'node:os';
 import { cleanEnv, makeValidator, str, EnvMissingError } from 'envalid';
 import { ConfigError } from './errors.js';
 import { registerSecret } from './secrets.js';
-import { connectionTarget, parseDatabaseUrl, type ConnectionTarget } from './db/target.js';
+import { connectionTarget, parseDatabaseUrl, type ConnectionTarget } from './target.js';
+import type { LogFormat } from './log.js';
+import { isMigrationId } from './migrations/naming.js';
+import type { RequiredMigrations } from './plan.js';
 
-export type LogFormat = 'json' | 'pretty';
-export type RequiredMigrations = { kind: 'all' } | { kind: 'list'; ids: readonly string[] };
 
 export interface Config {
   /** undefined when nothing names a database (fine for `new` and `lint`). */
@@ -57,6 +59,8 @@ export const flagVariables = {
   'allow-missing-files': 'XYN_ALLOW_MISSING_FILES',
 } as const;
 export type Flag = keyof typeof flagVariables;
+/** Flags that take no value: `--allow-drift` alone means XYN_ALLOW_DRIFT=true. */
+export const switchFlags: ReadonlySet<Flag> = new Set(['allow-drift', 'allow-out-of-order', 'allow-missing-files']);
 
 const seconds = makeValidator<number>((raw) => {
   const trimmed = raw.trim();
@@ -87,7 +91,7 @@ const requiredList = makeValidator<RequiredMigrations>((raw) => {
   const v = raw.trim();
   if (v === 'all') return { kind: 'all' };
   const ids = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const bad = ids.filter((id) => !/^\d{3,}_[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id));
+  const bad = ids.filter((id) => !isMigrationId(id));
   if (bad.length > 0) {
     throw new Error(`${bad.map((b) => `"${b}"`).join(', ')} is not a migration id like 001_initial_schema (or use "all")`);
   }

@@ -5,9 +5,9 @@
 import { writeSync } from 'node:fs';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import { scrub } from './secrets.js';
-import type { LogFormat } from './config.js';
 
 export type { Logger };
+export type LogFormat = 'json' | 'pretty';
 
 const stderr = { write: (line: string) => void writeSync(2, scrub(line)) };
 

@@ -2,15 +2,12 @@
  * What the read-only commands (status, plan, verify) share: files and ledger in, a Plan out.
  * They never need a writable server (a standby will do) and never create the ledger.
  */
-import type { MigrationFile } from '../migrations/discover.js';
-import { planMigrations, type LedgerRow, type Plan } from '../plan.js';
+import { planMigrations, type Plan } from '../plan.js';
 import { readLedger } from '../db/ledger.js';
 import { lastRun, type LastRun } from '../db/runs.js';
-import { connectWhileReadingFiles, type CommandContext } from './migrate.js';
+import { connectWhileReadingFiles, type CommandContext } from './context.js';
 
 export interface Inspection {
-  readonly files: readonly MigrationFile[];
-  readonly rows: readonly LedgerRow[];
   readonly plan: Plan;
   /** only when asked for (status) */
   readonly lastRun: LastRun | null;
@@ -18,11 +15,11 @@ export interface Inspection {
 
 export async function inspect(ctx: CommandContext, options: { lastRun?: boolean } = {}): Promise<Inspection> {
   const { config } = ctx;
-  const { files, session } = await connectWhileReadingFiles(ctx, { requireWritable: false });
+  const { files, session } = await connectWhileReadingFiles(ctx, { writable: false });
   try {
     const rows = await readLedger(session, config.ledger);
     const last = options.lastRun ? await lastRun(session) : null;
-    return { files, rows, plan: planMigrations(files, rows, config), lastRun: last };
+    return { plan: planMigrations(files, rows, config), lastRun: last };
   } finally {
     await session.close();
   }

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { discoverMigrations } from '../migrations/discover.js';
-import type { CommandContext } from './migrate.js';
+import type { CommandContext } from './context.js';
 
 export function migrationTemplate(id: string): string {
   return `-- ${id}

@@ -6,7 +6,7 @@ import { VerificationError } from '../errors.js';
 import { table } from '../report.js';
 import { checkMigration } from '../migrations/discover.js';
 import { inspect } from './inspect.js';
-import type { CommandContext } from './migrate.js';
+import type { CommandContext } from './context.js';
 
 export async function plan(ctx: CommandContext, json: boolean): Promise<void> {
   const { plan } = await inspect(ctx);

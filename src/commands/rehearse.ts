@@ -5,22 +5,21 @@
  * one after the first pass. The scratch database is dropped at the end, also on failure.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { ConnectError, MigrationError } from '../errors.js';
 import { discoverMigrations, type MigrationFile } from '../migrations/discover.js';
 import { catalogSnapshot, compareSnapshots, type CatalogDifference } from '../db/catalog.js';
-import { waitForDatabase } from '../db/connect.js';
 import { applyMigration, type ApplyContext } from '../db/execute.js';
 import { ensureLedger } from '../db/ledger.js';
+import { createDatabase, dropDatabase } from '../db/scratch.js';
 import { serverError, type Session } from '../db/session.js';
-import { connectionTarget, withDatabase, type ConnectionTarget } from '../db/target.js';
-import { requireDatabase, type CommandContext } from './migrate.js';
+import { connectionTarget, withDatabase, type ConnectionTarget } from '../target.js';
+import { openSession, requireDatabase, type CommandContext } from './context.js';
 
 export async function rehearse(ctx: CommandContext): Promise<void> {
   const files = discoverMigrations(ctx.config.migrationsDir);
   const scratch = await scratchDatabase(ctx);
   try {
-    const session = await waitForDatabase(scratch.target, { deadlineMs: ctx.config.waitTimeoutMs, requireWritable: true, log: ctx.log, stop: ctx.stop });
+    const session = await openSession(ctx, { writable: true, target: scratch.target });
     try {
       await rehearseOn(session, files, ctx);
     } finally {
@@ -73,9 +72,9 @@ async function scratchDatabase(ctx: CommandContext): Promise<Scratch> {
   }
   const server = requireDatabase(ctx.config);
   const name = `xyn_rehearse_${randomBytes(6).toString('hex')}`;
-  const admin = await waitForDatabase(server, { deadlineMs: ctx.config.waitTimeoutMs, requireWritable: true, log: ctx.log, stop: ctx.stop });
+  const admin = await openSession(ctx, { writable: true, target: server });
   try {
-    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+    await createDatabase(admin, name);
   } catch (error) {
     await admin.close();
     const reason = serverError(error)?.message ?? String(error);
@@ -86,7 +85,7 @@ async function scratchDatabase(ctx: CommandContext): Promise<Scratch> {
     target: withDatabase(server, name),
     drop: async () => {
       try {
-        await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+        await dropDatabase(admin, name);
       } catch (error) {
         ctx.log.warn({ database: name, reason: serverError(error)?.message }, 'could not drop the scratch database; drop it by hand');
       } finally {

@@ -8,7 +8,7 @@ import type { Entry } from '../plan.js';
 import { table } from '../report.js';
 import type { LastRun } from '../db/runs.js';
 import { inspect } from './inspect.js';
-import type { CommandContext } from './migrate.js';
+import type { CommandContext } from './context.js';
 
 export interface StatusDocument {
   readonly ledger: string;
@@ -33,7 +33,7 @@ export interface StatusEntry {
   readonly applied_by: string | null;
 }
 
-export function statusEntry(entry: Entry): StatusEntry {
+function statusEntry(entry: Entry): StatusEntry {
   const file = 'file' in entry ? entry.file : undefined;
   const row = 'row' in entry ? entry.row : undefined;
   return {

@@ -4,7 +4,7 @@
  */
 import { VerificationError } from '../errors.js';
 import { inspect } from './inspect.js';
-import type { CommandContext } from './migrate.js';
+import type { CommandContext } from './context.js';
 
 export async function verify(ctx: CommandContext): Promise<void> {
   const { plan } = await inspect(ctx);

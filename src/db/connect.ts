@@ -6,8 +6,10 @@
 import { ConnectError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { serverError, Session } from './session.js';
-import type { ConnectionTarget } from './target.js';
+import type { ConnectionTarget } from '../target.js';
 import { sleep, type Stop } from '../stop.js';
+import { backoff } from './backoff.js';
+import { markSessionSql } from './pooler.js';
 
 export type Verdict = { readonly kind: 'transient'; readonly reason: string } | { readonly kind: 'fatal'; readonly reason: string };
 
@@ -25,7 +27,7 @@ const TLS_VERIFY_CODES = new Set([
 ]);
 
 /** Which connection errors are worth waiting out. */
-export function classifyConnectError(error: unknown, target: ConnectionTarget): Verdict {
+function classifyConnectError(error: unknown, target: ConnectionTarget): Verdict {
   const db = serverError(error);
   if (db) {
     switch (db.code) {
@@ -102,7 +104,7 @@ async function attemptConnection(target: ConnectionTarget, options: WaitOptions,
     // we are still there, so a statement whose client died (killed runner, dropped connection)
     // is aborted and rolled back instead of running on and committing.
     const [state] = await session.query<{ in_recovery: boolean; read_only: string }>(
-      `SELECT pg_is_in_recovery() AS in_recovery, current_setting('transaction_read_only') AS read_only, set_config('xyn.session', $1, false),
+      `SELECT pg_is_in_recovery() AS in_recovery, current_setting('transaction_read_only') AS read_only, ${markSessionSql('$1')},
               CASE WHEN current_setting('server_version_num')::int >= 140000 THEN set_config('client_connection_check_interval', '1000', false) END`,
       [session.token],
     );
@@ -118,10 +120,4 @@ async function attemptConnection(target: ConnectionTarget, options: WaitOptions,
 async function notReady(session: Session, reason: string): Promise<Verdict> {
   await session.close();
   return { kind: 'transient', reason };
-}
-
-/** Exponential backoff with jitter (half fixed, half random): 200 ms doubling to a 5 s ceiling. */
-export function backoff(attempt: number): number {
-  const ceiling = Math.min(5000, 100 * 2 ** Math.min(attempt, 16));
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 }

@@ -4,8 +4,13 @@
  */
 import pg from 'pg';
 import type { LedgerRow } from '../plan.js';
-import type { LedgerName } from './lock.js';
 import { serverError, type Session } from './session.js';
+
+/** Where the ledger lives: XYN_LEDGER_SCHEMA.XYN_LEDGER_TABLE. */
+export interface LedgerName {
+  readonly schema: string;
+  readonly table: string;
+}
 
 export function qualifiedName(ledger: LedgerName): string {
   return `${pg.escapeIdentifier(ledger.schema)}.${pg.escapeIdentifier(ledger.table)}`;
@@ -64,8 +69,8 @@ export async function ensureLedger(session: Session, ledger: LedgerName): Promis
                             ADD COLUMN IF NOT EXISTS applied_by text;`,
     );
   } catch (failure) {
-    const code = serverError((failure as { error?: unknown }).error)?.code;
-    if (code !== '23505' && code !== '42P07') throw (failure as { error?: unknown }).error ?? failure;
+    const code = serverError(failure)?.code;
+    if (code !== '23505' && code !== '42P07') throw failure;
   }
 }
 
@@ -90,5 +95,15 @@ export async function adoptChecksums(session: Session, ledger: LedgerName, files
        FROM unnest($1::text[], $2::text[]) AS f(id, checksum)
       WHERE l.id = f.id AND l.checksum IS NULL`,
     [files.map((f) => f.id), files.map((f) => f.checksum)],
+  );
+}
+
+/** `baseline`: records `files` as applied without running them; rows already there stay as they are. */
+export async function recordBaseline(session: Session, ledger: LedgerName, files: readonly { id: string; checksum: string }[], appliedBy: string): Promise<void> {
+  await session.query(
+    `INSERT INTO ${qualifiedName(ledger)} (id, checksum, applied_by)
+     SELECT id, checksum, $3 FROM unnest($1::text[], $2::text[]) AS f(id, checksum)
+     ON CONFLICT (id) DO NOTHING`,
+    [files.map((f) => f.id), files.map((f) => f.checksum), appliedBy],
   );
 }

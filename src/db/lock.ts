@@ -5,18 +5,15 @@
  * CREATE INDEX CONCURRENTLY would wait for it for ever.
  */
 import { createHash } from 'node:crypto';
-import { ConfigError, LockTimeoutError } from '../errors.js';
+import { LockTimeoutError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { sleep, type Stop } from '../stop.js';
+import type { LedgerName } from './ledger.js';
+import { onOurSessionSql, poolerDetected } from './pooler.js';
 import type { Session } from './session.js';
 
-export interface LedgerName {
-  readonly schema: string;
-  readonly table: string;
-}
-
 /** First 8 bytes of sha256("xyn-migrate:<schema>.<table>") as a signed bigint. */
-export function lockKey(ledger: LedgerName): bigint {
+function lockKey(ledger: LedgerName): bigint {
   const digest = createHash('sha256').update(`xyn-migrate:${ledger.schema}.${ledger.table}`).digest();
   return digest.readBigInt64BE(0);
 }
@@ -40,8 +37,8 @@ export async function acquireLock(session: Session, ledger: LedgerName, timeoutM
     // statement may run on a connection another client set up, and a session lock there would
     // belong to whoever gets that connection next.
     const [row] = await session.query<{ locked: boolean | null }>(
-      `SELECT CASE WHEN current_setting('xyn.session', true) = $2 THEN pg_try_advisory_lock($1::bigint) END AS locked`,
-      [key, session.token],
+      `SELECT CASE WHEN ${onOurSessionSql(session.token)} THEN pg_try_advisory_lock($1::bigint) END AS locked`,
+      [key],
     );
     if (row?.locked === null || row?.locked === undefined) throw poolerDetected();
     if (row.locked) {
@@ -98,11 +95,4 @@ function describeHolder(holder: LockHolder | undefined): string {
     return `${held}, idle for ${holder.idle_for_s}s: no runner is using it — if DATABASE_URL goes through a transaction-pooling connection pooler (such as PgBouncer), point it at PostgreSQL directly; otherwise end it with pg_terminate_backend(${holder.pid})`;
   }
   return `${held}; if that runner is stuck, end it with pg_terminate_backend(${holder.pid})`;
-}
-
-/** Our statements reached a server session that is not ours: a transaction-pooling proxy. */
-export function poolerDetected(): ConfigError {
-  return new ConfigError(
-    'Refusing to migrate through a transaction-pooling connection pooler (such as PgBouncer with pool_mode=transaction): consecutive statements reached different server sessions, so the migration lock cannot be held; point DATABASE_URL at PostgreSQL directly (or at a session-pooling port) for migrations.',
-  );
 }

@@ -11,7 +11,8 @@
  */
 import type { Logger } from '../log.js';
 import type { MigrationFile } from '../migrations/discover.js';
-import type { Applied } from './execute.js';
+import { InterruptedError, XynError } from '../errors.js';
+import type { Applied, ApplyOutcome } from './execute.js';
 import type { Session } from './session.js';
 import { serverError } from './session.js';
 
@@ -23,11 +24,6 @@ export interface RunInputs {
   readonly version: string;
   readonly host: string;
   readonly applied_by: string;
-}
-
-export interface FailedStep {
-  readonly file: MigrationFile;
-  readonly error: Record<string, unknown>;
 }
 
 const MENTIONS_ENGINE_TABLES = /\b(runs|steps|blueprints)\b/i;
@@ -47,27 +43,29 @@ export class RunRecorder {
     this.off = !enabled;
   }
 
-  /** Called once under the lock before the first file, and after each applied file. */
-  async applied(file: MigrationFile | undefined, result: Applied | undefined): Promise<void> {
-    if (result) this.done.push(result);
+  /** Under the lock, before the first file. */
+  async start(): Promise<void> {
+    if (!this.off) await this.tryStart();
+  }
+
+  /** After each applied file. */
+  async step(file: MigrationFile, result: Applied): Promise<void> {
+    this.done.push(result);
     if (this.off) return;
     if (this.runId === undefined) {
-      if (file !== undefined && !MENTIONS_ENGINE_TABLES.test(file.text)) return;
-      await this.tryStart();
+      if (MENTIONS_ENGINE_TABLES.test(file.text)) await this.tryStart();
       return;
     }
-    if (result) await this.recordStep(this.done.length - 1, result.id, 'completed', result.durationMs, null);
+    await this.recordStep(this.done.length - 1, result.id, 'completed', result.durationMs, null);
   }
 
-  async completed(): Promise<void> {
-    await this.finish('completed', null);
-  }
-
-  async failed(failure: FailedStep | undefined, error: Record<string, unknown>, cancelled: boolean): Promise<void> {
-    if (this.runId !== undefined && failure) {
-      await this.recordStep(this.done.length, failure.file.id, 'failed', null, failure.error);
-    }
-    await this.finish(cancelled ? 'cancelled' : 'failed', error);
+  /** Once the pass is over: completed, or the failed step and the run failed (or cancelled). */
+  async finish(outcome: ApplyOutcome): Promise<void> {
+    if (!outcome.failed) return this.close('completed', null);
+    const { file, error } = outcome.failed;
+    const fields = error instanceof XynError ? { message: error.message, ...error.fields } : { message: String(error) };
+    if (this.runId !== undefined) await this.recordStep(this.done.length, file.id, 'failed', null, fields);
+    await this.close(error instanceof InterruptedError ? 'cancelled' : 'failed', fields);
   }
 
   private async tryStart(): Promise<void> {
@@ -100,7 +98,7 @@ export class RunRecorder {
     );
   }
 
-  private async finish(status: 'completed' | 'failed' | 'cancelled', error: Record<string, unknown> | null): Promise<void> {
+  private async close(status: 'completed' | 'failed' | 'cancelled', error: Record<string, unknown> | null): Promise<void> {
     if (this.runId === undefined) return;
     const outputs = { applied: this.done.map((d) => ({ id: d.id, duration_ms: d.durationMs })) };
     await this.guard('finish', () =>

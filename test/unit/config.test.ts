@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import { after, describe, it } from 'node:test';
 import { loadConfig, type Config } from '../../src/config.js';
-import type { ConnectionTarget } from '../../src/db/target.js';
+import type { ConnectionTarget } from '../../src/target.js';
 import { assertConfigError } from '../support/assertions.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'xyn-config-'));
