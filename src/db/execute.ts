@@ -10,11 +10,11 @@ import type { Logger } from '../log.js';
 import type { MigrationFile } from '../migrations/discover.js';
 import { concurrentIndexName, indexOfPosition, lex, lineColumn, type Statement } from '../migrations/sql.js';
 import { sleep, type Stop } from '../stop.js';
-import { backoff } from './connect.js';
+import { backoff } from './backoff.js';
 import pg from 'pg';
-import { qualifiedName, recordRowSql } from './ledger.js';
-import { poolerDetected, type LedgerName } from './lock.js';
-import { isScriptFailure, serverError, type ServerError, type Session } from './session.js';
+import { qualifiedName, recordRowSql, type LedgerName } from './ledger.js';
+import { onOurSessionSql, poolerDetected } from './pooler.js';
+import { ScriptFailure, serverError, type ServerError, type Session } from './session.js';
 
 export interface ApplyContext {
   readonly session: Session;
@@ -35,6 +35,12 @@ export interface Applied {
   readonly id: string;
   readonly durationMs: number;
   readonly attempts: number;
+}
+
+/** What one applying pass did: the files applied in order, and the one that failed, if any. */
+export interface ApplyOutcome {
+  readonly applied: readonly Applied[];
+  readonly failed?: { readonly file: MigrationFile; readonly error: unknown };
 }
 
 const LOCK_NOT_AVAILABLE = '55P03';
@@ -74,21 +80,20 @@ async function oldestTransactions(session: Session): Promise<unknown[]> {
     .catch(() => []);
 }
 
-/** Statements the runner puts before the file: BEGIN, two SET LOCAL and the guard. */
-const PREFIX_STATEMENTS = 4;
 const NOT_OUR_SESSION = 'XM001';
 const ALREADY_APPLIED = 'XM002';
 
 /**
- * Checked inside the file's own transaction, so that check and apply are one atomic unit: the
- * statement runs on our server session (which holds the migration lock; behind a transaction
+ * Checked inside a transactional file's own transaction, so that check and apply are one atomic
+ * unit (a no-transaction file runs it just before its first statement): the statement runs on
+ * our server session (which holds the migration lock; behind a transaction
  * pooler it may not), and the file is not applied yet. No round trip of its own.
  */
 function guardSql(file: MigrationFile, ctx: ApplyContext): string {
   const appliedCheck = ctx.reapply
     ? ''
     : `IF EXISTS (SELECT 1 FROM ${qualifiedName(ctx.ledger)} WHERE id = ${pg.escapeLiteral(file.id)}) THEN RAISE EXCEPTION USING ERRCODE = '${ALREADY_APPLIED}', MESSAGE = 'already applied'; END IF; `;
-  return `DO $xyn_guard$BEGIN IF current_setting('xyn.session', true) IS DISTINCT FROM ${pg.escapeLiteral(ctx.session.token)} THEN RAISE EXCEPTION USING ERRCODE = '${NOT_OUR_SESSION}', MESSAGE = 'not our server session'; END IF; ${appliedCheck}END$xyn_guard$`;
+  return `DO $xyn_guard$BEGIN IF NOT (${onOurSessionSql(ctx.session.token)}) THEN RAISE EXCEPTION USING ERRCODE = '${NOT_OUR_SESSION}', MESSAGE = 'not our server session'; END IF; ${appliedCheck}END$xyn_guard$`;
 }
 
 async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promise<void> {
@@ -98,7 +103,7 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
   try {
     await ctx.session.script([Buffer.from(prefix), file.executableBytes, Buffer.from(suffix)]);
   } catch (failure) {
-    if (!isScriptFailure(failure)) throw failure;
+    if (!(failure instanceof ScriptFailure)) throw failure;
     const db = serverError(failure.error);
     if (!db || endsSession(db)) throw connectionLost(file, failure.error);
     await ctx.session.query('ROLLBACK').catch(() => undefined);
@@ -115,10 +120,10 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
 async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext): Promise<void> {
   const started = Date.now();
   await ctx.session.script(`SET lock_timeout = ${ctx.ddlLockTimeoutMs};SET statement_timeout = ${ctx.statementTimeoutMs};${guardSql(file, ctx)}`).catch((failure) => {
-    const code = isScriptFailure(failure) ? serverError(failure.error)?.code : undefined;
+    const code = serverError(failure)?.code;
     if (code === NOT_OUR_SESSION) throw poolerDetected();
     if (code === ALREADY_APPLIED) throw alreadyApplied(file);
-    throw isScriptFailure(failure) ? failure.error : failure;
+    throw failure instanceof ScriptFailure ? failure.error : failure;
   });
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
   let done = 0;
@@ -177,7 +182,8 @@ function locateInScript(file: MigrationFile, db: ServerError, completed: number,
     const index = indexOfPosition(`${prefix}${file.executable}`, Number(db.position)) - prefix.length;
     if (index >= 0 && index < file.executable.length) return lineColumn(file.text, index);
   }
-  const statementIndex = completed - PREFIX_STATEMENTS;
+  // The statements the runner put before the file (BEGIN, the timeouts, the guard) completed first.
+  const statementIndex = completed - lex(prefix).statements.length;
   const statement = lex(file.executable).statements[statementIndex];
   return statement ? lineColumn(file.text, statement.start) : 'ledger';
 }

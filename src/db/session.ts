@@ -5,61 +5,25 @@
 import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import pg from 'pg';
-import type { ConnectionTarget } from './target.js';
-import { clientConfig } from './target.js';
+import type { ConnectionTarget } from '../target.js';
+import { cancelKey, runSimpleQuery } from './pg-adapter.js';
 
 export type Row = object;
 
-/** A multi-statement simple query that also counts how many statements completed. */
-interface QueryInternals {
-  handleCommandComplete(msg: unknown, connection: unknown): void;
-}
-class CountingQuery extends pg.Query {
-  completed = 0;
-  // pg calls this once per CommandComplete message: once per statement of a simple query.
-  handleCommandComplete(msg: unknown, connection: unknown): void {
-    this.completed++;
-    (pg.Query.prototype as unknown as QueryInternals).handleCommandComplete.call(this, msg, connection);
-  }
-}
-
 /** Thrown by `script` when a statement of the script fails. */
-export interface ScriptFailure {
-  readonly error: Error;
-  /** statements that completed before the failing one */
-  readonly completed: number;
-}
-
-interface WireStream {
-  write(chunk: Buffer): boolean;
-  cork?(): void;
-  uncork?(): void;
-}
-
-/**
- * A simple query written from its byte parts: a large migration goes out from its own bytes,
- * never first copied into one string and then into the driver's message buffer.
- */
-class PartsQuery extends CountingQuery {
-  constructor(parts: readonly Buffer[]) {
-    super('');
-    // pg sends a query through its submit(connection); this one writes the message itself.
-    (this as unknown as { submit: (connection: { stream: WireStream }) => null }).submit = ({ stream }) => {
-      const header = Buffer.alloc(5);
-      header[0] = 0x51; // 'Q', a simple query
-      header.writeInt32BE(4 + parts.reduce((n, p) => n + p.length, 0) + 1, 1);
-      stream.cork?.();
-      stream.write(header);
-      for (const part of parts) stream.write(part);
-      stream.write(Buffer.from([0]));
-      stream.uncork?.();
-      return null;
-    };
+export class ScriptFailure extends Error {
+  constructor(
+    /** the server's (or the connection's) error */
+    readonly error: Error,
+    /** statements that completed before the failing one */
+    readonly completed: number,
+  ) {
+    super(error.message);
+    this.name = 'ScriptFailure';
   }
 }
 
 export class Session {
-  roundTrips = 0;
   /**
    * Set as the session variable xyn.session on writable sessions: a statement that finds
    * another value is running on a server connection that is not ours (a transaction pooler).
@@ -89,14 +53,8 @@ export class Session {
     return session;
   }
 
-  /** The server process serving this session. */
-  get pid(): number {
-    return (this.client as unknown as { processID: number }).processID;
-  }
-
   async query<T extends Row = Row>(text: string, values?: readonly unknown[]): Promise<T[]> {
     if (this.broken) throw this.broken;
-    this.roundTrips++;
     const result = await this.client.query<T>(text, values as unknown[] | undefined);
     return result.rows;
   }
@@ -108,16 +66,8 @@ export class Session {
    */
   async script(text: string | readonly Buffer[]): Promise<void> {
     if (this.broken) throw this.broken;
-    this.roundTrips++;
-    const query = typeof text === 'string' ? new CountingQuery(text) : new PartsQuery(text);
-    await new Promise<void>((resolve, reject) => {
-      // A submitted Query object is not a promise: completion arrives through its callback.
-      (query as unknown as { callback: (error: Error | null) => void }).callback = (error) => {
-        if (error) reject({ error, completed: query.completed } satisfies ScriptFailure);
-        else resolve();
-      };
-      this.client.query(query as unknown as pg.QueryConfig);
-    });
+    const { completed, error } = await runSimpleQuery(this.client, text);
+    if (error) throw new ScriptFailure(error, completed);
   }
 
   /**
@@ -126,8 +76,8 @@ export class Session {
    * would leave the statement running on the server.
    */
   cancel(): Promise<void> {
-    const { processID, secretKey } = this.client as unknown as { processID: number | null; secretKey: number | null };
-    if (processID === null || secretKey === null) return Promise.resolve();
+    const key = cancelKey(this.client);
+    if (key === undefined) return Promise.resolve();
     return new Promise((resolve) => {
       const isSocketPath = this.target.host.startsWith('/');
       const socket = isSocketPath
@@ -136,8 +86,8 @@ export class Session {
       const packet = Buffer.alloc(16);
       packet.writeInt32BE(16, 0);
       packet.writeInt32BE(80877102, 4);
-      packet.writeInt32BE(processID, 8);
-      packet.writeInt32BE(secretKey, 12);
+      packet.writeInt32BE(key.processId, 8);
+      packet.writeInt32BE(key.secretKey, 12);
       socket.setTimeout(2000, () => socket.destroy());
       socket.on('connect', () => socket.end(packet));
       socket.on('close', () => resolve());
@@ -156,8 +106,20 @@ export class Session {
   }
 }
 
-export function isScriptFailure(value: unknown): value is ScriptFailure {
-  return typeof value === 'object' && value !== null && 'completed' in value && 'error' in value;
+/** The pg client settings for one connection to `target`. */
+function clientConfig(target: ConnectionTarget, connectTimeoutMs: number): pg.ClientConfig {
+  return {
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password: target.password,
+    database: target.database,
+    ssl: target.ssl,
+    application_name: 'xyn-migrate',
+    connectionTimeoutMillis: connectTimeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  };
 }
 
 /** The fields of a PostgreSQL error response (pg's DatabaseError), when there is one. */
@@ -171,6 +133,7 @@ export interface ServerError {
 }
 
 export function serverError(error: unknown): ServerError | undefined {
+  if (error instanceof ScriptFailure) return serverError(error.error);
   if (error instanceof pg.DatabaseError && typeof error.code === 'string') return error as ServerError;
   return undefined;
 }

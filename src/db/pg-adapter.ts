@@ -1,0 +1,69 @@
+/**
+ * The one place that reaches into the `pg` driver's private internals (pg is pinned to an exact
+ * version in package.json for this reason; test/integration/session.test.ts checks each use
+ * against a real server). What we need and pg does not offer:
+ *  - how many statements of a multi-statement simple query completed before one failed
+ *    (a Query's handleCommandComplete runs once per CommandComplete message);
+ *  - a simple query written from byte parts, so a large file is never copied into one string
+ *    (a Query's submit(connection) writes its message to connection.stream);
+ *  - the process id and secret key from BackendKeyData, for the protocol's CancelRequest.
+ */
+import pg from 'pg';
+
+interface QueryInternals {
+  handleCommandComplete(msg: unknown, connection: unknown): void;
+  callback: ((error: Error | null) => void) | undefined;
+  submit(connection: { stream: WireStream }): Error | null;
+}
+
+interface WireStream {
+  write(chunk: Buffer): boolean;
+  cork?(): void;
+  uncork?(): void;
+}
+
+/** A simple query that counts its completed statements. */
+class CountingQuery extends pg.Query {
+  completed = 0;
+  handleCommandComplete(msg: unknown, connection: unknown): void {
+    this.completed++;
+    (pg.Query.prototype as unknown as QueryInternals).handleCommandComplete.call(this, msg, connection);
+  }
+}
+
+/** The 'Q' message written from its parts: a header, the parts as they are, the terminating 0. */
+function writeSimpleQuery(stream: WireStream, parts: readonly Buffer[]): null {
+  const header = Buffer.alloc(5);
+  header[0] = 0x51; // 'Q', a simple query
+  header.writeInt32BE(4 + parts.reduce((n, p) => n + p.length, 0) + 1, 1);
+  stream.cork?.();
+  stream.write(header);
+  for (const part of parts) stream.write(part);
+  stream.write(Buffer.from([0]));
+  stream.uncork?.();
+  return null;
+}
+
+/** The outcome of a script: how many statements completed, and the error that stopped it. */
+export interface ScriptOutcome {
+  readonly completed: number;
+  readonly error: Error | undefined;
+}
+
+/** Runs `text` (or its UTF-8 parts) on `client` as one simple query. Never rejects. */
+export function runSimpleQuery(client: pg.Client, text: string | readonly Buffer[]): Promise<ScriptOutcome> {
+  const query = new CountingQuery(typeof text === 'string' ? text : '');
+  const internals = query as unknown as QueryInternals;
+  if (typeof text !== 'string') internals.submit = ({ stream }) => writeSimpleQuery(stream, text);
+  return new Promise((resolve) => {
+    // A submitted Query object is not a promise: completion arrives through its callback.
+    internals.callback = (error) => resolve({ completed: query.completed, error: error ?? undefined });
+    client.query(query as unknown as pg.QueryConfig);
+  });
+}
+
+/** What a CancelRequest for this client's session needs, once it is connected. */
+export function cancelKey(client: pg.Client): { processId: number; secretKey: number } | undefined {
+  const { processID, secretKey } = client as unknown as { processID: number | null; secretKey: number | null };
+  return processID === null || secretKey === null ? undefined : { processId: processID, secretKey };
+}

@@ -1,0 +1,49 @@
+/**
+ * Session against a real server: each use of pg's private internals (src/db/pg-adapter.ts) is
+ * checked here, so a pg upgrade that moves them fails these tests, not a deploy.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ScriptFailure, serverError, Session } from '../../src/db/session.js';
+import { connectionTarget } from '../../src/target.js';
+import { freshDatabase, waitFor, type TestDatabase } from '../support/postgres.js';
+
+describe('Session on a real server', () => {
+  let db: TestDatabase;
+  let session: Session;
+  before(async () => {
+    db = await freshDatabase('session');
+    session = await Session.open(connectionTarget(`${db.url}?sslmode=disable`, 'test', {}), 5000);
+  });
+  after(async () => {
+    await session.close();
+    await db.drop();
+  });
+
+  it('a script that fails says how many statements completed before the failing one', async () => {
+    const failure = await session.script('CREATE TABLE a (id int); INSERT INTO a VALUES (1); SELECT 1/0; SELECT 2').then(
+      () => assert.fail('the script should fail'),
+      (error: unknown) => error,
+    );
+    assert.ok(failure instanceof ScriptFailure, 'an Error subclass, never a plain object');
+    assert.equal(failure.completed, 2);
+    assert.equal(serverError(failure)?.code, '22012');
+    // one simple query is one implicit transaction: nothing of it stays
+    assert.deepEqual(await db.query(`SELECT to_regclass('a') AS t`), [{ t: null }]);
+  });
+
+  it('a script sent as byte parts runs as one query, however the parts split the text', async () => {
+    const text = Buffer.from("CREATE TABLE parts (v text); INSERT INTO parts VALUES ('ünïcödé');");
+    await session.script([text.subarray(0, 7), text.subarray(7, 40), text.subarray(40)]);
+    assert.deepEqual(await db.query('SELECT v FROM parts'), [{ v: 'ünïcödé' }]);
+  });
+
+  it('cancel stops the running statement on the server, and the session stays usable', async () => {
+    const running = session.script('SELECT pg_sleep(30)').then(() => undefined, (e: unknown) => e);
+    await waitFor('the sleep to run', async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'`)).length > 0);
+    await session.cancel();
+    const error = await running;
+    assert.equal(serverError(error)?.code, '57014');
+    assert.deepEqual(await session.query('SELECT 1 AS one'), [{ one: 1 }]);
+  });
+});
