@@ -6,6 +6,7 @@
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { isatty } from 'node:tty';
 import { cleanEnv, makeValidator, str, EnvMissingError } from 'envalid';
 import { ConfigError } from './errors.js';
 import { registerSecret } from './secrets.js';
@@ -119,7 +120,7 @@ const specs = {
   }),
   PGSSLROOTCERT: str({ default: undefined }),
   XYN_MIGRATIONS_DIR: str({ default: './migrations' }),
-  XYN_REQUIRED_MIGRATIONS: requiredList({ default: { kind: 'list', ids: ['001_initial_schema'] } }),
+  XYN_REQUIRED_MIGRATIONS: requiredList({ default: { kind: 'all' } }),
   XYN_WAIT_TIMEOUT: seconds({ default: 60_000 }),
   XYN_LOCK_TIMEOUT: seconds({ default: 300_000 }),
   XYN_DDL_LOCK_TIMEOUT: seconds({ default: 5_000 }),
@@ -132,7 +133,7 @@ const specs = {
   XYN_ALLOW_OUT_OF_ORDER: flag({ default: false }),
   XYN_ALLOW_MISSING_FILES: flag({ default: false }),
   LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
-  XYN_LOG_FORMAT: str({ default: 'json', choices: ['json', 'pretty'] }),
+  XYN_LOG_FORMAT: str({ default: 'auto', choices: ['auto', 'json', 'pretty'] }),
   XYN_TERMINATION_LOG: str({ default: undefined }),
   XYN_APPLIED_BY: str({ default: undefined }),
   XYN_REHEARSE_URL: secretUrl({ default: undefined }),
@@ -158,9 +159,13 @@ type Environment = Readonly<Record<string, string | undefined>>;
 
 /**
  * Validates the environment (with flags folded in) and resolves the database target.
- * `process.env` is the default; tests pass their own.
+ * `process.env` and the real stderr are the defaults; tests pass their own.
  */
-export function loadConfig(flags: Partial<Record<Flag, string>> = {}, env: Environment = process.env): Config {
+export function loadConfig(
+  flags: Partial<Record<Flag, string>> = {},
+  env: Environment = process.env,
+  terminal: { readonly stderr: boolean } = { stderr: isatty(2) },
+): Config {
   const merged: Record<string, string | undefined> = { ...env };
   for (const [name, value] of Object.entries(flags)) {
     if (value !== undefined) merged[flagVariables[name as Flag]] = value;
@@ -181,7 +186,8 @@ export function loadConfig(flags: Partial<Record<Flag, string>> = {}, env: Envir
     allowOutOfOrder: e.XYN_ALLOW_OUT_OF_ORDER,
     allowMissingFiles: e.XYN_ALLOW_MISSING_FILES,
     logLevel: e.LOG_LEVEL,
-    logFormat: e.XYN_LOG_FORMAT as LogFormat,
+    // auto: pretty for a person at a terminal, JSON for a log collector
+    logFormat: e.XYN_LOG_FORMAT === 'auto' ? (terminal.stderr ? 'pretty' : 'json') : (e.XYN_LOG_FORMAT as LogFormat),
     terminationLog: e.XYN_TERMINATION_LOG ?? defaultTerminationLog(),
     appliedBy: e.XYN_APPLIED_BY ?? `xyn-migrate on ${env.HOSTNAME ?? hostname()}`,
     host: env.HOSTNAME ?? hostname(),

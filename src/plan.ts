@@ -1,7 +1,7 @@
 /**
  * Pure planning: migration files + ledger rows in, a Plan out. No I/O, so every edge case of
- * history (drift, missing files, out-of-order, adopted rows without checksum) is tested here
- * in milliseconds.
+ * history (drift, missing files, out-of-order, adopted rows without checksum, a database ahead of
+ * the image) is tested here in milliseconds.
  */
 import type { MigrationFile } from './migrations/discover.js';
 import { inMigrationOrder, migrationNumber } from './migrations/naming.js';
@@ -23,7 +23,10 @@ export type Entry =
   /** applied before checksums were recorded: the file's checksum is adopted, never drift */
   | { readonly kind: 'applied-unverified'; readonly id: string; readonly file: MigrationFile; readonly row: LedgerRow }
   | { readonly kind: 'drifted'; readonly id: string; readonly file: MigrationFile; readonly row: LedgerRow }
+  /** applied, no file, numbered below the newest file: a file removed from the middle */
   | { readonly kind: 'missing-file'; readonly id: string; readonly row: LedgerRow }
+  /** applied, no file, numbered above every file: an older image, deployed on purpose (a rollback) */
+  | { readonly kind: 'ahead'; readonly id: string; readonly row: LedgerRow }
   | { readonly kind: 'pending'; readonly id: string; readonly file: MigrationFile }
   /** pending, but numbered below a migration already applied (two branches merged) */
   | { readonly kind: 'out-of-order'; readonly id: string; readonly file: MigrationFile };
@@ -57,6 +60,8 @@ export interface Plan {
   readonly warnings: readonly Irregularity[];
   /** required ids with no ledger row */
   readonly missingRequired: readonly string[];
+  /** applied ids numbered above every file: the database is ahead of this image */
+  readonly ahead: readonly string[];
 }
 
 export function planMigrations(files: readonly MigrationFile[], rows: readonly LedgerRow[], options: PlanOptions): Plan {
@@ -73,7 +78,12 @@ export function planMigrations(files: readonly MigrationFile[], rows: readonly L
     if (row.checksum === null) return { kind: 'applied-unverified', id: file.id, file, row };
     return row.checksum === file.checksum ? { kind: 'applied', id: file.id, file, row } : { kind: 'drifted', id: file.id, file, row };
   });
-  for (const row of rows) if (!fileIds.has(row.id)) entries.push({ kind: 'missing-file', id: row.id, row });
+  const newestFile = files.reduce<bigint>((max, f) => (f.number > max ? f.number : max), -1n);
+  for (const row of rows) {
+    if (fileIds.has(row.id)) continue;
+    const isAhead = (migrationNumber(row.id) ?? -1n) > newestFile;
+    entries.push(isAhead ? { kind: 'ahead', id: row.id, row } : { kind: 'missing-file', id: row.id, row });
+  }
   entries.sort(byMigrationOrder);
 
   const refusals: Irregularity[] = [];
@@ -91,7 +101,7 @@ export function planMigrations(files: readonly MigrationFile[], rows: readonly L
       judge(
         options.allowMissingFiles,
         entry,
-        `${entry.id} is applied but has no file in the migrations folder (is this image older than the database?)`,
+        `${entry.id} is applied but has no file in the migrations folder, and files numbered above it are present: restore the file (a migration removed from the middle of the history)`,
       );
     } else if (entry.kind === 'out-of-order') {
       judge(
@@ -110,6 +120,7 @@ export function planMigrations(files: readonly MigrationFile[], rows: readonly L
     refusals,
     warnings,
     missingRequired: requiredIds.filter((id) => !rowsById.has(id)),
+    ahead: entries.flatMap((e) => (e.kind === 'ahead' ? [e.id] : [])),
   };
 }
 

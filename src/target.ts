@@ -55,10 +55,11 @@ export function connectionTarget(url: string | undefined, source: string, defaul
     port,
     user: parts.user || undefined,
     password: parts.password,
-    database: parts.database,
+    // libpq: no database named = the database named like the user
+    database: parts.database || parts.user || undefined,
     sslMode,
     ssl: tlsOptions(sslMode, parts.sslrootcert, source),
-    display: `${host}:${port}/${parts.database ?? parts.user ?? ''}`,
+    display: `${host}:${port}/${parts.database || parts.user || ''}`,
   });
 }
 

@@ -4,8 +4,7 @@
  * required ones → print the ledger.
  */
 import { VerificationError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { checkMigration, type MigrationFile } from '../migrations/discover.js';
+import type { MigrationFile } from '../migrations/discover.js';
 import { planMigrations, type LedgerRow, type Plan } from '../plan.js';
 import { ledgerJson, ledgerTable } from '../report.js';
 import { applyMigration, type Applied, type ApplyOutcome } from '../db/execute.js';
@@ -15,6 +14,7 @@ import { RunRecorder } from '../db/runs.js';
 import { deferCommitFlushes, flushCommits } from '../db/durability.js';
 import { version } from '../version.js';
 import { connectWhileReadingFiles, withMigrationLock, type CommandContext } from './context.js';
+import { refuseBadHistory } from './history.js';
 
 export interface MigrateResult {
   readonly applied: readonly Applied[];
@@ -39,17 +39,6 @@ export async function migrate(ctx: CommandContext): Promise<MigrateResult> {
   } finally {
     await session.close();
   }
-}
-
-/** Refusals end the run before anything is applied; allowed irregularities are warned about. */
-function refuseBadHistory(plan: Plan, log: Logger): Plan {
-  // Every file about to run is checked before the first one runs (exit 2 naming file:line).
-  plan.toApply.forEach(checkMigration);
-  for (const warning of plan.warnings) log.warn({ migration: warning.id, kind: warning.kind }, `allowed by configuration: ${warning.message}`);
-  if (plan.refusals.length > 0) {
-    throw new VerificationError(`Refusing to migrate: ${plan.refusals.map((r) => r.message).join('; ')}.`, { refusals: plan.refusals });
-  }
-  return plan;
 }
 
 async function applyUnderLock(session: Session, ctx: CommandContext, files: readonly MigrationFile[]): Promise<{ rows: LedgerRow[]; applied: readonly Applied[] }> {

@@ -49,13 +49,15 @@ function statusEntry(entry: Entry): StatusEntry {
   };
 }
 
-const KINDS: readonly Entry['kind'][] = ['applied', 'applied-unverified', 'pending', 'drifted', 'missing-file', 'out-of-order'];
+const KINDS: readonly Entry['kind'][] = ['applied', 'applied-unverified', 'pending', 'drifted', 'missing-file', 'out-of-order', 'ahead'];
+/** States that need nobody: applied, and applied ids of a newer image than this one (a rollback). */
+const FINE: ReadonlySet<Entry['kind']> = new Set(['applied', 'applied-unverified', 'ahead']);
 
 export async function status(ctx: CommandContext, json: boolean): Promise<void> {
   const { plan, lastRun } = await inspect(ctx, { lastRun: true });
   const migrations = plan.entries.map(statusEntry);
   const summary = Object.fromEntries(KINDS.map((k) => [k, migrations.filter((m) => m.state === k).length])) as StatusDocument['summary'];
-  const needsAttention = migrations.some((m) => m.state !== 'applied' && m.state !== 'applied-unverified') || plan.missingRequired.length > 0;
+  const needsAttention = migrations.some((m) => !FINE.has(m.state)) || plan.missingRequired.length > 0;
   const document: StatusDocument = {
     ledger: `${ctx.config.ledger.schema}.${ctx.config.ledger.table}`,
     migrations_dir: ctx.config.migrationsDir,

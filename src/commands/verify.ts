@@ -4,13 +4,17 @@
  */
 import { VerificationError } from '../errors.js';
 import { inspect } from './inspect.js';
+import { warnAboutHistory } from './history.js';
 import type { CommandContext } from './context.js';
 
 export async function verify(ctx: CommandContext): Promise<void> {
   const { plan } = await inspect(ctx);
   // A pending file, even out of order, is migrate's business; verify judges what is applied.
+  warnAboutHistory({ ...plan, warnings: plan.warnings.filter((w) => w.kind !== 'out-of-order') }, ctx.log);
   const problems = plan.refusals.filter((r) => r.kind !== 'out-of-order').map((r) => r.message);
   if (plan.missingRequired.length > 0) problems.unshift(`required migrations not applied: ${plan.missingRequired.join(', ')}`);
   if (problems.length > 0) throw new VerificationError(`Verification failed: ${problems.join('; ')}.`, { problems });
-  ctx.log.info({ required: plan.missingRequired.length === 0 }, 'verified: required migrations applied, no drift, no unknown applied ids');
+  const allowed = plan.warnings.filter((w) => w.kind !== 'out-of-order').map((w) => w.kind);
+  const clean = allowed.length === 0 ? 'no drift, no unknown applied ids' : `with what the overrides allow (${[...new Set(allowed)].join(', ')}), logged above`;
+  ctx.log.info({ allowed, ahead: plan.ahead }, `verified: required migrations applied, ${clean}`);
 }

@@ -31,11 +31,11 @@ const PASSWORD = 'hunter2-Sekr1t';
 
 describe('loadConfig: defaults', () => {
   it('an empty environment gives the documented defaults', () => {
-    const config = loadConfig({}, { XYN_TERMINATION_LOG: '/tmp/termination' });
+    const config = loadConfig({}, { XYN_TERMINATION_LOG: '/tmp/termination' }, { stderr: false });
     const expected: Omit<Config, 'appliedBy' | 'host'> = {
       database: undefined,
       migrationsDir: './migrations',
-      required: { kind: 'list', ids: ['001_initial_schema'] },
+      required: { kind: 'all' },
       waitTimeoutMs: 60_000,
       lockTimeoutMs: 300_000,
       ddlLockTimeoutMs: 5_000,
@@ -53,6 +53,21 @@ describe('loadConfig: defaults', () => {
     };
     const { appliedBy: _appliedBy, host: _host, ...rest } = config;
     assert.deepEqual(rest, expected);
+  });
+
+  it('XYN_LOG_FORMAT=auto (the default) is pretty when stderr is a terminal and JSON otherwise; json and pretty are kept', () => {
+    assert.equal(loadConfig({}, {}, { stderr: true }).logFormat, 'pretty');
+    assert.equal(loadConfig({}, {}, { stderr: false }).logFormat, 'json');
+    assert.equal(loadConfig({}, { XYN_LOG_FORMAT: 'json' }, { stderr: true }).logFormat, 'json');
+    assert.equal(loadConfig({}, { XYN_LOG_FORMAT: 'pretty' }, { stderr: false }).logFormat, 'pretty');
+  });
+
+  it('without a database name, the database is named like the user, as libpq does (PG* variables and URLs)', () => {
+    const fromVariables = loadConfig({}, { PGHOST: 'db.internal', PGUSER: 'app' }).database;
+    assert.equal(fromVariables?.database, 'app');
+    assert.equal(fromVariables?.display, 'db.internal:5432/app');
+    assert.equal(loadConfig({}, { DATABASE_URL: 'postgres://app@db.internal:5432' }).database?.database, 'app');
+    assert.equal(loadConfig({}, { DATABASE_URL: 'postgres://app@db.internal:5432/other' }).database?.database, 'other');
   });
 
   it('applied_by names the host from HOSTNAME, unless XYN_APPLIED_BY says otherwise', () => {

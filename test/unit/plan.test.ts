@@ -69,10 +69,31 @@ describe('planMigrations: entries', () => {
     assert.deepEqual(plan.toApply, []);
   });
 
-  it('a ledger row with no file is missing-file, carrying the row', () => {
+  it('a ledger row with no file, numbered below the newest file, is missing-file, carrying the row', () => {
     const r = row('002_gone');
-    const plan = planMigrations([file('001_a')], [row('001_a'), r], options({ allowMissingFiles: true }));
+    const plan = planMigrations([file('001_a'), file('003_c')], [row('001_a'), r, row('003_c')], options({ allowMissingFiles: true }));
     assert.deepEqual(plan.entries[1], { kind: 'missing-file', id: '002_gone', row: r });
+  });
+
+  it('ledger rows numbered above every file are ahead (an older image, a rollback): no refusal, no warning, listed in plan.ahead', () => {
+    const plan = planMigrations([file('001_a'), file('002_b')], [row('001_a'), row('002_b'), row('003_newer'), row('004_newest')], strict);
+    assert.deepEqual(kinds(plan.entries), [
+      ['001_a', 'applied'],
+      ['002_b', 'applied'],
+      ['003_newer', 'ahead'],
+      ['004_newest', 'ahead'],
+    ]);
+    assert.deepEqual(plan.refusals, []);
+    assert.deepEqual(plan.warnings, []);
+    assert.deepEqual(plan.ahead, ['003_newer', '004_newest']);
+    assert.deepEqual(plan.missingRequired, [], 'every file present is applied');
+    assert.equal(isSteadyState(plan), true);
+  });
+
+  it('of two rows without files, the one below the newest file is refused and the one above it is ahead', () => {
+    const plan = planMigrations([file('001_a'), file('003_c')], [row('001_a'), row('002_gone'), row('003_c'), row('009_newer')], strict);
+    assert.deepEqual(plan.refusals.map((r) => [r.kind, r.id]), [['missing-file', '002_gone']]);
+    assert.deepEqual(plan.ahead, ['009_newer']);
   });
 
   it('a pending file numbered below an applied migration is out of order', () => {
@@ -123,8 +144,8 @@ describe('planMigrations: refusals and overrides', () => {
     assert.deepEqual(ids(plan.toApply), ['002_b']);
   });
 
-  it('an applied id with no file is refused, naming the id', () => {
-    const plan = planMigrations([file('001_a')], [row('001_a'), row('002_gone')], strict);
+  it('an applied id with no file, below the newest file, is refused, naming the id', () => {
+    const plan = planMigrations([file('001_a'), file('003_c')], [row('001_a'), row('002_gone'), row('003_c')], strict);
     assert.deepEqual(
       plan.refusals.map((r) => [r.kind, r.id]),
       [['missing-file', '002_gone']],
@@ -133,7 +154,7 @@ describe('planMigrations: refusals and overrides', () => {
   });
 
   it('an applied id with no file is a warning when missing files are allowed', () => {
-    const plan = planMigrations([file('001_a')], [row('001_a'), row('002_gone')], options({ allowMissingFiles: true }));
+    const plan = planMigrations([file('001_a'), file('003_c')], [row('001_a'), row('002_gone'), row('003_c')], options({ allowMissingFiles: true }));
     assert.deepEqual(plan.refusals, []);
     assert.equal(plan.warnings.length, 1);
     assert.match(plan.warnings[0]!.message, /002_gone/);
@@ -166,14 +187,14 @@ describe('planMigrations: refusals and overrides', () => {
     assert.deepEqual(kinds(plan.entries), [
       ['001_a', 'applied'],
       ['002_b', 'out-of-order'],
-      ['005_gone', 'missing-file'],
+      ['005_gone', 'ahead'],
     ]);
   });
 
   it('every refused kind of history is reported at once, one refusal each, naming its kind and id', () => {
     const plan = planMigrations(
-      [file('001_a', 'changed'), file('002_b'), file('003_c')],
-      [row('001_a', 'original'), row('003_c'), row('004_gone')],
+      [file('001_a', 'changed'), file('002_b'), file('003_c'), file('005_e')],
+      [row('001_a', 'original'), row('003_c'), row('004_gone'), row('005_e')],
       strict,
     );
     assert.deepEqual(

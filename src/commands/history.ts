@@ -1,0 +1,29 @@
+/**
+ * How migrate and verify treat the history a plan found: refusals end the run before anything is
+ * applied (exit 5); what an override allows, and a database ahead of this image, are warnings.
+ */
+import { VerificationError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { checkMigration } from '../migrations/discover.js';
+import type { Plan } from '../plan.js';
+
+/** Logs what is allowed but irregular: overridden refusals, and applied ids of a newer image. */
+export function warnAboutHistory(plan: Plan, log: Logger): void {
+  for (const warning of plan.warnings) log.warn({ migration: warning.id, kind: warning.kind }, `allowed by configuration: ${warning.message}`);
+  if (plan.ahead.length === 0) return;
+  // An older image deployed on purpose (a rollback) must not be blocked.
+  log.warn(
+    { ahead: plan.ahead },
+    `the database is ahead of this image: ${plan.ahead.join(', ')} applied but numbered above every file here (an older image, e.g. a rollback); continuing`,
+  );
+}
+
+/** migrate: every file about to run is checked (exit 2 naming file:line), then the history (exit 5). */
+export function refuseBadHistory(plan: Plan, log: Logger): Plan {
+  plan.toApply.forEach(checkMigration);
+  warnAboutHistory(plan, log);
+  if (plan.refusals.length > 0) {
+    throw new VerificationError(`Refusing to migrate: ${plan.refusals.map((r) => r.message).join('; ')}.`, { refusals: plan.refusals });
+  }
+  return plan;
+}
