@@ -37,7 +37,7 @@ describe('status, plan and verify on a database with no ledger', () => {
       ['003_index', 'pending'],
     ]);
     assert.equal(doc.needs_attention, true);
-    assert.deepEqual(doc.missing_required, ['001_initial_schema']);
+    assert.deepEqual(doc.missing_required, ['001_initial_schema', '002_add_name', '003_index'], 'XYN_REQUIRED_MIGRATIONS defaults to all');
     assert.equal((await db.query(`SELECT to_regclass('schema_migrations') AS t`))[0]!.t, null);
   });
 
@@ -121,14 +121,19 @@ describe('history that migrate refuses before applying anything', () => {
     assert.ok((await ledgerIds()).includes('004_more'));
   });
 
-  it('missing file: an applied id with no file is exit 5 unless allowed', async () => {
+  it('missing file: an applied id with no file, numbered below the newest file, is exit 5 unless allowed', async () => {
     const dir = migrationsDir(files);
     assert.equal((await runCli([], env(dir))).code, 0);
-    await db.query(`INSERT INTO schema_migrations (id, checksum) VALUES ('009_from_a_newer_image', 'x')`);
-    const run = await runCli([], env(dir));
-    assert.equal(run.code, 5);
-    assert.match(run.lastMessage, /009_from_a_newer_image is applied but has no file/);
+    await db.query(`INSERT INTO schema_migrations (id, checksum) VALUES ('000_removed_from_the_middle', 'x')`);
+    writeFileSync(join(dir, '004_next.sql'), 'CREATE TABLE IF NOT EXISTS next (id int);');
+    for (const command of ['migrate', 'verify']) {
+      const run = await runCli([command], env(dir));
+      assert.equal(run.code, 5, `${command}: ${run.stderr}`);
+      assert.match(run.lastMessage, /000_removed_from_the_middle is applied but has no file/);
+    }
+    assert.ok(!(await ledgerIds()).includes('004_next'), 'nothing applied after the refusal');
     assert.equal((await runCli(['--allow-missing-files'], env(dir))).code, 0);
+    assert.ok((await ledgerIds()).includes('004_next'));
   });
 
   it('out of order: a pending file numbered below an applied one is refused; --allow-out-of-order applies it', async () => {
@@ -138,10 +143,38 @@ describe('history that migrate refuses before applying anything', () => {
     const refused = await runCli([], env(dir));
     assert.equal(refused.code, 5);
     assert.match(refused.lastMessage, /0025_late_branch\.sql is pending but numbered below/);
-    assert.equal((await runCli(['verify'], env(dir))).code, 0, 'verify judges what is applied, not pending files');
+    const applied = env(dir, { XYN_REQUIRED_MIGRATIONS: '001_initial_schema' });
+    assert.equal((await runCli(['verify'], applied)).code, 0, 'verify judges what is applied and required, not pending files');
     const allowed = await runCli(['--allow-out-of-order'], env(dir));
     assert.equal(allowed.code, 0, allowed.stderr);
     assert.ok((await ledgerIds()).includes('0025_late_branch'));
+  });
+});
+
+describe('a rollback: the database is ahead of the image', () => {
+  it('an older image (fewer files) after a newer one migrated: migrate and verify exit 0 and warn, status shows the ids ahead', async () => {
+    const newer = migrationsDir(files);
+    assert.equal((await runCli([], env(newer))).code, 0);
+    const older = migrationsDir({ '001_initial_schema.sql': files['001_initial_schema.sql'], '002_add_name.sql': files['002_add_name.sql'] });
+    for (const command of ['migrate', 'verify']) {
+      const run = await runCli([command], env(older));
+      assert.equal(run.code, 0, `${command}: ${run.stderr}`);
+      const warning = run.logs.find((l) => l.level === 40 && /ahead of this image/.test(String(l.msg)));
+      assert.ok(warning, `${command} warns that the database is ahead`);
+      assert.deepEqual(warning.ahead, ['003_index']);
+    }
+    const status = await runCli(['status', '--json'], env(older));
+    assert.equal(status.code, 0, status.stderr);
+    const doc = JSON.parse(status.stdout) as StatusDoc;
+    assert.deepEqual(doc.migrations.map((m) => [m.id, m.state]), [
+      ['001_initial_schema', 'applied'],
+      ['002_add_name', 'applied'],
+      ['003_index', 'ahead'],
+    ]);
+    assert.equal(doc.needs_attention, false);
+    assert.deepEqual(await ledgerIds(), ['001_initial_schema', '002_add_name', '003_index'], 'the ledger is untouched');
+    const rollForward = await runCli([], env(newer));
+    assert.equal(rollForward.code, 0, 'rolling forward again is the steady state');
   });
 });
 
