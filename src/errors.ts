@@ -49,11 +49,15 @@ export class VerificationError extends XynError {
   readonly exitCode = ExitCode.verificationFailed;
 }
 
-/** SIGINT/SIGTERM arrived; what ran was cancelled and rolled back. */
+/** SIGINT/SIGTERM arrived; `consequence` says what actually happened (nothing applied, rolled back, partly applied). */
 export class InterruptedError extends XynError {
   readonly exitCode: ExitCode;
-  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
-    super(`Stopped by ${signal}: the running migration was cancelled and rolled back, the lock released.`);
+  constructor(
+    readonly signal: 'SIGINT' | 'SIGTERM',
+    consequence: string,
+    fields: Record<string, unknown> = {},
+  ) {
+    super(`Stopped by ${signal}: ${consequence}.`, fields);
     this.exitCode = signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
   }
 }

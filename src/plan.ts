@@ -18,6 +18,13 @@ export interface LedgerRow {
   readonly appliedBy: string | null;
 }
 
+/** A no-transaction file stopped midway: how many of its statements ran. */
+export interface PartialRun {
+  readonly id: string;
+  readonly statementsRun: number;
+  readonly statements: number;
+}
+
 export type Entry =
   | { readonly kind: 'applied'; readonly id: string; readonly file: MigrationFile; readonly row: LedgerRow }
   /** applied before checksums were recorded: the file's checksum is adopted, never drift */
@@ -28,6 +35,8 @@ export type Entry =
   /** applied, no file, numbered above every file: an older image, deployed on purpose (a rollback) */
   | { readonly kind: 'ahead'; readonly id: string; readonly row: LedgerRow }
   | { readonly kind: 'pending'; readonly id: string; readonly file: MigrationFile }
+  /** pending, and a run stopped midway through it (a no-transaction file): the next run redoes it */
+  | { readonly kind: 'partial'; readonly id: string; readonly file: MigrationFile; readonly partial: PartialRun }
   /** pending, but numbered below a migration already applied (two branches merged) */
   | { readonly kind: 'out-of-order'; readonly id: string; readonly file: MigrationFile };
 
@@ -64,8 +73,9 @@ export interface Plan {
   readonly ahead: readonly string[];
 }
 
-export function planMigrations(files: readonly MigrationFile[], rows: readonly LedgerRow[], options: PlanOptions): Plan {
+export function planMigrations(files: readonly MigrationFile[], rows: readonly LedgerRow[], options: PlanOptions, partial: readonly PartialRun[] = []): Plan {
   const rowsById = new Map(rows.map((row) => [row.id, row]));
+  const partialById = new Map(partial.map((p) => [p.id, p]));
   const fileIds = new Set(files.map((f) => f.id));
   const newestApplied = rows.reduce<bigint>((max, row) => {
     const n = migrationNumber(row.id);
@@ -74,7 +84,11 @@ export function planMigrations(files: readonly MigrationFile[], rows: readonly L
 
   const entries: Entry[] = files.map((file): Entry => {
     const row = rowsById.get(file.id);
-    if (!row) return file.number < newestApplied ? { kind: 'out-of-order', id: file.id, file } : { kind: 'pending', id: file.id, file };
+    if (!row) {
+      if (file.number < newestApplied) return { kind: 'out-of-order', id: file.id, file };
+      const run = partialById.get(file.id);
+      return run ? { kind: 'partial', id: file.id, file, partial: run } : { kind: 'pending', id: file.id, file };
+    }
     if (row.checksum === null) return { kind: 'applied-unverified', id: file.id, file, row };
     return row.checksum === file.checksum ? { kind: 'applied', id: file.id, file, row } : { kind: 'drifted', id: file.id, file, row };
   });
@@ -115,7 +129,7 @@ export function planMigrations(files: readonly MigrationFile[], rows: readonly L
   const requiredIds = options.required.kind === 'all' ? files.map((f) => f.id) : options.required.ids;
   return {
     entries,
-    toApply: entries.flatMap((e) => (e.kind === 'pending' || (e.kind === 'out-of-order' && options.allowOutOfOrder) ? [e.file] : [])),
+    toApply: entries.flatMap((e) => (e.kind === 'pending' || e.kind === 'partial' || (e.kind === 'out-of-order' && options.allowOutOfOrder) ? [e.file] : [])),
     toAdopt: entries.flatMap((e) => (e.kind === 'applied-unverified' ? [e.file] : [])),
     refusals,
     warnings,

@@ -21,8 +21,9 @@ export class Stop {
     for (const listener of [...this.listeners]) listener();
   }
 
-  throwIfStopped(): void {
-    if (this.reason) throw new InterruptedError(this.reason);
+  /** `consequence`: what stopping here leaves behind, in the words the operator will read. */
+  throwIfStopped(consequence: string, fields?: Record<string, unknown>): void {
+    if (this.reason) throw new InterruptedError(this.reason, consequence, fields);
   }
 
   /** Calls `listener` on stop; returns the function that unregisters it. */
@@ -32,9 +33,9 @@ export class Stop {
   }
 }
 
-/** Waits `ms`, or less if stopped; throws InterruptedError when stopped. */
-export async function sleep(ms: number, stop: Stop): Promise<void> {
-  stop.throwIfStopped();
+/** Waits `ms`, or less if stopped; throws InterruptedError (saying `consequence`) when stopped. */
+export async function sleep(ms: number, stop: Stop, consequence: string): Promise<void> {
+  stop.throwIfStopped(consequence);
   await new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
       off();
@@ -45,5 +46,5 @@ export async function sleep(ms: number, stop: Stop): Promise<void> {
       resolve();
     });
   });
-  stop.throwIfStopped();
+  stop.throwIfStopped(consequence);
 }

@@ -6,6 +6,7 @@ import { VerificationError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { checkMigration } from '../migrations/discover.js';
 import type { Plan } from '../plan.js';
+import { refuseLedgerRemoval, type LedgerTable } from '../migrations/ledger-guard.js';
 
 /** Logs what is allowed but irregular: overridden refusals, and applied ids of a newer image. */
 export function warnAboutHistory(plan: Plan, log: Logger): void {
@@ -18,9 +19,17 @@ export function warnAboutHistory(plan: Plan, log: Logger): void {
   );
 }
 
-/** migrate: every file about to run is checked (exit 2 naming file:line), then the history (exit 5). */
-export function refuseBadHistory(plan: Plan, log: Logger): Plan {
-  plan.toApply.forEach(checkMigration);
+/** Every file about to run is checked before the first one runs (exit 2 naming file:line:column). */
+export function checkPendingFiles(plan: Plan, ledger: LedgerTable): void {
+  for (const file of plan.toApply) {
+    checkMigration(file);
+    refuseLedgerRemoval(file, ledger);
+  }
+}
+
+/** migrate: the files about to run, then the history (exit 5). */
+export function refuseBadHistory(plan: Plan, ledger: LedgerTable, log: Logger): Plan {
+  checkPendingFiles(plan, ledger);
   warnAboutHistory(plan, log);
   if (plan.refusals.length > 0) {
     throw new VerificationError(`Refusing to migrate: ${plan.refusals.map((r) => r.message).join('; ')}.`, { refusals: plan.refusals });

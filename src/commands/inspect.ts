@@ -3,7 +3,7 @@
  * They never need a writable server (a standby will do) and never create the ledger.
  */
 import { planMigrations, type Plan } from '../plan.js';
-import { readLedger } from '../db/ledger.js';
+import { readLedger, readPartial } from '../db/ledger.js';
 import { lastRun, type LastRun } from '../db/runs.js';
 import { connectWhileReadingFiles, type CommandContext } from './context.js';
 
@@ -13,13 +13,19 @@ export interface Inspection {
   readonly lastRun: LastRun | null;
 }
 
-export async function inspect(ctx: CommandContext, options: { lastRun?: boolean } = {}): Promise<Inspection> {
+/** `status` also wants the last recorded run and the files left partly applied: two more reads. */
+export interface InspectOptions {
+  readonly details?: boolean;
+}
+
+export async function inspect(ctx: CommandContext, options: InspectOptions = {}): Promise<Inspection> {
   const { config } = ctx;
   const { files, session } = await connectWhileReadingFiles(ctx, { writable: false });
   try {
     const rows = await readLedger(session, config.ledger);
-    const last = options.lastRun ? await lastRun(session) : null;
-    return { plan: planMigrations(files, rows, config), lastRun: last };
+    if (!options.details) return { plan: planMigrations(files, rows, config), lastRun: null };
+    const partial = await readPartial(session, config.ledger);
+    return { plan: planMigrations(files, rows, config, partial), lastRun: await lastRun(session) };
   } finally {
     await session.close();
   }

@@ -26,7 +26,7 @@ export async function migrate(ctx: CommandContext): Promise<MigrateResult> {
   const { files, session } = await connectWhileReadingFiles(ctx, { writable: true });
   try {
     let rows = await readLedger(session, config.ledger);
-    let plan = refuseBadHistory(planMigrations(files, rows, config), log);
+    let plan = refuseBadHistory(planMigrations(files, rows, config), config.ledger, log);
     let applied: readonly Applied[] = [];
     if (plan.toApply.length > 0 || plan.toAdopt.length > 0) {
       ({ rows, applied } = await withMigrationLock(session, ctx, () => applyUnderLock(session, ctx, files)));
@@ -44,7 +44,7 @@ export async function migrate(ctx: CommandContext): Promise<MigrateResult> {
 async function applyUnderLock(session: Session, ctx: CommandContext, files: readonly MigrationFile[]): Promise<{ rows: LedgerRow[]; applied: readonly Applied[] }> {
   const { config, log } = ctx;
   // Another runner may have applied everything while we waited: plan again under the lock.
-  const plan = refuseBadHistory(planMigrations(files, await readLedger(session, config.ledger), config), log);
+  const plan = refuseBadHistory(planMigrations(files, await readLedger(session, config.ledger), config), config.ledger, log);
   if (plan.toAdopt.length > 0) {
     await adoptChecksums(session, config.ledger, plan.toAdopt);
     log.info({ migrations: plan.toAdopt.map((f) => f.id) }, 'recorded checksums for ledger rows adopted from the old ledger');
@@ -88,7 +88,7 @@ async function applyInOrder(session: Session, ctx: CommandContext, files: readon
   let failed: ApplyOutcome['failed'];
   for (const [index, file] of files.entries()) {
     try {
-      stop.throwIfStopped();
+      stop.throwIfStopped(`stopped between migrations: the ${applied.length} applied before the signal stay committed, nothing is half-done, the lock released`);
       progress.file(index + 1, files.length, file.id);
       const result = await applyMigration(file, { ...config, session, log, stop, onStatement: progress.statement });
       applied.push(result);

@@ -4,13 +4,13 @@
  */
 import { VerificationError } from '../errors.js';
 import { table } from '../report.js';
-import { checkMigration } from '../migrations/discover.js';
+import { checkPendingFiles } from './history.js';
 import { inspect } from './inspect.js';
 import type { CommandContext } from './context.js';
 
 export async function plan(ctx: CommandContext, json: boolean): Promise<void> {
   const { plan } = await inspect(ctx);
-  plan.toApply.forEach(checkMigration); // what migrate would refuse to run is exit 2 here too
+  checkPendingFiles(plan, ctx.config.ledger); // what migrate would refuse to run is exit 2 here too
   const steps = plan.toApply.map((f) => ({ id: f.id, file: f.fileName, mode: f.mode, checksum: f.checksum }));
   if (json) {
     ctx.print(`${JSON.stringify({ to_apply: steps, refusals: plan.refusals, warnings: plan.warnings }, null, 2)}\n`);

@@ -31,6 +31,8 @@ export interface StatusEntry {
   readonly applied_at: string | null;
   readonly duration_ms: number | null;
   readonly applied_by: string | null;
+  /** a no-transaction file stopped midway: how many of its statements ran; null otherwise */
+  readonly partial: { readonly statements_run: number; readonly statements: number } | null;
 }
 
 function statusEntry(entry: Entry): StatusEntry {
@@ -46,15 +48,16 @@ function statusEntry(entry: Entry): StatusEntry {
     applied_at: row?.appliedAt.toISOString() ?? null,
     duration_ms: row?.durationMs ?? null,
     applied_by: row?.appliedBy ?? null,
+    partial: entry.kind === 'partial' ? { statements_run: entry.partial.statementsRun, statements: entry.partial.statements } : null,
   };
 }
 
-const KINDS: readonly Entry['kind'][] = ['applied', 'applied-unverified', 'pending', 'drifted', 'missing-file', 'out-of-order', 'ahead'];
+const KINDS: readonly Entry['kind'][] = ['applied', 'applied-unverified', 'pending', 'partial', 'drifted', 'missing-file', 'out-of-order', 'ahead'];
 /** States that need nobody: applied, and applied ids of a newer image than this one (a rollback). */
 const FINE: ReadonlySet<Entry['kind']> = new Set(['applied', 'applied-unverified', 'ahead']);
 
 export async function status(ctx: CommandContext, json: boolean): Promise<void> {
-  const { plan, lastRun } = await inspect(ctx, { lastRun: true });
+  const { plan, lastRun } = await inspect(ctx, { details: true });
   const migrations = plan.entries.map(statusEntry);
   const summary = Object.fromEntries(KINDS.map((k) => [k, migrations.filter((m) => m.state === k).length])) as StatusDocument['summary'];
   const needsAttention = migrations.some((m) => !FINE.has(m.state)) || plan.missingRequired.length > 0;
@@ -76,7 +79,7 @@ export async function status(ctx: CommandContext, json: boolean): Promise<void> 
 function humanStatus(doc: StatusDocument): string {
   const rows = doc.migrations.map((m) => [
     m.id,
-    m.state,
+    m.partial ? `partial (${m.partial.statements_run} of ${m.partial.statements})` : m.state,
     m.applied_at ?? '',
     m.duration_ms === null ? '' : String(m.duration_ms),
     m.applied_by ?? '',

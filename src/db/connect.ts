@@ -60,6 +60,8 @@ function classifyConnectError(error: unknown, target: ConnectionTarget): Verdict
   return { kind: 'fatal', reason: message };
 }
 
+const WAITING = 'stopped while waiting for PostgreSQL; nothing was applied';
+
 export interface WaitOptions {
   readonly deadlineMs: number;
   readonly requireWritable: boolean;
@@ -73,7 +75,7 @@ export async function waitForDatabase(target: ConnectionTarget, options: WaitOpt
   const deadline = started + options.deadlineMs;
   let lastReason = 'no attempt finished';
   for (let attempt = 1; ; attempt++) {
-    options.stop.throwIfStopped();
+    options.stop.throwIfStopped(WAITING);
     const remaining = deadline - Date.now();
     const verdict = await attemptConnection(target, options, Math.max(1000, Math.min(remaining, 10_000)));
     if (verdict instanceof Session) {
@@ -87,7 +89,7 @@ export async function waitForDatabase(target: ConnectionTarget, options: WaitOpt
     const delay = Math.min(backoff(attempt), deadline - Date.now());
     if (delay <= 0) break;
     options.log.info({ attempt, reason: verdict.reason, retryInMs: delay, target: target.display }, 'waiting for PostgreSQL');
-    await sleep(delay, options.stop);
+    await sleep(delay, options.stop, WAITING);
   }
   throw new ConnectError(
     `PostgreSQL at ${target.display} was not ready within ${options.deadlineMs / 1000}s (XYN_WAIT_TIMEOUT): ${lastReason}.`,

@@ -12,7 +12,7 @@ import { concurrentIndexName, indexOfPosition, lex, lineColumn, type Statement }
 import { sleep, type Stop } from '../stop.js';
 import { backoff } from './backoff.js';
 import pg from 'pg';
-import { qualifiedName, recordRowSql, type LedgerName } from './ledger.js';
+import { clearPartialSql, qualifiedName, recordPartialSql, recordRowSql, type LedgerName } from './ledger.js';
 import { onOurSessionSql, poolerDetected } from './pooler.js';
 import { ScriptFailure, serverError, type ServerError, type Session } from './session.js';
 
@@ -44,6 +44,8 @@ export interface ApplyOutcome {
 }
 
 const LOCK_NOT_AVAILABLE = '55P03';
+/** statement_timeout; a cancel of ours (a signal) never gets this far */
+const QUERY_CANCELED = '57014';
 
 export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Promise<Applied> {
   const started = Date.now();
@@ -60,7 +62,7 @@ export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Pr
         { file: file.fileName, attempt, of: ctx.ddlRetries + 1, retryInMs: delay, lockTimeoutMs: ctx.ddlLockTimeoutMs, oldestTransactions: await oldestTransactions(ctx.session) },
         'a migration statement gave up waiting for a table lock (XYN_DDL_LOCK_TIMEOUT) so as not to stall the queries queued behind it; retrying',
       );
-      await sleep(delay, ctx.stop);
+      await sleep(delay, ctx.stop, `stopped while waiting to retry ${file.fileName}, which was rolled back and is not applied; migrations applied before it stay, the lock released`);
     }
   }
 }
@@ -107,7 +109,9 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
     const db = serverError(failure.error);
     if (!db || endsSession(db)) throw connectionLost(file, failure.error);
     await ctx.session.query('ROLLBACK').catch(() => undefined);
-    ctx.stop.throwIfStopped();
+    ctx.stop.throwIfStopped(`the running migration ${file.fileName} was cancelled and rolled back, nothing of it is applied; migrations applied before it stay, the lock released`, {
+      migration: file.id,
+    });
     if (db.code === NOT_OUR_SESSION) throw poolerDetected();
     if (db.code === ALREADY_APPLIED) throw alreadyApplied(file);
     const where = locateInScript(file, db, failure.completed, prefix);
@@ -117,26 +121,55 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
   }
 }
 
+/**
+ * Statement by statement, with session timeouts that are reset whatever happens. A file stopped
+ * midway (failure or signal) is recorded as partly applied; its ledger row, written after the
+ * last statement, clears that record in the same implicit transaction.
+ */
 async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext): Promise<void> {
   const started = Date.now();
-  await ctx.session.script(`SET lock_timeout = ${ctx.ddlLockTimeoutMs};SET statement_timeout = ${ctx.statementTimeoutMs};${guardSql(file, ctx)}`).catch((failure) => {
-    const code = serverError(failure)?.code;
-    if (code === NOT_OUR_SESSION) throw poolerDetected();
-    if (code === ALREADY_APPLIED) throw alreadyApplied(file);
-    throw failure instanceof ScriptFailure ? failure.error : failure;
-  });
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
   let done = 0;
   try {
+    await ctx.session.script(`SET lock_timeout = ${ctx.ddlLockTimeoutMs};SET statement_timeout = ${ctx.statementTimeoutMs};${guardSql(file, ctx)}`).catch((failure) => {
+      const code = serverError(failure)?.code;
+      if (code === NOT_OUR_SESSION) throw poolerDetected();
+      if (code === ALREADY_APPLIED) throw alreadyApplied(file);
+      throw failure instanceof ScriptFailure ? failure.error : failure;
+    });
     for (const statement of file.statements) {
       await runStatement(file, statement, ctx, done);
       done++;
     }
-    await ctx.session.query(recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy, Date.now() - started));
+    await recordCompleted(file, ctx, Date.now() - started);
+  } catch (error) {
+    if (done > 0 && !(error instanceof MigrationError && error.fields.connectionLost)) await recordPartial(file, ctx, done);
+    throw error;
   } finally {
     off();
     await ctx.session.query('RESET lock_timeout; RESET statement_timeout').catch(() => undefined);
   }
+}
+
+async function recordCompleted(file: MigrationFile, ctx: ApplyContext, durationMs: number): Promise<void> {
+  try {
+    await ctx.session.script(`${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy, durationMs)};${clearPartialSql(ctx.ledger, file.id)}`);
+  } catch (failure) {
+    const db = serverError(failure);
+    if (db?.code !== '42P01' && db?.code !== '3F000') throw failure;
+    // The file itself removed the ledger (dynamic SQL the up-front check cannot see).
+    throw new MigrationError(
+      `${file.fileName} ran every statement, but afterwards the ledger ${qualifiedName(ctx.ledger)} no longer exists: the file dropped or renamed it (XYN_LEDGER_TABLE); restore the ledger before the next run, which would otherwise apply every migration again.`,
+      { migration: file.id, migrationFile: file.fileName, sqlstate: db.code },
+    );
+  }
+}
+
+/** Best effort: the statements ran whether or not this record can be written. */
+async function recordPartial(file: MigrationFile, ctx: ApplyContext, done: number): Promise<void> {
+  await ctx.session.script(recordPartialSql(ctx.ledger, file.id, file.checksum, done, file.statements.length)).catch((failure) => {
+    ctx.log.warn({ file: file.fileName, reason: serverError(failure)?.message ?? String(failure) }, 'could not record the file as partly applied');
+  });
 }
 
 /**
@@ -163,14 +196,17 @@ async function runStatement(file: MigrationFile, statement: Statement, ctx: Appl
   } catch (error) {
     const db = serverError(error);
     if (!db || endsSession(db)) throw connectionLost(file, error);
-    ctx.stop.throwIfStopped();
-    const offset = db.position ? indexOfPosition(statement.text, Number(db.position)) : 0;
-    const where = lineColumn(file.text, statement.start + offset);
     const invalidIndex = concurrentIndexName(statement);
-    const leftover = invalidIndex ? `; the failed build left the index ${invalidIndex} INVALID, and the next run drops and rebuilds it` : '';
-    const ran = `${done} of ${file.statements.length} statements had run and stay applied${leftover}; the file is idempotent, so a rerun completes it`;
+    const leftover = invalidIndex ? `; the interrupted build left the index ${invalidIndex} INVALID, and the next run drops and rebuilds it` : '';
+    const ran = `${done} of ${file.statements.length} of its statements ran and stay applied (status shows the file partial)${leftover}; the file is idempotent, so the next run applies it again from the top and completes it`;
     ctx.log.error({ file: file.fileName, statementsRun: done, statements: file.statements.length }, 'a no-transaction migration stopped midway');
-    throw migrationFailed(file, db, where, ran);
+    ctx.stop.throwIfStopped(`the running no-transaction migration ${file.fileName} was cancelled: ${ran}; the lock released`, {
+      migration: file.id,
+      statementsRun: done,
+      statements: file.statements.length,
+    });
+    const offset = db.position ? indexOfPosition(statement.text, Number(db.position)) : 0;
+    throw migrationFailed(file, db, lineColumn(file.text, statement.start + offset), ran);
   }
 }
 
@@ -195,6 +231,7 @@ function migrationFailed(file: MigrationFile, db: ServerError, where: FileLocati
   if (db.detail) parts.push(`detail: ${db.detail}`);
   if (hint) parts.push(`hint: ${hint}`);
   if (db.code === LOCK_NOT_AVAILABLE) parts.push('it gave up waiting for a table lock (XYN_DDL_LOCK_TIMEOUT) after XYN_DDL_RETRIES retries');
+  if (db.code === QUERY_CANCELED) parts.push('it ran longer than XYN_STATEMENT_TIMEOUT allows one statement (0 = no limit)');
   return new MigrationError(`${parts.join('; ')}; ${consequence}.`, {
     migration: file.id,
     migrationFile: file.fileName,
@@ -227,7 +264,7 @@ function connectionLost(file: MigrationFile, error: unknown): MigrationError {
       : 'statements it had already run stay, and the file is idempotent';
   return new MigrationError(
     `The connection to PostgreSQL was lost while applying ${file.fileName} (${reason}); ${left}, the lock went with the session, and a rerun continues from the ledger.`,
-    { migration: file.id, migrationFile: file.fileName },
+    { migration: file.id, migrationFile: file.fileName, connectionLost: true },
   );
 }
 

@@ -3,7 +3,7 @@
  * (the old shell script's ledger had only id, applied_at), and the SQL that records one row.
  */
 import pg from 'pg';
-import type { LedgerRow } from '../plan.js';
+import type { LedgerRow, PartialRun } from '../plan.js';
 import { serverError, type Session } from './session.js';
 
 /** Where the ledger lives: XYN_LEDGER_SCHEMA.XYN_LEDGER_TABLE. */
@@ -106,4 +106,38 @@ export async function recordBaseline(session: Session, ledger: LedgerName, files
      ON CONFLICT (id) DO NOTHING`,
     [files.map((f) => f.id), files.map((f) => f.checksum), appliedBy],
   );
+}
+
+/**
+ * No-transaction files stopped midway, beside the ledger (`<ledger>_partial`), never in it: a row
+ * in the ledger means "applied", and applications may read it so. Made on first need; a file's
+ * row goes when a run completes the file.
+ */
+export function partialName(ledger: LedgerName): string {
+  return `${pg.escapeIdentifier(ledger.schema)}.${pg.escapeIdentifier(`${ledger.table}_partial`)}`;
+}
+
+export function recordPartialSql(ledger: LedgerName, id: string, checksum: string, statementsRun: number, statements: number): string {
+  const table = partialName(ledger);
+  return `CREATE TABLE IF NOT EXISTS ${table} (id text PRIMARY KEY, statements_run integer NOT NULL, statements integer NOT NULL, checksum text, stopped_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO ${table} (id, statements_run, statements, checksum) VALUES (${pg.escapeLiteral(id)}, ${statementsRun}, ${statements}, ${pg.escapeLiteral(checksum)})
+ON CONFLICT (id) DO UPDATE SET statements_run = EXCLUDED.statements_run, statements = EXCLUDED.statements, checksum = EXCLUDED.checksum, stopped_at = now()`;
+}
+
+/** Forgets that `id` was partly applied (a no-op where nothing was ever partial). */
+export function clearPartialSql(ledger: LedgerName, id: string): string {
+  const table = partialName(ledger);
+  return `DO $xyn_partial$BEGIN IF to_regclass(${pg.escapeLiteral(table)}) IS NOT NULL THEN DELETE FROM ${table} WHERE id = ${pg.escapeLiteral(id)}; END IF; END$xyn_partial$`;
+}
+
+/** The files left partly applied; [] when none ever was. */
+export async function readPartial(session: Session, ledger: LedgerName): Promise<PartialRun[]> {
+  try {
+    const rows = await session.query<{ id: string; statements_run: number; statements: number }>(`SELECT id, statements_run, statements FROM ${partialName(ledger)}`);
+    return rows.map((r) => ({ id: r.id, statementsRun: r.statements_run, statements: r.statements }));
+  } catch (error) {
+    const code = serverError(error)?.code;
+    if (code === '42P01' || code === '3F000') return [];
+    throw error;
+  }
 }

@@ -57,7 +57,7 @@ export async function acquireLock(session: Session, ledger: LedgerName, timeoutM
       log.info({ holder: await lockHolder(session, key), waitedMs: now - started }, 'waiting for the migration lock held by another runner');
       nextReport = now + REPORT_EVERY_MS;
     }
-    await sleep(Math.min(50 * attempt, 500, Math.max(1, timeoutMs - (now - started))), stop);
+    await sleep(Math.min(50 * attempt, 500, Math.max(1, timeoutMs - (now - started))), stop, 'stopped while waiting for the migration lock held by another runner; nothing was applied');
   }
 }
 

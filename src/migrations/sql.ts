@@ -286,7 +286,7 @@ export function concurrentIndexName(statement: Statement): string | undefined {
 }
 
 /** The first `limit` words of a statement: unquoted ones lower-cased, quoted ones kept, '.' kept. */
-function identifierTokens(text: string, limit: number): string[] {
+export function identifierTokens(text: string, limit: number): string[] {
   const tokens: string[] = [];
   let i = 0;
   while (i < text.length && tokens.length < limit) {
