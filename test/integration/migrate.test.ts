@@ -173,7 +173,7 @@ INSERT INTO dupes VALUES (1);
     const failed = await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir });
     assert.equal(failed.code, 1);
     assert.match(failed.lastMessage, /002_unique\.sql:3:1/);
-    assert.match(failed.lastMessage, /1 of 2 statements had run/);
+    assert.match(failed.lastMessage, /1 of 2 of its statements ran and stay applied/);
     assert.match(failed.lastMessage, /codes_code_key INVALID/);
     assert.deepEqual(await ledgerIds(), ['001_initial_schema']);
     assert.equal((await db.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'codes_code_key'::regclass`))[0]!.indisvalid, false);
