@@ -3,10 +3,9 @@
  * waiting, a migration that would destroy the ledger, a statement that runs too long.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { freshDatabase, ledgerIdsOf, waitFor, type TestDatabase } from '../support/postgres.js';
-import { migrationsDir, runCli, startCli } from '../support/cli.js';
+import { migrationsDir, runCli, startCli, untilLogged } from '../support/cli.js';
 
 let db: TestDatabase;
 beforeEach(async () => (db = await freshDatabase()));
@@ -14,15 +13,6 @@ afterEach(async () => db.drop());
 
 const base = { '001_initial_schema.sql': 'CREATE TABLE IF NOT EXISTS widgets (id bigint PRIMARY KEY, name text);' };
 const env = (dir: string, more: Record<string, string> = {}) => ({ DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir, ...more });
-/** Resolves once the child has logged a line holding `text` (its signal handlers are in place by then). */
-const logged = (child: ChildProcess, text: string) =>
-  new Promise<void>((resolve) => {
-    let seen = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (seen.includes(text)) resolve();
-    });
-  });
 const sleeping = (seconds: number) => async () =>
   (await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE $2 AND pid <> pg_backend_pid()`, [db.name, `%pg_sleep(${seconds})%`])).length > 0;
 
@@ -92,7 +82,7 @@ describe('a signal while waiting says that nothing was applied', () => {
     const [{ key }] = (await holder.query(`SELECT ('x' || left(encode(sha256('xyn-migrate:public.schema_migrations'), 'hex'), 16))::bit(64)::bigint::text AS key`)).rows as [{ key: string }];
     await holder.query('SELECT pg_advisory_lock($1::bigint)', [key]);
     const { child, result } = startCli([], env(migrationsDir({ ...base, '002_more.sql': 'CREATE TABLE IF NOT EXISTS more (id int);' })));
-    await logged(child, 'waiting for the migration lock');
+    await untilLogged(child, 'waiting for the migration lock');
     child.kill('SIGTERM');
     const run = await result;
     assert.equal(run.code, 143, run.stderr);
@@ -103,7 +93,7 @@ describe('a signal while waiting says that nothing was applied', () => {
 
   it('SIGINT while waiting for PostgreSQL that is not there', async () => {
     const { child, result } = startCli([], { DATABASE_URL: 'postgres://u:p@127.0.0.1:1/db', XYN_MIGRATIONS_DIR: migrationsDir(base), XYN_WAIT_TIMEOUT: '30' });
-    await logged(child, 'waiting for PostgreSQL');
+    await untilLogged(child, 'waiting for PostgreSQL');
     child.kill('SIGINT');
     const run = await result;
     assert.equal(run.code, 130, run.stderr);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { advisoryLocksIn, freshDatabase, ledgerIdsOf, testServer, urlFor, waitFor, type TestDatabase } from '../support/postgres.js';
-import { migrationsDir, runCli, startCli } from '../support/cli.js';
+import { migrationsDir, runCli, startCli, untilLogged } from '../support/cli.js';
 import { proxyTo, reservePort } from '../support/proxy.js';
 
 const widgets = {
@@ -226,12 +226,13 @@ describe('migrate: waiting for PostgreSQL', () => {
   it('waits for a PostgreSQL that starts listening seconds after the runner', async () => {
     const proxy = await proxyTo(testServer().port);
     try {
-      const { result } = startCli([], {
+      const { child, result } = startCli([], {
         DATABASE_URL: urlFor(db.name, testServer(), { port: proxy.port }),
         XYN_MIGRATIONS_DIR: migrationsDir(widgets),
         XYN_WAIT_TIMEOUT: '30',
       });
-      await new Promise((r) => setTimeout(r, 2000));
+      await untilLogged(child, 'waiting for PostgreSQL');
+      await new Promise((r) => setTimeout(r, 500));
       await proxy.listen();
       const run = await result;
       assert.equal(run.code, 0, run.stderr);

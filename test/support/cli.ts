@@ -50,6 +50,17 @@ export function startCli(args: readonly string[], env: Env, wrapper: readonly st
   return { child, result };
 }
 
+/** Resolves once the child has logged a line holding `text` (its signal handlers are in place by then). */
+export function untilLogged(child: ChildProcess, text: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let seen = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes(text)) resolve();
+    });
+  });
+}
+
 export function runCli(args: readonly string[], env: Env, wrapper: readonly string[] = []): Promise<CliResult> {
   return startCli(args, env, wrapper).result;
 }
