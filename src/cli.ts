@@ -6,9 +6,9 @@ import { writeFileSync, writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { parseArgs } from 'node:util';
 import { earlyEnvironment, flagVariables, loadConfig, switchFlags, type Config, type Flag } from './config.js';
-import { ExitCode, XynError, ConfigError } from './errors.js';
+import { ExitCode, ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
-import { serverError } from './db/session.js';
+import { describeFailure } from './failure.js';
 import { registerSecret, scrub } from './secrets.js';
 import { Stop, type StopSignal } from './stop.js';
 import { version } from './version.js';
@@ -22,6 +22,7 @@ import { newMigration } from './commands/new.js';
 import { baseline } from './commands/baseline.js';
 import { rehearse } from './commands/rehearse.js';
 import { lint } from './commands/lint.js';
+import { migrateFleet, statusFleet, verifyFleet } from './fleet/commands.js';
 
 
 interface Invocation {
@@ -31,10 +32,14 @@ interface Invocation {
 }
 
 const commands: Record<string, { usage: string; summary: string; run: (ctx: CommandContext, invocation: Invocation) => Promise<unknown> }> = {
-  migrate: { usage: 'migrate', summary: 'wait for PostgreSQL, take the lock, apply pending migrations, verify, print the ledger', run: (ctx) => migrate(ctx) },
-  status: { usage: 'status [--json]', summary: 'every file and ledger row: applied, pending, drifted, missing file, out of order (read-only)', run: (ctx, i) => status(ctx, i.json) },
+  migrate: {
+    usage: 'migrate',
+    summary: 'wait for PostgreSQL, take the lock, apply pending migrations, verify, print the ledger (each target of a fleet)',
+    run: (ctx, i) => (ctx.config.fleet ? migrateFleet(ctx, ctx.config.fleet, i.json) : migrate(ctx)),
+  },
+  status: { usage: 'status [--json]', summary: 'every file and ledger row: applied, pending, drifted, missing file, out of order (read-only)', run: (ctx, i) => (ctx.config.fleet ? statusFleet(ctx, ctx.config.fleet, i.json) : status(ctx, i.json)) },
   plan: { usage: 'plan [--json]', summary: 'what migrate would apply now, in order, with each file\'s mode (read-only)', run: (ctx, i) => plan(ctx, i.json) },
-  verify: { usage: 'verify', summary: 'fail fast on boot: required migrations applied, no drift, no unknown ids; exit 0 or 5', run: (ctx) => verify(ctx) },
+  verify: { usage: 'verify', summary: 'fail fast on boot: required migrations applied, no drift, no unknown ids; exit 0 or 5', run: (ctx, i) => (ctx.config.fleet ? verifyFleet(ctx, ctx.config.fleet, i.json) : verify(ctx)) },
   new: { usage: 'new <name>', summary: 'write the next-numbered migration file from the template', run: async (ctx, i) => newMigration(ctx, i.args) },
   lint: {
     usage: 'lint [--json]',
@@ -125,6 +130,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       stop,
       print,
       stdoutIsTerminal: isatty(1),
+      progressLine: stderrIsTerminal ? (text) => void writeSync(2, scrub(`\r\x1b[2K${text}`)) : () => undefined,
       progress: () => (stderrIsTerminal ? terminalProgress((text) => void writeSync(2, scrub(text)), process.stderr.columns ?? 80) : noProgress),
     };
     await commands[command]!.run(ctx, invocation);
@@ -136,24 +142,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 /** The last log line says why in one sentence; the same sentence goes to the termination log. */
 function fail(error: unknown, log: Logger, terminationLog: string | undefined): number {
-  let exitCode: number;
-  let sentence: string;
-  const db = serverError(error);
-  if (error instanceof XynError) {
-    exitCode = error.exitCode;
-    sentence = error.message;
-    log.error({ ...error.fields, exitCode, errorKind: error.name }, sentence);
-  } else if (db) {
-    // A statement of ours (not of a migration file) refused: permissions, a broken ledger.
-    exitCode = ExitCode.unreachable;
-    const hint = db.code === '42501' ? '; the migration role needs to own the schema and the ledger, or be granted privileges on them' : '';
-    sentence = `PostgreSQL refused xyn-migrate's own statement: ${db.message} (SQLSTATE ${db.code})${hint}.`;
-    log.error({ sqlstate: db.code, detail: db.detail, hint: db.hint, exitCode }, sentence);
-  } else {
-    exitCode = ExitCode.migrationFailed;
-    sentence = `Unexpected internal error: ${error instanceof Error ? error.message : String(error)}.`;
-    log.error({ err: error, exitCode }, sentence);
-  }
+  const { exitCode, sentence, fields } = describeFailure(error);
+  log.error({ ...fields, exitCode }, sentence);
   if (terminationLog) {
     try {
       writeFileSync(terminationLog, scrub(sentence) + '\n');

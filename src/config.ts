@@ -41,6 +41,20 @@ export interface Config {
   readonly host: string;
   /** `rehearse`: an empty database to use instead of a scratch one */
   readonly rehearseUrl: string | undefined;
+  /** a tenant schema: the files run with search_path set to it (a fleet target; undefined otherwise) */
+  readonly searchPath: string | undefined;
+  /** many databases in one job; undefined for the ordinary single-database run */
+  readonly fleet: FleetConfig | undefined;
+}
+
+export interface FleetConfig {
+  readonly source: { readonly kind: 'file'; readonly path: string } | { readonly kind: 'query'; readonly sql: string };
+  /** targets in progress at once */
+  readonly concurrency: number;
+  /** this process's share: targets whose stable hash mod `count` is `index` */
+  readonly shard: { readonly index: number; readonly count: number } | undefined;
+  /** the first k targets go first; a failure among them leaves the rest skipped */
+  readonly canary: number;
 }
 
 /** Which flag stands for which variable (flags win over the environment). */
@@ -58,6 +72,12 @@ export const flagVariables = {
   'allow-drift': 'XYN_ALLOW_DRIFT',
   'allow-out-of-order': 'XYN_ALLOW_OUT_OF_ORDER',
   'allow-missing-files': 'XYN_ALLOW_MISSING_FILES',
+  'targets-file': 'XYN_TARGETS_FILE',
+  'targets-query': 'XYN_TARGETS_QUERY',
+  concurrency: 'XYN_CONCURRENCY',
+  shard: 'XYN_SHARD',
+  shards: 'XYN_SHARDS',
+  canary: 'XYN_CANARY',
 } as const;
 export type Flag = keyof typeof flagVariables;
 /** Flags that take no value: `--allow-drift` alone means XYN_ALLOW_DRIFT=true. */
@@ -99,6 +119,18 @@ const requiredList = makeValidator<RequiredMigrations>((raw) => {
   return { kind: 'list', ids };
 });
 
+const positive = makeValidator<number>((raw) => {
+  if (!/^[1-9]\d*$/.test(raw.trim())) throw new Error(`"${raw}" is not a whole number of 1 or more (e.g. 4)`);
+  return Number(raw.trim());
+});
+
+const shard = makeValidator<{ index: number; count: number }>((raw) => {
+  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(raw);
+  const [index, count] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
+  if (!(count >= 1 && index >= 0 && index < count)) throw new Error(`"${raw}" is not a shard i/n with 0 ≤ i < n (e.g. 0/4)`);
+  return { index, count };
+});
+
 /** Secrets are never echoed: these validators only say what shape is wrong. */
 const secretText = makeValidator<string>((raw) => raw);
 const secretUrl = makeValidator<string>((raw) => {
@@ -137,6 +169,13 @@ const specs = {
   XYN_TERMINATION_LOG: str({ default: undefined }),
   XYN_APPLIED_BY: str({ default: undefined }),
   XYN_REHEARSE_URL: secretUrl({ default: undefined }),
+  XYN_TARGETS_FILE: str({ default: undefined }),
+  XYN_TARGETS_QUERY: str({ default: undefined }),
+  XYN_CONCURRENCY: positive({ default: 4 }),
+  XYN_SHARD: shard({ default: undefined }),
+  XYN_SHARDS: positive({ default: undefined }),
+  JOB_COMPLETION_INDEX: count({ default: undefined }),
+  XYN_CANARY: count({ default: 0 }),
 } as const;
 
 const flagOf = (variable: string): string | undefined =>
@@ -192,7 +231,42 @@ export function loadConfig(
     appliedBy: e.XYN_APPLIED_BY ?? `xyn-migrate on ${env.HOSTNAME ?? hostname()}`,
     host: env.HOSTNAME ?? hostname(),
     rehearseUrl: e.XYN_REHEARSE_URL,
+    searchPath: undefined,
+    fleet: fleetConfig(e),
   });
+}
+
+interface FleetVariables {
+  XYN_TARGETS_FILE?: string;
+  XYN_TARGETS_QUERY?: string;
+  XYN_CONCURRENCY: number;
+  XYN_SHARD?: { index: number; count: number };
+  XYN_SHARDS?: number;
+  JOB_COMPLETION_INDEX?: number;
+  XYN_CANARY: number;
+}
+
+function fleetConfig(e: FleetVariables): FleetConfig | undefined {
+  const invalid = (message: string, variables: string[]) => new ConfigError(`Invalid configuration: ${message}.`, { variables });
+  if (e.XYN_TARGETS_FILE !== undefined && e.XYN_TARGETS_QUERY !== undefined) {
+    throw invalid('XYN_TARGETS_FILE and XYN_TARGETS_QUERY are both set; set only one', ['XYN_TARGETS_FILE', 'XYN_TARGETS_QUERY']);
+  }
+  let shard = e.XYN_SHARD;
+  if (e.XYN_SHARDS !== undefined) {
+    if (shard !== undefined) throw invalid('XYN_SHARD and XYN_SHARDS are both set; set only one', ['XYN_SHARD', 'XYN_SHARDS']);
+    const index = e.JOB_COMPLETION_INDEX;
+    if (index === undefined) {
+      throw invalid('XYN_SHARDS needs JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job); outside one, set XYN_SHARD=i/n', ['XYN_SHARDS', 'JOB_COMPLETION_INDEX']);
+    }
+    if (index >= e.XYN_SHARDS) throw invalid(`JOB_COMPLETION_INDEX ${index} is not below XYN_SHARDS ${e.XYN_SHARDS}`, ['XYN_SHARDS', 'JOB_COMPLETION_INDEX']);
+    shard = { index, count: e.XYN_SHARDS };
+  }
+  const source = e.XYN_TARGETS_FILE !== undefined ? { kind: 'file' as const, path: e.XYN_TARGETS_FILE } : e.XYN_TARGETS_QUERY !== undefined ? { kind: 'query' as const, sql: e.XYN_TARGETS_QUERY } : undefined;
+  if (source === undefined) {
+    if (shard !== undefined || e.XYN_CANARY > 0) throw invalid('XYN_SHARD, XYN_SHARDS and XYN_CANARY need targets: set XYN_TARGETS_FILE or XYN_TARGETS_QUERY', ['XYN_TARGETS_FILE']);
+    return undefined;
+  }
+  return Object.freeze({ source, concurrency: e.XYN_CONCURRENCY, shard, canary: e.XYN_CANARY });
 }
 
 interface DatabaseVariables {

@@ -23,6 +23,8 @@ export interface CommandContext {
   readonly stdoutIsTerminal: boolean;
   /** live progress on stderr when it is a terminal */
   readonly progress: () => Progress;
+  /** one line on stderr, redrawn in place at a terminal; nothing elsewhere (the fleet's progress) */
+  readonly progressLine: (text: string) => void;
 }
 
 export function requireDatabase(config: Config): ConnectionTarget {

@@ -22,23 +22,29 @@ export interface MigrateResult {
 }
 
 export async function migrate(ctx: CommandContext): Promise<MigrateResult> {
-  const { config, log } = ctx;
   const { files, session } = await connectWhileReadingFiles(ctx, { writable: true });
   try {
-    let rows = await readLedger(session, config.ledger);
-    let plan = refuseBadHistory(planMigrations(files, rows, config), config.ledger, log);
-    let applied: readonly Applied[] = [];
-    if (plan.toApply.length > 0 || plan.toAdopt.length > 0) {
-      ({ rows, applied } = await withMigrationLock(session, ctx, () => applyUnderLock(session, ctx, files)));
-      plan = planMigrations(files, rows, config);
-    }
-    requireMigrations(plan, config.migrationsDir);
-    log.info({ applied: applied.length, migrations: rows.length }, applied.length > 0 ? 'migrations applied' : 'nothing to apply');
-    printLedger(ctx, rows);
-    return { applied, ledger: rows };
+    const result = await migrateOn(session, ctx, files);
+    printLedger(ctx, result.ledger);
+    return result;
   } finally {
     await session.close();
   }
+}
+
+/** The job on one database, over an open session: also each target of a fleet. */
+export async function migrateOn(session: Session, ctx: CommandContext, files: readonly MigrationFile[]): Promise<MigrateResult> {
+  const { config, log } = ctx;
+  let rows = await readLedger(session, config.ledger);
+  let plan = refuseBadHistory(planMigrations(files, rows, config), config.ledger, log);
+  let applied: readonly Applied[] = [];
+  if (plan.toApply.length > 0 || plan.toAdopt.length > 0) {
+    ({ rows, applied } = await withMigrationLock(session, ctx, () => applyUnderLock(session, ctx, files)));
+    plan = planMigrations(files, rows, config);
+  }
+  requireMigrations(plan, config.migrationsDir);
+  log.info({ applied: applied.length, migrations: rows.length }, applied.length > 0 ? 'migrations applied' : 'nothing to apply');
+  return { applied, ledger: rows };
 }
 
 async function applyUnderLock(session: Session, ctx: CommandContext, files: readonly MigrationFile[]): Promise<{ rows: LedgerRow[]; applied: readonly Applied[] }> {
@@ -69,6 +75,7 @@ async function recordedRun(session: Session, ctx: CommandContext, files: readonl
     },
     ctx.log,
     config.recordRuns === 'auto',
+    config.searchPath,
   );
   await recorder.start();
   const outcome = await applyInOrder(session, ctx, files, recorder);

@@ -4,7 +4,7 @@
  * file, out of order, a required migration not applied).
  */
 import { VerificationError } from '../errors.js';
-import type { Entry } from '../plan.js';
+import type { Entry, Plan } from '../plan.js';
 import { table } from '../report.js';
 import type { LastRun } from '../db/runs.js';
 import { inspect } from './inspect.js';
@@ -60,7 +60,7 @@ export async function status(ctx: CommandContext, json: boolean): Promise<void> 
   const { plan, lastRun } = await inspect(ctx, { details: true });
   const migrations = plan.entries.map(statusEntry);
   const summary = Object.fromEntries(KINDS.map((k) => [k, migrations.filter((m) => m.state === k).length])) as StatusDocument['summary'];
-  const needsAttention = migrations.some((m) => !FINE.has(m.state)) || plan.missingRequired.length > 0;
+  const needsAttention = planNeedsAttention(plan);
   const document: StatusDocument = {
     ledger: `${ctx.config.ledger.schema}.${ctx.config.ledger.table}`,
     migrations_dir: ctx.config.migrationsDir,
@@ -74,6 +74,11 @@ export async function status(ctx: CommandContext, json: boolean): Promise<void> 
   if (needsAttention) {
     throw new VerificationError(`Status: ${describeSummary(document)}.`, { summary, missingRequired: plan.missingRequired });
   }
+}
+
+/** Anything but applied (or ahead of this image), or a required migration not applied. */
+export function planNeedsAttention(plan: Plan): boolean {
+  return plan.entries.some((e) => !FINE.has(e.kind)) || plan.missingRequired.length > 0;
 }
 
 function humanStatus(doc: StatusDocument): string {

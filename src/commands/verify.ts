@@ -6,9 +6,14 @@ import { VerificationError } from '../errors.js';
 import { inspect } from './inspect.js';
 import { warnAboutHistory } from './history.js';
 import type { CommandContext } from './context.js';
+import type { Plan } from '../plan.js';
 
 export async function verify(ctx: CommandContext): Promise<void> {
-  const { plan } = await inspect(ctx);
+  verifyPlan((await inspect(ctx)).plan, ctx);
+}
+
+/** Throws exit 5 naming every problem of what is applied; logs what it let pass. */
+export function verifyPlan(plan: Plan, ctx: CommandContext): void {
   // A pending file, even out of order, is migrate's business; verify judges what is applied.
   warnAboutHistory({ ...plan, warnings: plan.warnings.filter((w) => w.kind !== 'out-of-order') }, ctx.log);
   const problems = plan.refusals.filter((r) => r.kind !== 'out-of-order').map((r) => r.message);

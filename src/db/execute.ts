@@ -23,6 +23,8 @@ export interface ApplyContext {
   readonly ddlLockTimeoutMs: number;
   readonly ddlRetries: number;
   readonly statementTimeoutMs: number;
+  /** a tenant schema the files run in (fleet); undefined = the role's own search_path */
+  readonly searchPath?: string | undefined;
   readonly log: Logger;
   readonly stop: Stop;
   /** rehearse runs files a second time on purpose; migrate never applies an applied file */
@@ -99,7 +101,9 @@ function guardSql(file: MigrationFile, ctx: ApplyContext): string {
 }
 
 async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promise<void> {
-  const prefix = `BEGIN;SET LOCAL lock_timeout = ${ctx.ddlLockTimeoutMs};SET LOCAL statement_timeout = ${ctx.statementTimeoutMs};${guardSql(file, ctx)};\n`;
+  // SET LOCAL: a reused session never carries a tenant's search_path into the next one.
+  const searchPath = ctx.searchPath === undefined ? '' : `SET LOCAL search_path = ${pg.escapeIdentifier(ctx.searchPath)};`;
+  const prefix = `BEGIN;SET LOCAL lock_timeout = ${ctx.ddlLockTimeoutMs};SET LOCAL statement_timeout = ${ctx.statementTimeoutMs};${searchPath}${guardSql(file, ctx)};\n`;
   const suffix = `\n;\n${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy)};\nCOMMIT;`;
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
   try {
@@ -131,7 +135,8 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
   let done = 0;
   try {
-    await ctx.session.script(`SET lock_timeout = ${ctx.ddlLockTimeoutMs};SET statement_timeout = ${ctx.statementTimeoutMs};${guardSql(file, ctx)}`).catch((failure) => {
+    const searchPath = ctx.searchPath === undefined ? '' : `SET search_path = ${pg.escapeIdentifier(ctx.searchPath)};`;
+    await ctx.session.script(`SET lock_timeout = ${ctx.ddlLockTimeoutMs};SET statement_timeout = ${ctx.statementTimeoutMs};${searchPath}${guardSql(file, ctx)}`).catch((failure) => {
       const code = serverError(failure)?.code;
       if (code === NOT_OUR_SESSION) throw poolerDetected();
       if (code === ALREADY_APPLIED) throw alreadyApplied(file);
@@ -147,7 +152,7 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
     throw error;
   } finally {
     off();
-    await ctx.session.query('RESET lock_timeout; RESET statement_timeout').catch(() => undefined);
+    await ctx.session.query('RESET lock_timeout; RESET statement_timeout; RESET search_path').catch(() => undefined);
   }
 }
 

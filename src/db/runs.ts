@@ -9,6 +9,7 @@
  * (they claim 'queued'). Until the tables exist (a fresh database before 001) the recorder looks
  * again after each file that mentions them, and starts the run as soon as they do.
  */
+import pg from 'pg';
 import type { Logger } from '../log.js';
 import type { MigrationFile } from '../migrations/discover.js';
 import { InterruptedError, XynError } from '../errors.js';
@@ -28,19 +29,28 @@ export interface RunInputs {
 
 const MENTIONS_ENGINE_TABLES = /\b(runs|steps|blueprints)\b/i;
 
+/** The engine's tables: in a tenant schema when the fleet migrates one, else as search_path finds them. */
+function engineTables(schema: string | undefined) {
+  const q = (name: string) => (schema === undefined ? name : `${pg.escapeIdentifier(schema)}.${name}`);
+  return { runs: q('runs'), steps: q('steps'), blueprints: q('blueprints') };
+}
+
 export class RunRecorder {
   private runId: string | undefined;
   private off: boolean;
   private readonly done: Applied[] = [];
   private readonly startedAt = new Date();
+  private readonly tables: ReturnType<typeof engineTables>;
 
   constructor(
     private readonly session: Session,
     private readonly inputs: RunInputs,
     private readonly log: Logger,
     enabled: boolean,
+    schema?: string,
   ) {
     this.off = !enabled;
+    this.tables = engineTables(schema);
   }
 
   /** Under the lock, before the first file. */
@@ -71,14 +81,15 @@ export class RunRecorder {
   private async tryStart(): Promise<void> {
     await this.guard('start', async () => {
       const [state] = await this.session.query<{ ready: boolean }>(
-        `SELECT to_regclass('runs') IS NOT NULL AND to_regclass('steps') IS NOT NULL AND to_regclass('blueprints') IS NOT NULL AS ready`,
+        `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS ready`,
+        [this.tables.runs, this.tables.steps, this.tables.blueprints],
       );
       if (!state?.ready) return;
       // The blueprint row comes with 001; on a database whose tables predate it, wait for it.
       const [row] = await this.session.query<{ id: string }>(
-        `INSERT INTO runs (blueprint_id, status, inputs, attempts, started_at, created_at, updated_at)
+        `INSERT INTO ${this.tables.runs} (blueprint_id, status, inputs, attempts, started_at, created_at, updated_at)
          SELECT $1::text, 'running', $2::jsonb, 1, $3::timestamptz, $3::timestamptz, now()
-          WHERE EXISTS (SELECT 1 FROM blueprints WHERE id = $1::text) RETURNING id::text`,
+          WHERE EXISTS (SELECT 1 FROM ${this.tables.blueprints} WHERE id = $1::text) RETURNING id::text`,
         [BLUEPRINT_ID, JSON.stringify(this.inputs), this.startedAt],
       );
       if (!row) return;
@@ -91,7 +102,7 @@ export class RunRecorder {
   private async recordStep(idx: number, name: string, status: 'completed' | 'failed', durationMs: number | null, error: Record<string, unknown> | null) {
     await this.guard('step', () =>
       this.session.query(
-        `INSERT INTO steps (run_id, idx, name, status, started_at, finished_at, duration_ms, error)
+        `INSERT INTO ${this.tables.steps} (run_id, idx, name, status, started_at, finished_at, duration_ms, error)
          VALUES ($1, $2, $3, $4, now() - make_interval(secs => coalesce($5::int, 0) / 1000.0), now(), $5, $6)`,
         [this.runId, idx, name, status, durationMs, error === null ? null : JSON.stringify(error)],
       ),
@@ -102,7 +113,7 @@ export class RunRecorder {
     if (this.runId === undefined) return;
     const outputs = { applied: this.done.map((d) => ({ id: d.id, duration_ms: d.durationMs })) };
     await this.guard('finish', () =>
-      this.session.query(`UPDATE runs SET status = $2, outputs = $3, error = $4, finished_at = now(), updated_at = now() WHERE id = $1`, [
+      this.session.query(`UPDATE ${this.tables.runs} SET status = $2, outputs = $3, error = $4, finished_at = now(), updated_at = now() WHERE id = $1`, [
         this.runId,
         status,
         JSON.stringify(outputs),
@@ -138,11 +149,11 @@ export interface LastRun {
 }
 
 /** The newest recorded migrate run, or null when none is recorded (or there is no runs table). */
-export async function lastRun(session: Session): Promise<LastRun | null> {
+export async function lastRun(session: Session, schema?: string): Promise<LastRun | null> {
   try {
     const [row] = await session.query<LastRun>(
       `SELECT id::text, status, started_at, finished_at, inputs->>'host' AS host, inputs->>'applied_by' AS applied_by, error->>'message' AS error
-         FROM runs WHERE blueprint_id = $1 ORDER BY started_at DESC NULLS LAST LIMIT 1`,
+         FROM ${engineTables(schema).runs} WHERE blueprint_id = $1 ORDER BY started_at DESC NULLS LAST LIMIT 1`,
       [BLUEPRINT_ID],
     );
     return row ?? null;

@@ -50,6 +50,8 @@ describe('loadConfig: defaults', () => {
       logFormat: 'json',
       terminationLog: '/tmp/termination',
       rehearseUrl: undefined,
+      searchPath: undefined,
+      fleet: undefined,
     };
     const { appliedBy: _appliedBy, host: _host, ...rest } = config;
     assert.deepEqual(rest, expected);

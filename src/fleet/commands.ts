@@ -1,0 +1,134 @@
+/**
+ * migrate, status and verify over many databases or schemas: the single-database job, once per
+ * target, at most XYN_CONCURRENCY at once. A worker keeps its session for the next target on the
+ * same database (schemas of one database: no new login per tenant).
+ */
+import type { FleetConfig } from '../config.js';
+import { discoverMigrations, type MigrationFile } from '../migrations/discover.js';
+import { describeFailure } from '../failure.js';
+import type { Session } from '../db/session.js';
+import { openSession, requireDatabase, type CommandContext } from '../commands/context.js';
+import { migrateOn } from '../commands/migrate.js';
+import { inspectOn } from '../commands/inspect.js';
+import { planNeedsAttention } from '../commands/status.js';
+import { verifyPlan } from '../commands/verify.js';
+import { forEachTarget, type TargetResult } from './pool.js';
+import { finishFleet, reportProgress } from './report.js';
+import { inShard, readTargetsFile, resolveTargets, type Target, type TargetSpec } from './targets.js';
+
+type Command = 'migrate' | 'status' | 'verify';
+type TargetWork = (session: Session, ctx: CommandContext, files: readonly MigrationFile[], target: Target) => Promise<Partial<TargetResult>>;
+
+export const migrateFleet = (ctx: CommandContext, fleet: FleetConfig, json: boolean) =>
+  runFleet(ctx, fleet, 'migrate', json, async (session, targetCtx, files) => {
+    const { applied } = await migrateOn(session, targetCtx, files);
+    return { status: applied.length > 0 ? 'applied' : 'up-to-date', applied: applied.map((a) => a.id) };
+  });
+
+export const verifyFleet = (ctx: CommandContext, fleet: FleetConfig, json: boolean) =>
+  runFleet(ctx, fleet, 'verify', json, async (session, targetCtx, files) => {
+    verifyPlan((await inspectOn(session, targetCtx, files)).plan, targetCtx);
+    return { status: 'verified' };
+  });
+
+/** The fleet's version skew: each target's newest applied id, and which are behind or need a person. */
+export const statusFleet = (ctx: CommandContext, fleet: FleetConfig, json: boolean) =>
+  runFleet(ctx, fleet, 'status', json, async (session, targetCtx, files) => {
+    const { plan } = await inspectOn(session, targetCtx, files, { details: true });
+    const latest = plan.entries.filter((e) => 'row' in e).at(-1)?.id ?? null;
+    const pending = plan.toApply.length;
+    const refused = plan.refusals.length > 0 || plan.entries.some((e) => e.kind === 'partial');
+    if (!planNeedsAttention(plan)) return { status: 'up-to-date', latest, pending };
+    return { status: refused ? 'needs-attention' : 'behind', exit_code: 5, latest, pending };
+  });
+
+async function runFleet(ctx: CommandContext, fleet: FleetConfig, command: Command, json: boolean, work: TargetWork): Promise<void> {
+  const all = await loadTargets(ctx, fleet);
+  const targets = all.filter((t) => inShard(t, fleet.shard));
+  const files = discoverMigrations(ctx.config.migrationsDir, { lazy: true });
+  ctx.log.info({ targets: targets.length, of: all.length, shard: fleet.shard, concurrency: fleet.concurrency, canary: fleet.canary }, `${command}: starting on ${targets.length} targets`);
+  const sessions = new WorkerSessions();
+  const started = Date.now();
+  const results = await forEachTarget(
+    targets,
+    async (target, worker) => {
+      const begun = Date.now();
+      const targetCtx = contextFor(ctx, target);
+      try {
+        const session = await sessions.get(worker, target, () => openSession(targetCtx, { writable: command === 'migrate', target: target.connection }));
+        const outcome = await work(session, targetCtx, files, target);
+        return { ...base(target, begun), status: 'up-to-date', exit_code: 0, ...outcome };
+      } catch (error) {
+        await sessions.drop(worker);
+        const failure = describeFailure(error);
+        return { ...base(target, begun), status: 'failed', exit_code: failure.exitCode, error: { message: failure.sentence, ...withoutInternals(failure.fields) } };
+      }
+    },
+    { concurrency: fleet.concurrency, canary: fleet.canary, stop: ctx.stop, onResult: (result, done, total) => reportProgress(ctx, result, done, total, started) },
+  );
+  await sessions.closeAll();
+  finishFleet(ctx, command, results, json, Date.now() - started);
+}
+
+function base(target: Target, begun: number) {
+  return { target: target.name, schema: target.schema ?? null, applied: [], error: null, duration_ms: Date.now() - begun };
+}
+
+/** The single-database context, pointed at one target: its database, its ledger, its schema. */
+function contextFor(ctx: CommandContext, target: Target): CommandContext {
+  const { config } = ctx;
+  const ledger = target.schema === undefined ? config.ledger : { schema: target.schema, table: config.ledger.table };
+  // One log line per target is the fleet's; each target's own info lines would be thousands.
+  const log = ctx.log.child({ target: target.name }, { level: ctx.log.isLevelEnabled('debug') ? ctx.log.level : 'warn' });
+  return { ...ctx, log, config: { ...config, database: target.connection, ledger, searchPath: target.schema }, progress: ctx.progress };
+}
+
+function withoutInternals(fields: Record<string, unknown>): Record<string, unknown> {
+  const { err: _err, ...rest } = fields;
+  return rest;
+}
+
+async function loadTargets(ctx: CommandContext, fleet: FleetConfig): Promise<Target[]> {
+  if (fleet.source.kind === 'file') return readTargetsFile(fleet.source.path, ctx.config.database);
+  const control = requireDatabase(ctx.config);
+  const session = await openSession(ctx, { writable: false });
+  let rows: Record<string, unknown>[];
+  try {
+    rows = await session.query<Record<string, unknown>>(fleet.source.sql);
+  } finally {
+    await session.close();
+  }
+  const specs = rows.map((row, i) => ({ spec: specOf(row), origin: `XYN_TARGETS_QUERY row ${i + 1}` }));
+  return resolveTargets(specs, control);
+}
+
+function specOf(row: Record<string, unknown>): TargetSpec {
+  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return { database: text(row.database), url: text(row.url), schema: text(row.schema) };
+}
+
+/** Each worker's session, kept for its next target when that is on the same database and role. */
+class WorkerSessions {
+  private readonly held = new Map<number, { key: string; session: Session }>();
+
+  async get(worker: number, target: Target, open: () => Promise<Session>): Promise<Session> {
+    const c = target.connection;
+    const key = `${c.user ?? ''}@${c.host}:${c.port}/${c.database ?? ''}`;
+    const current = this.held.get(worker);
+    if (current?.key === key) return current.session;
+    await this.drop(worker);
+    const session = await open();
+    this.held.set(worker, { key, session });
+    return session;
+  }
+
+  async drop(worker: number): Promise<void> {
+    const current = this.held.get(worker);
+    this.held.delete(worker);
+    await current?.session.close();
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.held.keys()].map((worker) => this.drop(worker)));
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Many databases and schemas in one job (CONTRACT.md, "Many databases in one job").
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { freshDatabase, urlFor, testServer, type TestDatabase } from '../support/postgres.js';
+import { migrationsDir, runCli, startCli, untilLogged } from '../support/cli.js';
+import { reservePort } from '../support/proxy.js';
+
+const files = {
+  '001_items.sql': 'CREATE TABLE IF NOT EXISTS items (id int PRIMARY KEY);',
+  '002_second.sql': `DO $$BEGIN IF to_regclass('poison') IS NOT NULL THEN RAISE EXCEPTION 'this tenant is poisoned'; END IF; END$$;\nCREATE TABLE IF NOT EXISTS second (id int);`,
+};
+
+interface FleetDoc {
+  targets: { target: string; schema: string | null; status: string; exit_code: number | null; applied: string[]; error: { message: string } | null; latest?: string | null }[];
+  summary: Record<string, number>;
+  skew?: Record<string, number>;
+}
+
+let control: TestDatabase;
+let tenants: TestDatabase[];
+let folder: string;
+before(() => (folder = mkdtempSync(join(tmpdir(), 'xyn-fleet-'))));
+after(() => rmSync(folder, { recursive: true, force: true }));
+beforeEach(async () => {
+  control = await freshDatabase('fleetctl');
+  tenants = await Promise.all([1, 2, 3].map(() => freshDatabase('tenant')));
+});
+afterEach(async () => Promise.all([control, ...tenants].map((d) => d.drop())));
+
+function targetsFile(lines: string[]): string {
+  const path = join(folder, `targets-${Math.random().toString(36).slice(2)}.txt`);
+  writeFileSync(path, lines.join('\n'));
+  return path;
+}
+
+const env = (targets: string, more: Record<string, string> = {}) => ({
+  DATABASE_URL: control.url,
+  XYN_MIGRATIONS_DIR: migrationsDir(files),
+  XYN_TARGETS_FILE: targets,
+  XYN_WAIT_TIMEOUT: '2',
+  ...more,
+});
+const ledgerOf = async (db: TestDatabase, schema = 'public') =>
+  (await db.query(`SELECT id FROM ${schema}.schema_migrations ORDER BY id`)).map((r) => r.id as string);
+
+describe('fleet: migrate --targets-file', () => {
+  it('a mixed list (databases, schemas, comments, blank lines) with one failing tenant: the others done, exit 1, the JSON says which; a rerun', async () => {
+    const [a, b, c] = tenants as [TestDatabase, TestDatabase, TestDatabase];
+    await b.query('CREATE TABLE poison (id int)');
+    const list = targetsFile(['# tenants of the fleet', a.name, '', `${b.name}   # this one fails`, `${c.name} acme`, `${c.name} globex`]);
+    const run = await runCli(['migrate', '--json'], env(list));
+    assert.equal(run.code, 1, run.stderr);
+    const doc = JSON.parse(run.stdout) as FleetDoc;
+    assert.deepEqual(doc.targets.map((t) => [t.target, t.schema, t.status, t.exit_code]), [
+      [a.name, null, 'applied', 0],
+      [b.name, null, 'failed', 1],
+      [`${c.name} acme`, 'acme', 'applied', 0],
+      [`${c.name} globex`, 'globex', 'applied', 0],
+    ]);
+    assert.match(doc.targets[1]!.error!.message, /002_second\.sql:1:1 failed: this tenant is poisoned/);
+    assert.deepEqual(doc.targets[0]!.applied, ['001_items', '002_second']);
+    assert.deepEqual(doc.summary, { targets: 4, applied: 3, failed: 1 });
+    assert.deepEqual(await ledgerOf(a), ['001_items', '002_second']);
+    assert.deepEqual(await ledgerOf(b), ['001_items'], 'the failing tenant keeps what it applied before the failure');
+    assert.deepEqual(await ledgerOf(c, 'acme'), ['001_items', '002_second']);
+    assert.deepEqual(await c.query(`SELECT to_regclass('globex.items') IS NOT NULL AS t, to_regclass('public.items') IS NULL AS u`), [{ t: true, u: true }], 'the files ran in the tenant schema');
+    assert.match(run.lastMessage, /1 of 4 targets did not end well/);
+    assert.ok(run.logs.some((l) => l.msg === `${a.name}: applied`), 'one log line per target');
+
+    await b.query('DROP TABLE poison');
+    const rerun = await runCli(['migrate', '--json'], env(list));
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.deepEqual((JSON.parse(rerun.stdout) as FleetDoc).targets.map((t) => t.status), ['up-to-date', 'applied', 'up-to-date', 'up-to-date']);
+  });
+
+  it('an unreachable tenant fails with exit 3 after its own wait; the others are done', async () => {
+    const port = await reservePort();
+    const list = targetsFile([tenants[0]!.name, `postgres://nobody:never-shown-secret@127.0.0.1:${port}/gone`]);
+    const run = await runCli(['migrate', '--json'], env(list, { XYN_WAIT_TIMEOUT: '1' }));
+    assert.equal(run.code, 3, run.stderr);
+    const doc = JSON.parse(run.stdout) as FleetDoc;
+    assert.deepEqual(doc.targets.map((t) => [t.status, t.exit_code]), [['applied', 0], ['failed', 3]]);
+    assert.match(doc.targets[1]!.error!.message, /not ready within 1s \(XYN_WAIT_TIMEOUT\)/);
+    assert.ok(!`${run.stdout}${run.stderr}`.includes('never-shown-secret'), 'a password in a target URL is never printed');
+  });
+
+  it('shards 0/2 and 1/2 cover every target exactly once', async () => {
+    const names = tenants.flatMap((t) => [t.name, `${t.name} s1`, `${t.name} s2`]);
+    const list = targetsFile(names);
+    const seen: string[] = [];
+    for (const shard of ['0/2', '1/2']) {
+      const run = await runCli(['migrate', '--json'], env(list, { XYN_SHARD: shard }));
+      assert.equal(run.code, 0, run.stderr);
+      seen.push(...(JSON.parse(run.stdout) as FleetDoc).targets.map((t) => t.target));
+    }
+    assert.deepEqual([...seen].sort(), [...names].sort());
+    const k8s = await runCli(['status', '--json'], env(list, { XYN_SHARDS: '2', JOB_COMPLETION_INDEX: '1' }));
+    assert.equal(k8s.code, 0, k8s.stderr);
+  });
+
+  it('canary: a failure among the first k leaves the rest skipped', async () => {
+    await tenants[0]!.query('CREATE TABLE poison (id int)');
+    const list = targetsFile(tenants.map((t) => t.name));
+    const run = await runCli(['migrate', '--json'], env(list, { XYN_CANARY: '1' }));
+    assert.equal(run.code, 1, run.stderr);
+    const doc = JSON.parse(run.stdout) as FleetDoc;
+    assert.deepEqual(doc.targets.map((t) => t.status), ['failed', 'skipped', 'skipped']);
+    assert.deepEqual(await tenants[1]!.query(`SELECT to_regclass('schema_migrations') IS NULL AS untouched`), [{ untouched: true }]);
+  });
+
+  it('a targets file with a bad line is exit 2 naming the line, before any connection', async () => {
+    const list = targetsFile([tenants[0]!.name, 'two words too many', tenants[0]!.name]);
+    const run = await runCli(['migrate'], env(list, { DATABASE_URL: 'postgres://u:p@127.0.0.1:1/nowhere' }));
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.lastMessage, new RegExp(`${list.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2: it has more than a target and a schema`));
+    const duplicate = await runCli(['migrate'], env(targetsFile([tenants[0]!.name, `${tenants[0]!.name}  # again`])));
+    assert.equal(duplicate.code, 2);
+    assert.match(duplicate.lastMessage, /:2: it repeats the target of .*:1/);
+  });
+
+  it('two fleet runs at once over the same targets apply each target once', async () => {
+    const list = targetsFile(tenants.flatMap((t) => [t.name, `${t.name} other`]));
+    const runs = await Promise.all([runCli(['migrate', '--json'], env(list)), runCli(['migrate', '--json'], env(list))]);
+    for (const run of runs) assert.equal(run.code, 0, run.stderr);
+    for (const tenant of tenants) {
+      assert.deepEqual(await ledgerOf(tenant), ['001_items', '002_second']);
+      assert.deepEqual(await ledgerOf(tenant, 'other'), ['001_items', '002_second']);
+    }
+    const applied = runs.flatMap((r) => (JSON.parse(r.stdout) as FleetDoc).targets.flatMap((t) => t.applied));
+    assert.equal(applied.length, 12, 'each file of each target applied by exactly one of the two runs');
+  });
+
+  it('SIGTERM mid-fleet: no new target starts, the result is printed with the rest skipped, exit 143', async () => {
+    const slow = { ...files, '003_slow.sql': 'SELECT pg_sleep(30);' };
+    const list = targetsFile(tenants.map((t) => t.name));
+    const { child, result } = startCli(['migrate', '--json'], { ...env(list, { XYN_CONCURRENCY: '1' }), XYN_MIGRATIONS_DIR: migrationsDir(slow) });
+    await untilLogged(child, 'starting on 3 targets');
+    const { waitFor } = await import('../support/postgres.js');
+    await waitFor('the slow statement', async () => (await control.query(`SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()`)).length > 0);
+    child.kill('SIGTERM');
+    const run = await result;
+    assert.equal(run.code, 143, run.stderr);
+    const doc = JSON.parse(run.stdout) as FleetDoc;
+    assert.deepEqual(doc.targets.map((t) => t.status), ['failed', 'skipped', 'skipped']);
+    assert.equal(doc.targets[0]!.exit_code, 143);
+    assert.match(run.lastMessage, /Stopped by SIGTERM: no new target started/);
+  });
+});
+
+describe('fleet: status and verify', () => {
+  it('status --json shows the version skew; verify names what is behind', async () => {
+    const [a, b] = tenants as [TestDatabase, TestDatabase];
+    const all = targetsFile([a.name, b.name]);
+    assert.equal((await runCli(['migrate'], env(targetsFile([a.name])))).code, 0);
+    const status = await runCli(['status', '--json'], env(all));
+    assert.equal(status.code, 5, status.stderr);
+    const doc = JSON.parse(status.stdout) as FleetDoc;
+    assert.deepEqual(doc.targets.map((t) => [t.status, t.latest]), [['up-to-date', '002_second'], ['behind', null]]);
+    assert.deepEqual(doc.skew, { '002_second': 1, '(none)': 1 });
+    const verify = await runCli(['verify'], env(all));
+    assert.equal(verify.code, 5);
+    assert.match(verify.lastMessage, new RegExp(`${b.name} \\(exit 5: Verification failed: required migrations not applied`));
+  });
+
+  it('XYN_TARGETS_QUERY: targets from SQL on the control database', async () => {
+    await control.query('CREATE TABLE tenants (db text, tenant_schema text)');
+    await control.query('INSERT INTO tenants VALUES ($1, NULL), ($2, $3)', [tenants[0]!.name, tenants[1]!.name, 'acme']);
+    const run = await runCli(['migrate', '--json'], {
+      DATABASE_URL: urlFor(control.name, testServer()),
+      XYN_MIGRATIONS_DIR: migrationsDir(files),
+      XYN_TARGETS_QUERY: 'SELECT db AS database, tenant_schema AS schema FROM tenants ORDER BY db',
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual((JSON.parse(run.stdout) as FleetDoc).targets.map((t) => t.target).sort(), [tenants[0]!.name, `${tenants[1]!.name} acme`].sort());
+  });
+});
