@@ -537,7 +537,7 @@ describe('k8s/', () => {
   });
 
   it('has a pre-deploy hook Job for Helm and Argo CD, bounded in tries and time', () => {
-    const jobs = byKind('Job');
+    const jobs = byKind('Job').filter((d) => d.label.startsWith('k8s/job/'));
     assert.equal(jobs.length, 1);
     const job = jobs[0]!.object as unknown as IJob;
     const annotations = job.metadata?.annotations ?? {};
@@ -554,6 +554,21 @@ describe('k8s/', () => {
     assert.equal(spec.template.spec!.restartPolicy, 'Never', 'each try is a pod of its own, its termination message kept');
     const failJob = spec.podFailurePolicy?.rules.find((r) => r.action === 'FailJob');
     assert.deepEqual(failJob?.onExitCodes?.values, [2, 5], 'configuration and verification errors are not retried');
+  });
+
+  it('has a fleet Job: Indexed, one pod per shard (completions = parallelism = XYN_SHARDS), the targets from a ConfigMap', () => {
+    const jobs = byKind('Job').filter((d) => d.label.startsWith('k8s/fleet/'));
+    assert.equal(jobs.length, 1);
+    const spec = (jobs[0]!.object as unknown as IJob).spec!;
+    assert.equal(spec.completionMode, 'Indexed');
+    const container = spec.template.spec!.containers.find(isMigrate)!;
+    const shards = Number(envOf(container, 'XYN_SHARDS')?.value);
+    assert.ok(shards >= 1 && spec.completions === shards && spec.parallelism === shards, 'completions = parallelism = XYN_SHARDS');
+    assert.equal(envOf(container, 'XYN_TARGETS_FILE')?.value, '/targets/targets.txt');
+    assert.equal(container.volumeMounts?.find((m) => m.name === 'targets')?.mountPath, '/targets');
+    const failIndex = spec.podFailurePolicy?.rules.find((r) => r.action === 'FailIndex');
+    assert.deepEqual(failIndex?.onExitCodes?.values, [2, 5], 'configuration and verification errors are not retried');
+    assert.equal(spec.template.spec!.restartPolicy, 'Never');
   });
 
   it('generates the migrations ConfigMap from exactly the files in migrations/ and mounts it at /migrations', () => {
