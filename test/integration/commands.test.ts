@@ -162,6 +162,25 @@ describe('new and baseline', () => {
     assert.equal((await runCli(['rehearse'], env(dir))).code, 0);
   });
 
+  it('new writes the ledger insert for the configured ledger (schema-qualified, a reserved word quoted); it applies, reapplies and lints clean', async () => {
+    const dir = migrationsDir(files);
+    const custom = { XYN_LEDGER_SCHEMA: 'ops', XYN_LEDGER_TABLE: 'user' };
+    const run = await runCli(['new', 'add run labels'], { XYN_MIGRATIONS_DIR: dir, ...custom });
+    assert.equal(run.code, 0, run.stderr);
+    const text = readFileSync(join(dir, '004_add_run_labels.sql'), 'utf8');
+    assert.match(text, /^INSERT INTO ops\."user" \(id\) VALUES \('004_add_run_labels'\) ON CONFLICT \(id\) DO NOTHING;$/m);
+    assert.ok(!text.includes('schema_migrations'));
+    const migrate = await runCli([], env(dir, custom));
+    assert.equal(migrate.code, 0, migrate.stderr);
+    const rows = await db.query(`SELECT id FROM ops."user" ORDER BY id`);
+    assert.deepEqual(rows.map((r) => r.id), ['001_initial_schema', '002_add_name', '003_index', '004_add_run_labels']);
+    assert.equal((await db.query(`SELECT to_regclass('public.schema_migrations') AS t`))[0]!.t, null);
+    const rehearse = await runCli(['rehearse'], env(dir, custom));
+    assert.equal(rehearse.code, 0, rehearse.stderr);
+    const lint = await runCli(['lint'], { XYN_MIGRATIONS_DIR: migrationsDir({ '004_add_run_labels.sql': text }), ...custom });
+    assert.equal(lint.code, 0, lint.stdout);
+  });
+
   it('new refuses an empty name (exit 2)', async () => {
     const run = await runCli(['new'], { XYN_MIGRATIONS_DIR: migrationsDir(files) });
     assert.equal(run.code, 2);
