@@ -329,6 +329,34 @@ describe('--json on failure: one JSON document on stdout', () => {
   });
 });
 
+describe('rehearse on the database of XYN_REHEARSE_URL', () => {
+  it('an empty one is used; a second rehearsal there is exit 3 saying it is not empty and what it holds', async () => {
+    const dir = migrationsDir(files);
+    const first = await runCli(['rehearse'], { XYN_REHEARSE_URL: db.url, XYN_MIGRATIONS_DIR: dir });
+    assert.equal(first.code, 0, first.stderr);
+    const second = await runCli(['rehearse'], { XYN_REHEARSE_URL: db.url, XYN_MIGRATIONS_DIR: dir });
+    assert.equal(second.code, 3);
+    assert.equal(
+      second.lastMessage,
+      `Rehearsal needs an empty database, and XYN_REHEARSE_URL names 127.0.0.1:${testServer().port}/${db.name}, which is not empty: ` +
+        'it holds 2 relations (public.schema_migrations, public.widgets) and the ledger public.schema_migrations with 3 rows; ' +
+        'drop and recreate it (a rehearsal leaves what it applied there), or leave XYN_REHEARSE_URL unset to rehearse on a scratch database (needs CREATEDB).',
+    );
+    assert.ok(!/already in the ledger/.test(second.stderr));
+  });
+
+  it('a database holding tables but no ledger is refused too, naming the first few and how many in all', async () => {
+    for (const n of [1, 2, 3, 4, 5, 6, 7]) await db.query(`CREATE TABLE t${n} (id int)`);
+    const run = await runCli(['rehearse', '--json'], { XYN_REHEARSE_URL: db.url, XYN_MIGRATIONS_DIR: migrationsDir(files) });
+    assert.equal(run.code, 3);
+    assert.match(run.lastMessage, /it holds 7 relations \(public\.t1, public\.t2, public\.t3, public\.t4, public\.t5, and 2 more\) and no ledger;/);
+    const doc = JSON.parse(run.stdout) as ErrorDoc;
+    assert.equal(doc.error.relations, 7);
+    assert.equal(doc.error.ledger_rows, null);
+    assert.deepEqual(await db.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname = 'widgets'`), [{ n: 0 }], 'nothing applied');
+  });
+});
+
 describe('plan when migrate would refuse', () => {
   it('says what migrate would refuse, never "nothing to apply" (exit 5)', async () => {
     const dir = migrationsDir(files);
