@@ -58,7 +58,8 @@ Flags (each stands for the variable named; flags win):
 ${Object.entries(flagVariables)
   .map(([flag, variable]) => `  --${flag.padEnd(20)} ${variable}`)
   .join('\n')}
-  --json                 status and plan: one JSON document on stdout
+  --json                 status, plan and lint: one JSON document on stdout; any command that
+                         fails with --json prints {"error": {"exit_code", "message", …}}
   --help                 this text
   --version              the version
 
