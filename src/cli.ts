@@ -177,7 +177,7 @@ function fail(error: unknown, log: Logger, terminationLog: string | undefined): 
     exitCode = error.exitCode;
     sentence = error.message;
     fields = { ...error.fields, errorKind: error.name };
-    log.error({ ...error.fields, exitCode, errorKind: error.name }, sentence);
+    log.error({ ...fields, exitCode }, sentence);
   } else if (db) {
     // A statement of ours (not of a migration file) refused: permissions, a broken ledger.
     exitCode = ExitCode.unreachable;
