@@ -6,9 +6,9 @@ import { writeFileSync, writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { parseArgv, type FlagSpec } from './argv.js';
 import { earlyEnvironment, flagVariables, loadConfig, switchFlags, type Config, type Flag } from './config.js';
-import { ExitCode, XynError, ConfigError } from './errors.js';
+import { ExitCode, ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
-import { serverError } from './db/session.js';
+import { describeFailure, type Failure } from './failure.js';
 import { registerSecret, scrub } from './secrets.js';
 import { Stop, type StopSignal } from './stop.js';
 import { version } from './version.js';
@@ -150,46 +150,22 @@ function jsonRequested(argv: readonly string[]): boolean {
   return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
 }
 
-interface Failure {
-  readonly exitCode: number;
-  readonly sentence: string;
-  readonly fields: Record<string, unknown>;
-}
-
 /**
  * `{"error": {"exit_code", "message", …the error's fields in snake_case}}`: the one JSON document
  * of a failed --json command. It is printed through `scrub`, like every byte of output.
  */
 function errorDocument({ exitCode, sentence, fields }: Failure): string {
   const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-  const extra = Object.fromEntries(Object.entries(fields).filter(([key, value]) => value !== undefined && key !== 'password').map(([key, value]) => [snake(key), value]));
+  const shown = Object.entries(fields).filter(([key, value]) => value !== undefined && key !== 'password' && key !== 'err'); // err: an internal error object, for the log
+  const extra = Object.fromEntries(shown.map(([key, value]) => [snake(key), value]));
   const error = { exit_code: exitCode, message: sentence, ...extra };
   return JSON.stringify({ error }, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value), 2);
 }
 
 /** The last log line says why in one sentence; the same sentence goes to the termination log. */
 function fail(error: unknown, log: Logger, terminationLog: string | undefined): Failure {
-  let exitCode: number;
-  let sentence: string;
-  let fields: Record<string, unknown> = {};
-  const db = serverError(error);
-  if (error instanceof XynError) {
-    exitCode = error.exitCode;
-    sentence = error.message;
-    fields = { ...error.fields, errorKind: error.name };
-    log.error({ ...fields, exitCode }, sentence);
-  } else if (db) {
-    // A statement of ours (not of a migration file) refused: permissions, a broken ledger.
-    exitCode = ExitCode.unreachable;
-    const hint = db.code === '42501' ? '; the migration role needs to own the schema and the ledger, or be granted privileges on them' : '';
-    sentence = `PostgreSQL refused xyn-migrate's own statement: ${db.message} (SQLSTATE ${db.code})${hint}.`;
-    fields = { sqlstate: db.code, detail: db.detail, hint: db.hint };
-    log.error({ ...fields, exitCode }, sentence);
-  } else {
-    exitCode = ExitCode.migrationFailed;
-    sentence = `Unexpected internal error: ${error instanceof Error ? error.message : String(error)}.`;
-    log.error({ err: error, exitCode }, sentence);
-  }
+  const { exitCode, sentence, fields } = describeFailure(error);
+  log.error({ ...fields, exitCode }, sentence);
   if (terminationLog) {
     try {
       writeFileSync(terminationLog, scrub(sentence) + '\n');
