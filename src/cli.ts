@@ -4,11 +4,11 @@
  */
 import { writeFileSync, writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import { parseArgs } from 'node:util';
+import { parseArgv, type FlagSpec } from './argv.js';
 import { earlyEnvironment, flagVariables, loadConfig, switchFlags, type Config, type Flag } from './config.js';
 import { ExitCode, ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
-import { describeFailure } from './failure.js';
+import { describeFailure, type Failure } from './failure.js';
 import { registerSecret, scrub } from './secrets.js';
 import { Stop, type StopSignal } from './stop.js';
 import { version } from './version.js';
@@ -63,7 +63,8 @@ Flags (each stands for the variable named; flags win):
 ${Object.entries(flagVariables)
   .map(([flag, variable]) => `  --${flag.padEnd(20)} ${variable}`)
   .join('\n')}
-  --json                 status and plan: one JSON document on stdout
+  --json                 status, plan and lint: one JSON document on stdout; any command that
+                         fails with --json prints {"error": {"exit_code", "message", …}}
   --help                 this text
   --version              the version
 
@@ -81,25 +82,27 @@ function helpFor(name: string | undefined): string {
   return `Usage: xyn-migrate ${command.usage} [flags]\n\n${command.summary}.\n\n${USAGE.slice(USAGE.indexOf('Flags'))}`;
 }
 
+/** Every flag: those standing for a variable, then --help, --version and --json. */
+const flagSpecs: Record<string, FlagSpec> = {
+  ...Object.fromEntries(
+    Object.entries(flagVariables).map(([flag, variable]) => [flag, { type: switchFlags.has(flag as Flag) ? 'boolean' : 'string', variable }] as const),
+  ),
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  json: { type: 'boolean' },
+};
+
 function parseCommandLine(argv: readonly string[]): { command: string; flags: Partial<Record<Flag, string>>; invocation: Invocation } {
-  const options = Object.fromEntries([
-    ...Object.keys(flagVariables).map((flag) => [flag, { type: switchFlags.has(flag as Flag) ? ('boolean' as const) : ('string' as const) }]),
-    ['help', { type: 'boolean' as const, short: 'h' }],
-    ['version', { type: 'boolean' as const }],
-    ['json', { type: 'boolean' as const }],
-  ]);
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
-  try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true }) as typeof parsed;
-  } catch (error) {
-    throw new ConfigError(`Invalid command line: ${(error as Error).message}; see --help.`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseArgv(
+    argv,
+    flagSpecs,
+    (first) => (first === undefined ? 'migrate' : Object.hasOwn(commands, first) ? first : undefined),
+    (name) => new ConfigError(`Unknown command "${name}"; the commands are ${Object.keys(commands).join(', ')}. See --help.`),
+  );
   const invocation: Invocation = { json: values.json === true, args: positionals.slice(1) };
   if (values.help) return { command: 'help', flags: {}, invocation: { json: false, args: positionals } };
   if (values.version) return { command: 'version', flags: {}, invocation };
   const name = positionals[0] ?? 'migrate';
-  if (!(name in commands)) throw new ConfigError(`Unknown command "${name}"; the commands are ${Object.keys(commands).join(', ')}. See --help.`);
   const flags: Partial<Record<Flag, string>> = {};
   for (const flag of Object.keys(flagVariables) as Flag[]) {
     const value = values[flag];
@@ -115,6 +118,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   // Made once the configuration says how; a failure before that logs with the defaults.
   let log: Logger | undefined;
   let config: Config | undefined;
+  // Asked for in argv even when argv itself cannot be parsed; a document the command printed
+  // (status, plan, lint) stays the only one on stdout.
+  const json = jsonRequested(argv);
+  let printedResult = false;
+  const printResult = (text: string) => ((printedResult = true), print(text));
   try {
     const { command, flags, invocation } = parseCommandLine(argv);
     if (command === 'help') return (print(helpFor(invocation.args[0])), ExitCode.ok);
@@ -128,7 +136,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       config,
       log,
       stop,
-      print,
+      print: printResult,
       stdoutIsTerminal: isatty(1),
       progressLine: stderrIsTerminal ? (text) => void writeSync(2, scrub(`\r\x1b[2K${text}`)) : () => undefined,
       progress: () => (stderrIsTerminal ? terminalProgress((text) => void writeSync(2, scrub(text)), process.stderr.columns ?? 80) : noProgress),
@@ -136,12 +144,32 @@ export async function main(argv: readonly string[]): Promise<number> {
     await commands[command]!.run(ctx, invocation);
     return ExitCode.ok;
   } catch (error) {
-    return fail(error, log ?? createLogger(), config?.terminationLog ?? early.terminationLog);
+    const failure = fail(error, log ?? createLogger(), config?.terminationLog ?? early.terminationLog);
+    if (json && !printedResult) print(`${errorDocument(failure)}\n`);
+    return failure.exitCode;
   }
 }
 
+/** `--json` among the flags (before any `--`, after which words are arguments). */
+function jsonRequested(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/**
+ * `{"error": {"exit_code", "message", …the error's fields in snake_case}}`: the one JSON document
+ * of a failed --json command. It is printed through `scrub`, like every byte of output.
+ */
+function errorDocument({ exitCode, sentence, fields }: Failure): string {
+  const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const shown = Object.entries(fields).filter(([key, value]) => value !== undefined && key !== 'password' && key !== 'err'); // err: an internal error object, for the log
+  const extra = Object.fromEntries(shown.map(([key, value]) => [snake(key), value]));
+  const error = { exit_code: exitCode, message: sentence, ...extra };
+  return JSON.stringify({ error }, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value), 2);
+}
+
 /** The last log line says why in one sentence; the same sentence goes to the termination log. */
-function fail(error: unknown, log: Logger, terminationLog: string | undefined): number {
+function fail(error: unknown, log: Logger, terminationLog: string | undefined): Failure {
   const { exitCode, sentence, fields } = describeFailure(error);
   log.error({ ...fields, exitCode }, sentence);
   if (terminationLog) {
@@ -151,7 +179,7 @@ function fail(error: unknown, log: Logger, terminationLog: string | undefined): 
       // the termination log is a courtesy; the exit code and the log line already say it
     }
   }
-  return exitCode;
+  return { exitCode, sentence: scrub(sentence), fields };
 }
 
 const FORCED_EXIT_AFTER_MS = 8000;

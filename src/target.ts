@@ -73,6 +73,7 @@ export function parseDatabaseUrl(url: string): Parts {
     throw new Error('is not a URL (expected postgres://user:password@host:5432/database; the value is not shown because it may hold a password)');
   }
   if (scheme !== 'postgres' && scheme !== 'postgresql') throw new Error(`must start with postgres:// or postgresql:// (found ${scheme}://)`);
+  if (hasUnencodedUserinfo(url.slice(scheme.length + 3))) throw new Error(`has an unencoded reserved character in its user name or password: ${PERCENT_ENCODE}`);
   // sslmode and friends keep libpq's meaning, so they are read here and kept from the driver.
   const [base, query = ''] = splitOnce(url, '?');
   const params = new URLSearchParams(query);
@@ -83,7 +84,7 @@ export function parseDatabaseUrl(url: string): Parts {
   try {
     config = parse(rest ? `${base}?${rest}` : base);
   } catch {
-    throw new Error('could not be parsed as a PostgreSQL URL (the value is not shown because it may hold a password)');
+    throw new Error(`could not be parsed as a PostgreSQL URL; if its user name or password holds a reserved character, ${PERCENT_ENCODE}`);
   }
   const port = config.port ? Number(config.port) : undefined;
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
@@ -100,6 +101,23 @@ export function parseDatabaseUrl(url: string): Parts {
     database: config.database || undefined,
     ...ssl,
   };
+}
+
+const PERCENT_ENCODE =
+  'percent-encode it (@ as %40, / as %2F, ? as %3F, # as %23, : as %3A, % as %25, as encodeURIComponent does); the value is not shown because it may hold a password';
+
+/**
+ * A user name or password with an unencoded `/`, `?` or `#` (which end the authority, so the
+ * host, port and database are read from the password), or a `%` that starts no %XX. Read on the
+ * raw text between `://` and the last `@`; an `@` in a query string (`?application_name=me@pod`)
+ * is no user name.
+ */
+function hasUnencodedUserinfo(afterScheme: string): boolean {
+  const at = afterScheme.lastIndexOf('@');
+  if (at < 0) return false;
+  const userinfo = afterScheme.slice(0, at);
+  if (/\?[A-Za-z_]+=/.test(userinfo)) return false;
+  return /[/?#]/.test(userinfo) || /%(?![0-9A-Fa-f]{2})/.test(userinfo);
 }
 
 function splitOnce(text: string, separator: string): [string, string?] {

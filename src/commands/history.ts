@@ -6,7 +6,8 @@ import { VerificationError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { checkMigration } from '../migrations/discover.js';
 import type { Plan } from '../plan.js';
-import { refuseLedgerRemoval, type LedgerTable } from '../migrations/ledger-guard.js';
+import { refuseLedgerRemoval } from '../migrations/ledger-guard.js';
+import type { LedgerName } from '../migrations/ledger-name.js';
 
 /** Logs what is allowed but irregular: overridden refusals, and applied ids of a newer image. */
 export function warnAboutHistory(plan: Plan, log: Logger): void {
@@ -20,7 +21,7 @@ export function warnAboutHistory(plan: Plan, log: Logger): void {
 }
 
 /** Every file about to run is checked before the first one runs (exit 2 naming file:line:column). */
-export function checkPendingFiles(plan: Plan, ledger: LedgerTable): void {
+export function checkPendingFiles(plan: Plan, ledger: LedgerName): void {
   for (const file of plan.toApply) {
     checkMigration(file);
     refuseLedgerRemoval(file, ledger);
@@ -28,7 +29,7 @@ export function checkPendingFiles(plan: Plan, ledger: LedgerTable): void {
 }
 
 /** migrate: the files about to run, then the history (exit 5). */
-export function refuseBadHistory(plan: Plan, ledger: LedgerTable, log: Logger): Plan {
+export function refuseBadHistory(plan: Plan, ledger: LedgerName, log: Logger): Plan {
   checkPendingFiles(plan, ledger);
   warnAboutHistory(plan, log);
   if (plan.refusals.length > 0) {

@@ -1,14 +1,17 @@
 /**
  * `new <name>`: writes the next-numbered migration file from the template (the conventions of
- * migrations/README.md: header, guarded DDL, a verification block that raises, the ledger insert).
+ * migrations/README.md: header, guarded DDL, a verification block that raises, the ledger insert
+ * into the configured ledger, XYN_LEDGER_SCHEMA.XYN_LEDGER_TABLE).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { discoverMigrations } from '../migrations/discover.js';
+import { ledgerSqlName, type LedgerName } from '../migrations/ledger-name.js';
 import type { CommandContext } from './context.js';
 
-export function migrationTemplate(id: string): string {
+/** The file `new` writes; its last statement records it in `ledger` (the configured one). */
+export function migrationTemplate(id: string, ledger: LedgerName): string {
   return `-- ${id}
 --
 -- What:  <what this migration changes>
@@ -31,7 +34,7 @@ BEGIN
 END
 $verify$;
 
-INSERT INTO schema_migrations (id) VALUES ('${id}') ON CONFLICT (id) DO NOTHING;
+INSERT INTO ${ledgerSqlName(ledger)} (id) VALUES ('${id}') ON CONFLICT (id) DO NOTHING;
 `;
 }
 
@@ -46,7 +49,7 @@ export function newMigration(ctx: CommandContext, args: readonly string[]): stri
   const id = `${next.toString().padStart(width, '0')}_${name}`;
   const path = join(ctx.config.migrationsDir, `${id}.sql`);
   try {
-    writeFileSync(path, migrationTemplate(id), { flag: 'wx' });
+    writeFileSync(path, migrationTemplate(id, ctx.config.ledger), { flag: 'wx' });
   } catch (error) {
     throw new ConfigError(`Cannot write ${path} (${(error as NodeJS.ErrnoException).code}).`, { file: path });
   }

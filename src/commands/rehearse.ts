@@ -1,6 +1,7 @@
 /**
  * `rehearse`: proves every migration idempotent. On a scratch database (`xyn_rehearse_<random>`
- * on the same server, or the empty database of XYN_REHEARSE_URL) it applies every file in order,
+ * on the same server, or the empty database of XYN_REHEARSE_URL, refused with exit 3 when it holds
+ * anything) it applies every file in order,
  * then runs each file a second time, comparing a catalog snapshot after each second run with the
  * one after the first pass. The scratch database is dropped at the end, also on failure.
  */
@@ -10,7 +11,7 @@ import { discoverMigrations, type MigrationFile } from '../migrations/discover.j
 import { catalogSnapshot, compareSnapshots, type CatalogDifference } from '../db/catalog.js';
 import { applyMigration, type ApplyContext } from '../db/execute.js';
 import { ensureLedger } from '../db/ledger.js';
-import { createDatabase, dropDatabase } from '../db/scratch.js';
+import { createDatabase, databaseContents, dropDatabase, type DatabaseContents } from '../db/scratch.js';
 import { serverError, type Session } from '../db/session.js';
 import { connectionTarget, withDatabase, type ConnectionTarget } from '../target.js';
 import { openSession, requireDatabase, type CommandContext } from './context.js';
@@ -21,6 +22,7 @@ export async function rehearse(ctx: CommandContext): Promise<void> {
   try {
     const session = await openSession(ctx, { writable: true, target: scratch.target });
     try {
+      if (scratch.given) await requireEmpty(session, scratch.target, ctx);
       await rehearseOn(session, files, ctx);
     } finally {
       await session.close();
@@ -61,14 +63,35 @@ function describe(difference: CatalogDifference): string {
   return lines.slice(0, 6).join('; ') + (lines.length > 6 ? `; and ${lines.length - 6} more` : '');
 }
 
+/** A rehearsal on a database that holds something would judge the files against that, not against nothing. */
+async function requireEmpty(session: Session, target: ConnectionTarget, ctx: CommandContext): Promise<void> {
+  const contents = await databaseContents(session, ctx.config.ledger);
+  if (contents.relations === 0) return;
+  throw new ConnectError(
+    `Rehearsal needs an empty database, and XYN_REHEARSE_URL names ${target.display}, which is not empty: it holds ${describeContents(contents, ctx)}; ` +
+      'drop and recreate it (a rehearsal leaves what it applied there), or leave XYN_REHEARSE_URL unset to rehearse on a scratch database (needs CREATEDB).',
+    { database: target.database, relations: contents.relations, firstRelations: contents.firstRelations, ledgerRows: contents.ledgerRows ?? null },
+  );
+}
+
+function describeContents(contents: DatabaseContents, ctx: CommandContext): string {
+  const { relations, firstRelations, ledgerRows } = contents;
+  const more = relations > firstRelations.length ? `, and ${relations - firstRelations.length} more` : '';
+  const ledger = `${ctx.config.ledger.schema}.${ctx.config.ledger.table}`;
+  const ledgerPart = ledgerRows === undefined ? 'no ledger' : `the ledger ${ledger} with ${ledgerRows} row${ledgerRows === 1 ? '' : 's'}`;
+  return `${relations} relation${relations === 1 ? '' : 's'} (${firstRelations.join(', ')}${more}) and ${ledgerPart}`;
+}
+
 interface Scratch {
   readonly target: ConnectionTarget;
+  /** XYN_REHEARSE_URL's database, not one made for this run */
+  readonly given: boolean;
   drop(): Promise<void>;
 }
 
 async function scratchDatabase(ctx: CommandContext): Promise<Scratch> {
   if (ctx.config.rehearseUrl) {
-    return { target: connectionTarget(ctx.config.rehearseUrl, 'XYN_REHEARSE_URL', {}), drop: async () => undefined };
+    return { target: connectionTarget(ctx.config.rehearseUrl, 'XYN_REHEARSE_URL', {}), given: true, drop: async () => undefined };
   }
   const server = requireDatabase(ctx.config);
   const name = `xyn_rehearse_${randomBytes(6).toString('hex')}`;
@@ -83,6 +106,7 @@ async function scratchDatabase(ctx: CommandContext): Promise<Scratch> {
   ctx.log.info({ database: name }, 'created the scratch database');
   return {
     target: withDatabase(server, name),
+    given: false,
     drop: async () => {
       try {
         await dropDatabase(admin, name);

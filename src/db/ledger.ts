@@ -3,14 +3,11 @@
  * (the old shell script's ledger had only id, applied_at), and the SQL that records one row.
  */
 import pg from 'pg';
+import type { LedgerName } from '../migrations/ledger-name.js';
 import type { LedgerRow, PartialRun } from '../plan.js';
 import { serverError, type Session } from './session.js';
 
-/** Where the ledger lives: XYN_LEDGER_SCHEMA.XYN_LEDGER_TABLE. */
-export interface LedgerName {
-  readonly schema: string;
-  readonly table: string;
-}
+export type { LedgerName };
 
 export function qualifiedName(ledger: LedgerName): string {
   return `${pg.escapeIdentifier(ledger.schema)}.${pg.escapeIdentifier(ledger.table)}`;

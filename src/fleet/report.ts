@@ -24,7 +24,7 @@ export function reportProgress(ctx: CommandContext, result: TargetResult, done: 
 export class FleetFailed extends XynError {
   readonly exitCode: ExitCode;
   constructor(message: string, exitCode: ExitCode, fields: Record<string, unknown>) {
-    super(message, { ...fields, documentPrinted: true });
+    super(message, fields);
     this.exitCode = exitCode;
   }
 }

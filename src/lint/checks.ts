@@ -4,10 +4,11 @@
  * that decides at run time what to do (which is how files guard ADD CONSTRAINT), so lint takes it
  * as the author's deliberate, guarded code.
  */
-import type { CreateStmt, CreateTableAsStmt, IndexStmt, Node } from 'libpg-query';
+import type { CreateStmt, CreateTableAsStmt, IndexStmt, InsertStmt, Node } from 'libpg-query';
+import { isLedgerTable, ledgerSqlName } from '../migrations/ledger-name.js';
 import { alterTable } from './alter-table.js';
 import { recordConstraint } from './constraints.js';
-import { tableName } from './expressions.js';
+import { holdsText, tableName } from './expressions.js';
 import { concurrently, type Observation, type StatementScope } from './observation.js';
 
 export function checkStatement(node: Node, scope: StatementScope): Observation[] {
@@ -15,6 +16,7 @@ export function checkStatement(node: Node, scope: StatementScope): Observation[]
   if ('CreateTableAsStmt' in node) return createTableAs(node.CreateTableAsStmt, scope);
   if ('IndexStmt' in node) return createIndex(node.IndexStmt, scope);
   if ('AlterTableStmt' in node) return alterTable(node.AlterTableStmt, scope);
+  if ('InsertStmt' in node) return insert(node.InsertStmt, scope);
   if ('CreateSchemaStmt' in node) return unguarded(node.CreateSchemaStmt.if_not_exists, `CREATE SCHEMA ${node.CreateSchemaStmt.schemaname ?? ''}`, undefined);
   if ('CreateSeqStmt' in node) {
     const { sequence, if_not_exists } = node.CreateSeqStmt;
@@ -64,4 +66,13 @@ function createIndex(statement: IndexStmt, scope: StatementScope): Observation[]
     observations.push({ rule: 'index-without-concurrently', location, message });
   }
   return observations;
+}
+
+/** A file recording its own id (`INSERT INTO … VALUES ('<its id>')`) anywhere but the configured ledger. */
+function insert(statement: InsertStmt, scope: StatementScope): Observation[] {
+  const relation = statement.relation;
+  if (!relation?.relname || isLedgerTable(relation.schemaname, relation.relname, scope.ledger)) return [];
+  if (!holdsText(statement.selectStmt, scope.migrationId)) return [];
+  const message = `This file records its id ${scope.migrationId} in ${tableName(relation)}, but the ledger is ${ledgerSqlName(scope.ledger)} (XYN_LEDGER_SCHEMA=${scope.ledger.schema}, XYN_LEDGER_TABLE=${scope.ledger.table}).`;
+  return [{ rule: 'foreign-ledger-insert', location: relation.location, message }];
 }

@@ -88,3 +88,10 @@ function columnName(node: Node | undefined): string | undefined {
   const fields = node.ColumnRef.fields ?? [];
   return fields.length === 1 ? lastName(fields) : undefined;
 }
+
+/** Whether a string constant equal to `text` appears anywhere inside a tree (`'004_x'` in VALUES or SELECT). */
+export function holdsText(tree: unknown, text: string): boolean {
+  if (Array.isArray(tree)) return tree.some((item) => holdsText(item, text));
+  if (tree === null || typeof tree !== 'object') return false;
+  return Object.entries(tree).some(([key, value]) => (key === 'sval' && value === text) || holdsText(value, text));
+}

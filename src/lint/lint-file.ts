@@ -3,13 +3,14 @@
  * own lexer), its xyn: directives, then statement by statement, split exactly where migrate
  * splits them: transaction control, then the parser's tree.
  */
-import type { MigrationMode } from '../migrations/naming.js';
+import type { LedgerName } from '../migrations/ledger-name.js';
 import { blank, lex, lineColumn, transactionControlVerdict, type MetaCommand, type Statement } from '../migrations/sql.js';
 import { checkStatement } from './checks.js';
 import { readDirectives, type Directives } from './directives.js';
 import { newFinding, type Finding } from './findings.js';
 import type { SchemaHistory } from './history.js';
 import { indexOfByteOffset, type SqlParser } from './parser.js';
+import type { StatementScope } from './observation.js';
 import { lintRules, type RuleId } from './rules.js';
 
 /** A finding before it has a line and column: `index` is into the file text. */
@@ -21,7 +22,7 @@ interface Draft {
   readonly statement?: number;
 }
 
-export function lintFile(fileName: string, text: string, parser: SqlParser, history: SchemaHistory): Finding[] {
+export function lintFile(fileName: string, text: string, parser: SqlParser, history: SchemaHistory, ledger: LedgerName): Finding[] {
   history.startFile();
   const original = lex(text);
   const drafts: Draft[] = original.metaCommands.map((meta) => ({
@@ -36,15 +37,16 @@ export function lintFile(fileName: string, text: string, parser: SqlParser, hist
   if (unclosed) drafts.push({ rule: 'unreadable-file', index: unclosed.index, message: `The ${unclosed.what} here is never closed.` });
   const directives = readDirectives(sql, lexed.statements);
   drafts.push(...directives.problems.map((problem) => ({ rule: 'directive' as const, ...problem })));
+  const scope: StatementScope = { mode: directives.mode, history, migrationId: fileName.replace(/\.sql$/, ''), ledger };
   lexed.statements.forEach((statement, number) => {
     if (unclosed && statement.end > unclosed.index) return; // its text runs to the end of the file
-    drafts.push(...lintStatement(statement, number, directives.mode, parser, history));
+    drafts.push(...lintStatement(statement, number, scope, parser));
   });
   return drafts.filter((draft) => !silenced(draft, directives)).map((draft) => newFinding(fileName, lineColumn(text, draft.index), draft.rule, draft.message));
 }
 
-function lintStatement(statement: Statement, number: number, mode: MigrationMode, parser: SqlParser, history: SchemaHistory): Draft[] {
-  const control = transactionControlVerdict(statement, mode);
+function lintStatement(statement: Statement, number: number, scope: StatementScope, parser: SqlParser): Draft[] {
+  const control = transactionControlVerdict(statement, scope.mode);
   if (control === 'neutralised') return [];
   if (control !== 'not transaction control') {
     const sentence = control.refused.charAt(0).toUpperCase() + control.refused.slice(1);
@@ -55,7 +57,7 @@ function lintStatement(statement: Statement, number: number, mode: MigrationMode
     return [{ rule: 'syntax', index: statement.start + parsed.index, message: `PostgreSQL's parser: ${parsed.message}.`, statement: number }];
   }
   return parsed.nodes.flatMap((node) =>
-    checkStatement(node, { mode, history }).map((observation) => ({
+    checkStatement(node, scope).map((observation) => ({
       rule: observation.rule,
       index: statement.start + (observation.location === undefined ? 0 : indexOfByteOffset(statement.text, observation.location)),
       message: observation.message,

@@ -2,6 +2,7 @@
  * What a rule that reads one statement reports, and what it may consult while reading.
  */
 import type { MigrationMode } from '../migrations/discover.js';
+import type { LedgerName } from '../migrations/ledger-name.js';
 import type { SchemaHistory } from './history.js';
 import type { RuleId } from './rules.js';
 
@@ -15,6 +16,10 @@ export interface Observation {
 export interface StatementScope {
   readonly mode: MigrationMode;
   readonly history: SchemaHistory;
+  /** the file's migration id (its name without .sql) */
+  readonly migrationId: string;
+  /** the configured ledger */
+  readonly ledger: LedgerName;
 }
 
 /** CONCURRENTLY refuses to run inside a transaction block; a file without the directive is one. */

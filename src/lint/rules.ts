@@ -81,6 +81,11 @@ export const lintRules = {
     fix: 'Add a column of the new type, backfill it in batches, switch the application, drop the old column; for a change known to need no rewrite, silence it with -- xyn:lint-ignore-next column-type-change.',
     silenceable: true,
   },
+  'foreign-ledger-insert': {
+    why: 'A file that records its own id in a table other than the configured ledger (XYN_LEDGER_SCHEMA, XYN_LEDGER_TABLE) fails every time where that table does not exist, and where it does, writes a row migrate never reads.',
+    fix: 'Insert into the configured ledger (`xyn-migrate new` writes that line for the configured ledger), or drop the insert: migrate records every file it applies. A table kept in step for another tool on purpose can be silenced with -- xyn:lint-ignore-next foreign-ledger-insert.',
+    silenceable: true,
+  },
   'validate-in-same-transaction': {
     why: 'NOT VALID keeps the ACCESS EXCLUSIVE lock of ADD CONSTRAINT short; a VALIDATE CONSTRAINT in the same transaction keeps that lock through the whole validating scan, as if NOT VALID had not been written.',
     fix: 'Move VALIDATE CONSTRAINT to a later file: on its own it takes a SHARE UPDATE EXCLUSIVE lock, which lets reads and writes go on.',

@@ -8,17 +8,13 @@
  */
 import { ConfigError } from '../errors.js';
 import type { MigrationFile } from './discover.js';
+import type { LedgerName } from './ledger-name.js';
 import { identifierTokens, lineColumn, type Statement } from './sql.js';
-
-export interface LedgerTable {
-  readonly schema: string;
-  readonly table: string;
-}
 
 const MANY = 500;
 
 /** What the statement would do to the ledger, or undefined when it leaves it alone. */
-function threat(statement: Statement, ledger: LedgerTable): string | undefined {
+function threat(statement: Statement, ledger: LedgerName): string | undefined {
   const [first, second] = statement.keywords;
   const words = () => identifierTokens(statement.text, MANY);
   if (first === 'DROP' && second === 'TABLE' && namesLedger(words().slice(2), ledger)) return 'drop';
@@ -36,7 +32,7 @@ function threat(statement: Statement, ledger: LedgerTable): string | undefined {
 }
 
 /** Whether the tokens name the ledger: `table`, or `schema.table`, quoted or not. */
-function namesLedger(tokens: readonly string[], ledger: LedgerTable): boolean {
+function namesLedger(tokens: readonly string[], ledger: LedgerName): boolean {
   return tokens.some((token, i) => {
     if (unquote(token) !== ledger.table) return false;
     const qualified = tokens[i - 1] === '.';
@@ -47,7 +43,7 @@ function namesLedger(tokens: readonly string[], ledger: LedgerTable): boolean {
 const unquote = (token: string) => (token.startsWith('"') ? token.slice(1, -1) : token);
 
 /** Throws the refusal for the first statement of `file` that would remove or empty the ledger. */
-export function refuseLedgerRemoval(file: MigrationFile, ledger: LedgerTable): void {
+export function refuseLedgerRemoval(file: MigrationFile, ledger: LedgerName): void {
   for (const statement of file.statements) {
     const what = threat(statement, ledger);
     if (what === undefined) continue;

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { freshDatabase, ledgerIdsOf, type TestDatabase } from '../support/postgres.js';
+import { freshDatabase, ledgerIdsOf, testServer, urlFor, type TestDatabase } from '../support/postgres.js';
 import { execFile } from 'node:child_process';
 import { CLI, migrationsDir, runCli } from '../support/cli.js';
 
@@ -195,6 +196,25 @@ describe('new and baseline', () => {
     assert.equal((await runCli(['rehearse'], env(dir))).code, 0);
   });
 
+  it('new writes the ledger insert for the configured ledger (schema-qualified, a reserved word quoted); it applies, reapplies and lints clean', async () => {
+    const dir = migrationsDir(files);
+    const custom = { XYN_LEDGER_SCHEMA: 'ops', XYN_LEDGER_TABLE: 'user' };
+    const run = await runCli(['new', 'add run labels'], { XYN_MIGRATIONS_DIR: dir, ...custom });
+    assert.equal(run.code, 0, run.stderr);
+    const text = readFileSync(join(dir, '004_add_run_labels.sql'), 'utf8');
+    assert.match(text, /^INSERT INTO ops\."user" \(id\) VALUES \('004_add_run_labels'\) ON CONFLICT \(id\) DO NOTHING;$/m);
+    assert.ok(!text.includes('schema_migrations'));
+    const migrate = await runCli([], env(dir, custom));
+    assert.equal(migrate.code, 0, migrate.stderr);
+    const rows = await db.query(`SELECT id FROM ops."user" ORDER BY id`);
+    assert.deepEqual(rows.map((r) => r.id), ['001_initial_schema', '002_add_name', '003_index', '004_add_run_labels']);
+    assert.equal((await db.query(`SELECT to_regclass('public.schema_migrations') AS t`))[0]!.t, null);
+    const rehearse = await runCli(['rehearse'], env(dir, custom));
+    assert.equal(rehearse.code, 0, rehearse.stderr);
+    const lint = await runCli(['lint'], { XYN_MIGRATIONS_DIR: migrationsDir({ '004_add_run_labels.sql': text }), ...custom });
+    assert.equal(lint.code, 0, lint.stdout);
+  });
+
   it('new refuses an empty name (exit 2)', async () => {
     const run = await runCli(['new'], { XYN_MIGRATIONS_DIR: migrationsDir(files) });
     assert.equal(run.code, 2);
@@ -257,5 +277,127 @@ describe('the command line', () => {
   it('an unknown command or flag is exit 2', async () => {
     assert.equal((await runCli(['migrat'], {})).code, 2);
     assert.equal((await runCli(['--no-such-flag'], {})).code, 2);
+  });
+
+  it('an unknown flag is our own sentence: the closest flag first, then every flag; no parser jargon', async () => {
+    const run = await runCli(['migrate', '--lock-timout', '5'], {});
+    assert.equal(run.code, 2);
+    assert.match(run.lastMessage, /^Unknown flag --lock-timout for migrate; did you mean --lock-timeout\? The flags are: --lock-timeout, --ddl-lock-timeout, /);
+    for (const flag of ['--migrations-dir', '--allow-drift', '--json', '--help']) assert.ok(run.lastMessage.includes(flag), flag);
+    assert.ok(!/positional|'--'/.test(run.stderr), run.stderr);
+    const status = await runCli(['status', '--jsn'], {});
+    assert.match(status.lastMessage, /^Unknown flag --jsn for status; did you mean --json\?/);
+  });
+
+  it('a switch given a value, and a flag missing its value, are clear sentences (exit 2)', async () => {
+    const switchValue = await runCli(['--allow-drift=yes'], {});
+    assert.equal(switchValue.code, 2);
+    assert.equal(switchValue.lastMessage, 'The flag --allow-drift takes no value; write --allow-drift alone (it sets XYN_ALLOW_DRIFT).');
+    const missing = await runCli(['verify', '--lock-timeout'], {});
+    assert.equal(missing.code, 2);
+    assert.match(missing.lastMessage, /^The flag --lock-timeout needs a value, e\.g\. --lock-timeout=<value>/);
+    const swallowed = await runCli(['status', '--wait-timeout', '--json'], {});
+    assert.match(swallowed.lastMessage, /^The flag --wait-timeout is followed by --json, not by a value/);
+  });
+});
+
+interface ErrorDoc {
+  error: { exit_code: number; message: string; [field: string]: unknown };
+}
+
+describe('--json on failure: one JSON document on stdout', () => {
+  it('a command line that cannot be read, with --json in it: the error document with exit_code and the sentence', async () => {
+    const run = await runCli(['status', '--json', '--lock-timout', '5'], {});
+    assert.equal(run.code, 2);
+    const doc = JSON.parse(run.stdout) as ErrorDoc;
+    assert.equal(doc.error.exit_code, 2);
+    assert.equal(doc.error.message, run.lastMessage);
+    assert.equal(doc.error.flag, '--lock-timout');
+  });
+
+  it('a connect error (wrong password) is exit 3 with the error document, and no password anywhere', async () => {
+    const password = 'Wr0ng-json-p@ss:w/rd';
+    const run = await runCli(['plan', '--json'], { DATABASE_URL: urlFor(db.name, testServer(), { password }), XYN_MIGRATIONS_DIR: migrationsDir(files) });
+    assert.equal(run.code, 3);
+    const doc = JSON.parse(run.stdout) as ErrorDoc;
+    assert.equal(doc.error.exit_code, 3);
+    assert.match(doc.error.message, /authentication failed/);
+    for (const form of [password, encodeURIComponent(password)]) assert.ok(!run.stdout.includes(form) && !run.stderr.includes(form));
+  });
+
+  it('verify --json exit 5 prints the error document; status --json exit 5 prints only its status document; lint --json only its findings', async () => {
+    const verify = await runCli(['verify', '--json'], env(migrationsDir(files)));
+    assert.equal(verify.code, 5);
+    const doc = JSON.parse(verify.stdout) as ErrorDoc;
+    assert.equal(doc.error.exit_code, 5);
+    assert.match(doc.error.message, /required migrations not applied: 001_initial_schema/);
+    const status = await runCli(['status', '--json'], env(migrationsDir(files)));
+    assert.equal(status.code, 5);
+    const statusDoc = JSON.parse(status.stdout) as StatusDoc & { error?: unknown };
+    assert.equal(statusDoc.needs_attention, true);
+    assert.equal(statusDoc.error, undefined);
+    const lint = await runCli(['lint', '--json'], { XYN_MIGRATIONS_DIR: migrationsDir({ '001_a.sql': 'ROLLBACK;\n' }) });
+    assert.equal(lint.code, 1);
+    assert.ok(Array.isArray(JSON.parse(lint.stdout)));
+  });
+
+  it('an unencoded / in the password: exit 2 saying to percent-encode, naming DATABASE_URL; the password is in no output, log or termination message', async () => {
+    const password = 'Sl4sh-Secr3t';
+    const folder = mkdtempSync(join(tmpdir(), 'xyn-termination-'));
+    try {
+      const terminationLog = join(folder, 'termination-log');
+      const url = `postgres://app:${password}/part2@db.example:5432/xyn`;
+      const run = await runCli(['status', '--json'], { DATABASE_URL: url, XYN_TERMINATION_LOG: terminationLog });
+      assert.equal(run.code, 2);
+      const doc = JSON.parse(run.stdout) as ErrorDoc;
+      assert.match(doc.error.message, /DATABASE_URL: has an unencoded reserved character in its user name or password: percent-encode it \(@ as %40, \/ as %2F/);
+      const termination = readFileSync(terminationLog, 'utf8');
+      assert.equal(termination.trim(), doc.error.message);
+      for (const output of [run.stdout, run.stderr, termination]) {
+        for (const piece of [password, 'part2']) assert.ok(!output.includes(piece), `${piece} appears in ${output}`);
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('rehearse on the database of XYN_REHEARSE_URL', () => {
+  it('an empty one is used; a second rehearsal there is exit 3 saying it is not empty and what it holds', async () => {
+    const dir = migrationsDir(files);
+    const first = await runCli(['rehearse'], { XYN_REHEARSE_URL: db.url, XYN_MIGRATIONS_DIR: dir });
+    assert.equal(first.code, 0, first.stderr);
+    const second = await runCli(['rehearse'], { XYN_REHEARSE_URL: db.url, XYN_MIGRATIONS_DIR: dir });
+    assert.equal(second.code, 3);
+    assert.equal(
+      second.lastMessage,
+      `Rehearsal needs an empty database, and XYN_REHEARSE_URL names 127.0.0.1:${testServer().port}/${db.name}, which is not empty: ` +
+        'it holds 2 relations (public.schema_migrations, public.widgets) and the ledger public.schema_migrations with 3 rows; ' +
+        'drop and recreate it (a rehearsal leaves what it applied there), or leave XYN_REHEARSE_URL unset to rehearse on a scratch database (needs CREATEDB).',
+    );
+    assert.ok(!/already in the ledger/.test(second.stderr));
+  });
+
+  it('a database holding tables but no ledger is refused too, naming the first few and how many in all', async () => {
+    for (const n of [1, 2, 3, 4, 5, 6, 7]) await db.query(`CREATE TABLE t${n} (id int)`);
+    const run = await runCli(['rehearse', '--json'], { XYN_REHEARSE_URL: db.url, XYN_MIGRATIONS_DIR: migrationsDir(files) });
+    assert.equal(run.code, 3);
+    assert.match(run.lastMessage, /it holds 7 relations \(public\.t1, public\.t2, public\.t3, public\.t4, public\.t5, and 2 more\) and no ledger;/);
+    const doc = JSON.parse(run.stdout) as ErrorDoc;
+    assert.equal(doc.error.relations, 7);
+    assert.equal(doc.error.ledger_rows, null);
+    assert.deepEqual(await db.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname = 'widgets'`), [{ n: 0 }], 'nothing applied');
+  });
+});
+
+describe('plan when migrate would refuse', () => {
+  it('says what migrate would refuse, never "nothing to apply" (exit 5)', async () => {
+    const dir = migrationsDir(files);
+    assert.equal((await runCli([], env(dir))).code, 0);
+    await db.query(`INSERT INTO schema_migrations (id, checksum) VALUES ('002a_removed', 'x')`);
+    const run = await runCli(['plan'], env(dir));
+    assert.equal(run.code, 5);
+    assert.ok(!run.stdout.includes('nothing to apply'), run.stdout);
+    assert.match(run.stdout, /^migrate would refuse and apply nothing:\n  .*002a_removed is applied but has no file/);
   });
 });

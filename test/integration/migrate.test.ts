@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -194,6 +194,7 @@ INSERT INTO dupes VALUES (1);
     });
     assert.equal(run.code, 1);
     assert.equal(readFileSync(terminationLog, 'utf8').trim(), run.lastMessage);
+    rmSync(terminationLog, { force: true });
   });
 });
 

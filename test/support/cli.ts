@@ -2,7 +2,7 @@
  * Runs the built program, dist/cli.js, as a process: the way the container runs it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -65,9 +65,16 @@ export function runCli(args: readonly string[], env: Env, wrapper: readonly stri
   return startCli(args, env, wrapper).result;
 }
 
-/** A temporary migrations folder holding `files` (name → SQL). */
+/** The folders migrationsDir made in this test file's process, removed when it exits. */
+const madeFolders: string[] = [];
+process.on('exit', () => {
+  for (const dir of madeFolders) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temporary migrations folder holding `files` (name → SQL), removed when the test process exits. */
 export function migrationsDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'xyn-migrations-'));
+  madeFolders.push(dir);
   for (const [name, sql] of Object.entries(files)) writeFileSync(join(dir, name), sql);
   return dir;
 }

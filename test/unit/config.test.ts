@@ -271,6 +271,32 @@ describe('loadConfig: DATABASE_URL and DATABASE_URL_FILE', () => {
     });
   }
 
+  for (const [character, password] of [
+    ['/', `${PASSWORD}/x`],
+    ['/ after digits (which read as a port)', `1234/${PASSWORD}`],
+    ['?', `${PASSWORD}?x`],
+    ['#', `${PASSWORD}#x`],
+    ['% that starts no %XX', `${PASSWORD}%zz`],
+  ] as const) {
+    it(`an unencoded ${character} in the password: the variable named, percent-encoding explained, no part of the password shown`, () => {
+      const url = `postgres://app:${password}@db:5432/xyn`;
+      const pieces = password.split(/[/?#%]/).filter((piece) => piece.length >= 3);
+      for (const [variable, env] of [
+        ['DATABASE_URL', { DATABASE_URL: url }],
+        ['XYN_REHEARSE_URL', { XYN_REHEARSE_URL: url }],
+        ['DATABASE_URL_FILE', { DATABASE_URL_FILE: tempFile(`${url}\n`) }],
+      ] as const) {
+        const error = assertConfigError(() => loadConfig({}, env), new RegExp(`${variable}\\b.*unencoded reserved character in its user name or password: percent-encode it \\(@ as %40, / as %2F`));
+        for (const piece of pieces) assert.ok(!`${error.message}${JSON.stringify(error.fields)}`.includes(piece), `${variable}: leaks ${piece}: ${error.message}`);
+      }
+    });
+  }
+
+  it('an @ in the password (the last @ separates) and an @ in a query parameter are read as they are', () => {
+    assert.equal(target({ DATABASE_URL: `postgres://app:${PASSWORD}@x@db/xyn` }).password, `${PASSWORD}@x`);
+    assert.equal(target({ DATABASE_URL: 'postgres://db:5432/xyn?application_name=me@pod' }).host, 'db');
+  });
+
   it('a malformed URL from DATABASE_URL_FILE never shows the password either', () => {
     const path = tempFile(`postgres://app:${PASSWORD}@db:notaport/xyn\n`);
     const error = assertConfigError(() => loadConfig({}, { DATABASE_URL_FILE: path }), /DATABASE_URL_FILE/);

@@ -22,7 +22,10 @@ function folderOf(files: Record<string, string | Buffer>): string {
   return folder;
 }
 
-const lintFiles = async (files: Record<string, string | Buffer>): Promise<Finding[]> => [...(await lintMigrations(folderOf(files))).findings];
+/** The ledger of the default configuration: public.schema_migrations. */
+const LEDGER = { schema: 'public', table: 'schema_migrations' };
+
+const lintFiles = async (files: Record<string, string | Buffer>, ledger = LEDGER): Promise<Finding[]> => [...(await lintMigrations(folderOf(files), ledger)).findings];
 
 /** Lints one transactional file (after 001, which creates the table `runs`). */
 async function lintAfterRuns(sql: string): Promise<Finding[]> {
@@ -351,26 +354,68 @@ describe('lint: the shipped migrations and the template', () => {
   const known = ['003_add_run_edges_for_dag.sql:87:1 index-without-concurrently'];
 
   it('migrations/ has no finding beyond the known ones', async () => {
-    const { findings, files } = await lintMigrations('migrations');
+    const { findings, files } = await lintMigrations('migrations', LEDGER);
     assert.ok(files >= 6);
     for (const finding of findings) assert.ok(known.includes(`${where(finding)} ${finding.rule}`), `unexpected: ${where(finding)} ${finding.rule} ${finding.message}`);
   });
 
-  it('a file written by `new` from the template lints clean', async () => {
-    assert.deepEqual(await lintFiles({ '006_add_run_labels.sql': migrationTemplate('006_add_run_labels') }), []);
+  it('a file written by `new` from the template lints clean, for the default ledger and a configured one', async () => {
+    assert.deepEqual(await lintFiles({ '006_add_run_labels.sql': migrationTemplate('006_add_run_labels', LEDGER) }), []);
+    const ops = { schema: 'ops', table: 'applied_migrations' };
+    assert.deepEqual(await lintFiles({ '006_add_run_labels.sql': migrationTemplate('006_add_run_labels', ops) }, ops), []);
+  });
+
+  it("the template's ledger insert: unqualified in public, qualified elsewhere, reserved words quoted", () => {
+    const insertOf = (ledger: { schema: string; table: string }) => /^INSERT INTO (\S+) \(id\)/m.exec(migrationTemplate('006_x', ledger))?.[1];
+    assert.equal(insertOf(LEDGER), 'schema_migrations');
+    assert.equal(insertOf({ schema: 'ops', table: 'applied_migrations' }), 'ops.applied_migrations');
+    assert.equal(insertOf({ schema: 'public', table: 'order' }), '"order"');
+    assert.equal(insertOf({ schema: 'user', table: 'migrations' }), '"user".migrations');
+  });
+});
+
+describe('lint: a file records itself in the configured ledger only', () => {
+  const ops = { schema: 'ops', table: 'applied_migrations' };
+  const selfInsert = (table: string) => `CREATE TABLE IF NOT EXISTS a (id int);\nINSERT INTO ${table} (id) VALUES ('001_a') ON CONFLICT (id) DO NOTHING;\n`;
+
+  it('inserting its own id into schema_migrations under another ledger is a finding at the table name, naming both', async () => {
+    const findings = await lintFiles({ '001_a.sql': selfInsert('schema_migrations') }, ops);
+    assert.deepEqual(rules(findings), ['foreign-ledger-insert']);
+    assert.equal(where(findings[0]), '001_a.sql:2:13');
+    assert.match(findings[0]!.message, /records its id 001_a in schema_migrations, but the ledger is ops\.applied_migrations \(XYN_LEDGER_SCHEMA=ops, XYN_LEDGER_TABLE=applied_migrations\)/);
+    assert.equal(lintRules['foreign-ledger-insert'].silenceable, true);
+  });
+
+  it('the configured ledger, qualified, quoted or (in public) not, is no finding', async () => {
+    assert.deepEqual(await lintFiles({ '001_a.sql': selfInsert('ops.applied_migrations') }, ops), []);
+    assert.deepEqual(await lintFiles({ '001_a.sql': selfInsert('"ops"."applied_migrations"') }, ops), []);
+    assert.deepEqual(await lintFiles({ '001_a.sql': selfInsert('schema_migrations') }), []);
+    assert.deepEqual(await lintFiles({ '001_a.sql': selfInsert('public.schema_migrations') }), []);
+  });
+
+  it('the unqualified table name is public, not the ledger schema; a SELECT that inserts the id counts too', async () => {
+    assert.deepEqual(rules(await lintFiles({ '001_a.sql': selfInsert('applied_migrations') }, ops)), ['foreign-ledger-insert']);
+    const viaSelect = "INSERT INTO old_ledger (id) SELECT '001_a' WHERE true;\n";
+    assert.deepEqual(rules(await lintFiles({ '001_a.sql': viaSelect })), ['foreign-ledger-insert']);
+  });
+
+  it("an insert of other values (not the file's id) is no finding, and the rule can be silenced", async () => {
+    assert.deepEqual(await lintFiles({ '001_a.sql': "INSERT INTO settings (key) VALUES ('002_other');\n" }), []);
+    const silenced = `-- xyn:lint-ignore foreign-ledger-insert: dbmate's table, kept in step\n${selfInsert('schema_migrations')}`;
+    assert.deepEqual(await lintFiles({ '001_a.sql': silenced }, ops), []);
   });
 });
 
 describe('lint: output and exit code', () => {
   it('findings make a LintFindings error: exit 1, a one-sentence summary', async () => {
-    const report = await lintMigrations(folderOf({ '001_a.sql': 'CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n', '002_b.sql': 'ROLLBACK;\n' }));
+    const report = await lintMigrations(folderOf({ '001_a.sql': 'CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n', '002_b.sql': 'ROLLBACK;\n' }), LEDGER);
     const error = new LintFindings(report);
     assert.equal(error.exitCode, 1);
     assert.equal(error.message, '3 lint findings in 2 files.');
   });
 
   it('the human text is a table of where, rule and finding, then each rule once with why and fix', async () => {
-    const report = await lintMigrations(folderOf({ '001_a.sql': 'CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n' }));
+    const report = await lintMigrations(folderOf({ '001_a.sql': 'CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n' }), LEDGER);
     const text = lintText(report, false);
     assert.match(text, /^where\s+rule\s+finding\n/);
     assert.match(text, /001_a\.sql:1:14\s+missing-if-not-exists\s+CREATE TABLE a has no IF NOT EXISTS\./);
@@ -381,7 +426,7 @@ describe('lint: output and exit code', () => {
   });
 
   it('--json is an array of findings with file, line, column, rule, message, why and fix', async () => {
-    const report = await lintMigrations(folderOf({ '001_a.sql': 'CREATE TABLE a (id int);\n' }));
+    const report = await lintMigrations(folderOf({ '001_a.sql': 'CREATE TABLE a (id int);\n' }), LEDGER);
     const parsed = JSON.parse(lintJson(report.findings)) as unknown[];
     assert.deepEqual(parsed, [
       {
@@ -397,7 +442,7 @@ describe('lint: output and exit code', () => {
   });
 
   it('a clean folder says so in one line', async () => {
-    const report = await lintMigrations(folderOf({ '001_a.sql': 'CREATE TABLE IF NOT EXISTS a (id int);\n' }));
+    const report = await lintMigrations(folderOf({ '001_a.sql': 'CREATE TABLE IF NOT EXISTS a (id int);\n' }), LEDGER);
     assert.equal(lintText(report, false), 'No lint findings in 1 migration file.\n');
   });
 });
