@@ -138,6 +138,7 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
     const searchPath = ctx.searchPath === undefined ? '' : `SET search_path = ${pg.escapeIdentifier(ctx.searchPath)};`;
     await ctx.session.script(`SET lock_timeout = ${ctx.ddlLockTimeoutMs};SET statement_timeout = ${ctx.statementTimeoutMs};${searchPath}${guardSql(file, ctx)}`).catch((failure) => {
       const code = serverError(failure)?.code;
+      ctx.stop.throwIfStopped(`stopped before ${file.fileName} ran any statement; migrations applied before it stay, the lock released`);
       if (code === NOT_OUR_SESSION) throw poolerDetected();
       if (code === ALREADY_APPLIED) throw alreadyApplied(file);
       throw failure instanceof ScriptFailure ? failure.error : failure;
@@ -160,6 +161,8 @@ async function recordCompleted(file: MigrationFile, ctx: ApplyContext, durationM
   try {
     await ctx.session.script(`${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy, durationMs)};${clearPartialSql(ctx.ledger, file.id)}`);
   } catch (failure) {
+    const all = `all ${file.statements.length} statements of ${file.fileName} ran and stay applied, but its ledger row was not written (status shows it partial); the file is idempotent, so the next run applies it again and records it`;
+    ctx.stop.throwIfStopped(all);
     const db = serverError(failure);
     if (db?.code !== '42P01' && db?.code !== '3F000') throw failure;
     // The file itself removed the ledger (dynamic SQL the up-front check cannot see).
