@@ -100,14 +100,18 @@ async function attemptConnection(target: ConnectionTarget, options: WaitOptions,
   try {
     session = await Session.open(target, connectTimeoutMs);
     if (!options.requireWritable) return session;
-    // One round trip: writability, our session mark, and (PostgreSQL 14+) a periodic check that
-    // we are still there, so a statement whose client died (killed runner, dropped connection)
-    // is aborted and rolled back instead of running on and committing.
-    const [state] = await session.query<{ in_recovery: boolean; read_only: string }>(
-      `SELECT pg_is_in_recovery() AS in_recovery, current_setting('transaction_read_only') AS read_only, ${markSessionSql('$1')},
-              CASE WHEN current_setting('server_version_num')::int >= 140000 THEN set_config('client_connection_check_interval', '1000', false) END`,
-      [session.token],
+    // One round trip: writability, whether a pooler stands between us (pooler.ts), and — on a
+    // direct session only, since a pooled server session is shared — our session mark and
+    // (PostgreSQL 14+) a periodic check that we are still there, so a statement whose client died
+    // (killed runner, dropped connection) is aborted and rolled back instead of running on.
+    const direct = 'pg_backend_pid() = $2::int';
+    const [state] = await session.query<{ in_recovery: boolean; read_only: string; pid: number }>(
+      `SELECT pg_is_in_recovery() AS in_recovery, current_setting('transaction_read_only') AS read_only, pg_backend_pid() AS pid,
+              ${markSessionSql('$1', direct)},
+              CASE WHEN ${direct} AND current_setting('server_version_num')::int >= 140000 THEN set_config('client_connection_check_interval', '1000', false) END`,
+      [session.token, session.announcedPid],
     );
+    if (state) session.noteBackendPid(state.pid);
     if (state?.in_recovery) return notReady(session, 'the server is a standby in recovery, not a writable primary');
     if (state?.read_only === 'on') return notReady(session, 'the database is read-only (default_transaction_read_only is on)');
     return session;

@@ -31,6 +31,7 @@ export class Session {
   readonly token = randomBytes(8).toString('hex');
   /** set when the connection broke while nothing was running */
   private broken: Error | undefined;
+  private throughPooler: boolean | undefined;
 
   private constructor(
     private readonly client: pg.Client,
@@ -51,6 +52,24 @@ export class Session {
       throw error;
     }
     return session;
+  }
+
+  /** The process id the server (or a pooler in its place) announced at startup, in BackendKeyData. */
+  get announcedPid(): number | null {
+    return cancelKey(this.client)?.processId ?? null;
+  }
+
+  /**
+   * Records the server's own pg_backend_pid(): a pooler announces a process id of its own
+   * making, a direct connection the server's (see pooler.ts).
+   */
+  noteBackendPid(pid: number): void {
+    this.throughPooler = pid !== this.announcedPid;
+  }
+
+  /** True when a connection pooler stands between us and PostgreSQL; known once writability was probed. */
+  get pooled(): boolean {
+    return this.throughPooler ?? false;
   }
 
   async query<T extends Row = Row>(text: string, values?: readonly unknown[]): Promise<T[]> {
