@@ -118,6 +118,8 @@ const specs = {
     choices: ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'],
   }),
   PGSSLROOTCERT: str({ default: undefined }),
+  PGSSLCERT: str({ default: undefined }),
+  PGSSLKEY: str({ default: undefined }),
   XYN_MIGRATIONS_DIR: str({ default: './migrations' }),
   XYN_REQUIRED_MIGRATIONS: requiredList({ default: { kind: 'list', ids: ['001_initial_schema'] } }),
   XYN_WAIT_TIMEOUT: seconds({ default: 60_000 }),
@@ -199,6 +201,8 @@ interface DatabaseVariables {
   PGDATABASE?: string;
   PGSSLMODE?: string;
   PGSSLROOTCERT?: string;
+  PGSSLCERT?: string;
+  PGSSLKEY?: string;
 }
 
 function resolveDatabase(e: DatabaseVariables): ConnectionTarget | undefined {
@@ -210,6 +214,8 @@ function resolveDatabase(e: DatabaseVariables): ConnectionTarget | undefined {
   const libpqDefaults = {
     sslmode: e.PGSSLMODE,
     sslrootcert: e.PGSSLROOTCERT,
+    sslcert: e.PGSSLCERT,
+    sslkey: e.PGSSLKEY,
   };
   if (e.DATABASE_URL !== undefined) return connectionTarget(e.DATABASE_URL, 'DATABASE_URL', libpqDefaults);
   if (e.DATABASE_URL_FILE !== undefined) {

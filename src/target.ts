@@ -18,6 +18,10 @@ export interface ConnectionTarget {
   readonly password: string | undefined;
   readonly database: string | undefined;
   readonly sslMode: SslMode;
+  /**
+   * The TLS options when TLS is used: always with require, verify-ca and verify-full; for prefer
+   * and allow, when the server wants it (session.ts); false with disable.
+   */
   readonly ssl: ConnectionOptions | false;
   /** host:port/database, never the password: safe for every log line */
   readonly display: string;
@@ -31,6 +35,8 @@ interface Parts {
   database?: string | undefined;
   sslmode?: string | undefined;
   sslrootcert?: string | undefined;
+  sslcert?: string | undefined;
+  sslkey?: string | undefined;
 }
 
 /**
@@ -57,7 +63,7 @@ export function connectionTarget(url: string | undefined, source: string, defaul
     password: parts.password,
     database: parts.database,
     sslMode,
-    ssl: tlsOptions(sslMode, parts.sslrootcert, source),
+    ssl: tlsOptions(sslMode, parts, source),
     display: `${host}:${port}/${parts.database ?? parts.user ?? ''}`,
   });
 }
@@ -75,7 +81,12 @@ export function parseDatabaseUrl(url: string): Parts {
   // sslmode and friends keep libpq's meaning, so they are read here and kept from the driver.
   const [base, query = ''] = splitOnce(url, '?');
   const params = new URLSearchParams(query);
-  const ssl = { sslmode: params.get('sslmode') ?? undefined, sslrootcert: params.get('sslrootcert') ?? undefined };
+  const ssl = {
+    sslmode: params.get('sslmode') ?? undefined,
+    sslrootcert: params.get('sslrootcert') ?? undefined,
+    sslcert: params.get('sslcert') ?? undefined,
+    sslkey: params.get('sslkey') ?? undefined,
+  };
   for (const key of [...params.keys()]) if (key.startsWith('ssl')) params.delete(key);
   const rest = params.toString();
   let config: ReturnType<typeof parse>;
@@ -89,7 +100,7 @@ export function parseDatabaseUrl(url: string): Parts {
     throw new Error(`has port "${config.port}", which is not a TCP port`);
   }
   if (ssl.sslmode !== undefined && !sslModes.includes(ssl.sslmode)) {
-    throw new Error(`has sslmode=${ssl.sslmode}; use disable, prefer, require, verify-ca or verify-full`);
+    throw new Error(`has sslmode=${ssl.sslmode}; use disable, allow, prefer, require, verify-ca or verify-full`);
   }
   return {
     host: config.host || undefined,
@@ -106,23 +117,36 @@ function splitOnce(text: string, separator: string): [string, string?] {
   return at < 0 ? [text] : [text.slice(0, at), text.slice(at + 1)];
 }
 
-function tlsOptions(mode: SslMode, rootCertPath: string | undefined, source: string): ConnectionOptions | false {
-  if (mode === 'disable' || mode === 'allow' || mode === 'prefer') return false;
-  const ca = rootCertPath === undefined ? undefined : readRootCert(rootCertPath, source);
-  if (mode === 'require' && ca === undefined) return { rejectUnauthorized: false };
+function tlsOptions(mode: SslMode, parts: Parts, source: string): ConnectionOptions | false {
+  if (mode === 'disable') return false;
+  // libpq sends a client certificate whenever TLS is used and one is configured.
+  const client = clientCertificate(parts, source);
+  // libpq: allow and prefer never verify; require verifies only with a root certificate present.
+  const ca = mode === 'allow' || mode === 'prefer' || parts.sslrootcert === undefined ? undefined : readPemFile('sslrootcert', parts.sslrootcert, source);
+  if (ca === undefined && mode !== 'verify-ca' && mode !== 'verify-full') return { rejectUnauthorized: false, ...client };
   // libpq: `require` with a root certificate behaves as verify-ca.
   if (mode === 'require' || mode === 'verify-ca') {
-    return { rejectUnauthorized: true, ...(ca ? { ca } : {}), checkServerIdentity: () => undefined };
+    return { rejectUnauthorized: true, ...(ca ? { ca } : {}), checkServerIdentity: () => undefined, ...client };
   }
-  return { rejectUnauthorized: true, ...(ca ? { ca } : {}) };
+  return { rejectUnauthorized: true, ...(ca ? { ca } : {}), ...client };
 }
 
-function readRootCert(path: string, source: string): string {
+function clientCertificate(parts: Parts, source: string): { cert?: string; key?: string } {
+  if (parts.sslcert === undefined && parts.sslkey === undefined) return {};
+  if (parts.sslcert === undefined || parts.sslkey === undefined) {
+    throw new ConfigError(`Invalid configuration: ${source} names ${parts.sslcert === undefined ? 'sslkey without sslcert' : 'sslcert without sslkey'}; a client certificate needs both.`, {
+      variables: [source],
+    });
+  }
+  return { cert: readPemFile('sslcert', parts.sslcert, source), key: readPemFile('sslkey', parts.sslkey, source) };
+}
+
+function readPemFile(what: string, path: string, source: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError(`Invalid configuration: sslrootcert ${path} (from ${source}) cannot be read (${code}).`, { variables: [source] });
+    throw new ConfigError(`Invalid configuration: ${what} ${path} (from ${source}) cannot be read (${code}).`, { variables: [source] });
   }
 }
 
