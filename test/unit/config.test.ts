@@ -304,12 +304,29 @@ describe('loadConfig: sslmode keeps libpq’s meaning', () => {
     assert.equal(target({ DATABASE_URL: 'postgres://app@db/xyn' }).sslMode, 'prefer');
   });
 
-  it('disable, allow and prefer connect without TLS (ssl false)', () => {
-    for (const mode of ['disable', 'allow', 'prefer']) {
+  it('disable never uses TLS; allow and prefer use it without verifying, when they use it', () => {
+    assert.equal(withMode('disable').ssl, false);
+    for (const mode of ['allow', 'prefer']) {
       const db = withMode(mode);
       assert.equal(db.sslMode, mode);
-      assert.equal(db.ssl, false);
+      assert.deepEqual(db.ssl, { rejectUnauthorized: false });
     }
+    // libpq: only require (and the verify modes) look at sslrootcert
+    const ca = tempFile('-----BEGIN CERTIFICATE-----\nTEST\n-----END CERTIFICATE-----\n');
+    assert.deepEqual(withMode('prefer', `&sslrootcert=${encodeURIComponent(ca)}`).ssl, { rejectUnauthorized: false });
+  });
+
+  it('sslcert and sslkey (or PGSSLCERT and PGSSLKEY) become the client certificate; one without the other is exit 2', () => {
+    const cert = tempFile('CERT');
+    const key = tempFile('KEY');
+    const { ssl } = withMode('require', `&sslcert=${encodeURIComponent(cert)}&sslkey=${encodeURIComponent(key)}`);
+    assert.ok(ssl);
+    assert.equal(ssl.cert, 'CERT');
+    assert.equal(ssl.key, 'KEY');
+    const fromEnv = target({ PGHOST: 'db', PGDATABASE: 'xyn', PGSSLCERT: cert, PGSSLKEY: key });
+    assert.ok(fromEnv.ssl);
+    assert.equal(fromEnv.ssl.cert, 'CERT');
+    assert.throws(() => withMode('prefer', `&sslcert=${encodeURIComponent(cert)}`), /sslcert without sslkey/);
   });
 
   it('require encrypts without verifying the certificate', () => {
