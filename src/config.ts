@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { cleanEnv, makeValidator, str, EnvMissingError } from 'envalid';
 import { ConfigError } from './errors.js';
 import { registerSecret } from './secrets.js';
-import { connectionTarget, parseDatabaseUrl, type ConnectionTarget } from './target.js';
+import { connectionTarget, isPort, parseDatabaseUrl, type ConnectionTarget } from './target.js';
 import type { LogFormat } from './log.js';
 import { isMigrationId } from './migrations/naming.js';
 import type { RequiredMigrations } from './plan.js';
@@ -100,6 +100,11 @@ const requiredList = makeValidator<RequiredMigrations>((raw) => {
 
 /** Secrets are never echoed: these validators only say what shape is wrong. */
 const secretText = makeValidator<string>((raw) => raw);
+/** libpq's PGPORT: one port, or one per PGHOST entry (p1,p2). */
+const portList = makeValidator<string>((raw) => {
+  if (!raw.split(',').every((port) => port === '' || isPort(port))) throw new Error(`"${raw}" is not a TCP port (or a comma list of them, one per PGHOST)`);
+  return raw;
+});
 const secretUrl = makeValidator<string>((raw) => {
   parseDatabaseUrl(raw);
   return raw;
@@ -109,7 +114,7 @@ const specs = {
   DATABASE_URL: secretUrl({ default: undefined }),
   DATABASE_URL_FILE: str({ default: undefined }),
   PGHOST: str({ default: undefined }),
-  PGPORT: count({ default: undefined }),
+  PGPORT: portList({ default: undefined }),
   PGUSER: str({ default: undefined }),
   PGPASSWORD: secretText({ default: undefined }),
   PGDATABASE: str({ default: undefined }),
@@ -195,7 +200,7 @@ interface DatabaseVariables {
   DATABASE_URL?: string;
   DATABASE_URL_FILE?: string;
   PGHOST?: string;
-  PGPORT?: number;
+  PGPORT?: string;
   PGUSER?: string;
   PGPASSWORD?: string;
   PGDATABASE?: string;

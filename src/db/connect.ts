@@ -6,7 +6,7 @@
 import { ConnectError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { serverError, Session } from './session.js';
-import type { ConnectionTarget } from '../target.js';
+import { atHost, type ConnectionTarget } from '../target.js';
 import { sleep, type Stop } from '../stop.js';
 import { backoff } from './backoff.js';
 import { markSessionSql } from './pooler.js';
@@ -75,9 +75,10 @@ export async function waitForDatabase(target: ConnectionTarget, options: WaitOpt
   for (let attempt = 1; ; attempt++) {
     options.stop.throwIfStopped();
     const remaining = deadline - Date.now();
-    const verdict = await attemptConnection(target, options, Math.max(1000, Math.min(remaining, 10_000)));
+    const verdict = await attemptHosts(target, options, Math.max(1000, Math.min(remaining, 10_000)));
     if (verdict instanceof Session) {
-      if (attempt > 1) options.log.info({ attempt, waitedMs: Date.now() - started }, 'PostgreSQL is ready');
+      // With several hosts, say which one answered.
+      if (attempt > 1 || target.hosts.length > 1) options.log.info({ attempt, waitedMs: Date.now() - started, host: verdict.target.display }, 'PostgreSQL is ready');
       return verdict;
     }
     lastReason = verdict.reason;
@@ -93,6 +94,27 @@ export async function waitForDatabase(target: ConnectionTarget, options: WaitOpt
     `PostgreSQL at ${target.display} was not ready within ${options.deadlineMs / 1000}s (XYN_WAIT_TIMEOUT): ${lastReason}.`,
     { target: target.display },
   );
+}
+
+/**
+ * One wait attempt: the target's hosts in order, as libpq does, each with its own connect
+ * timeout (a dead first host costs only that); the first that accepts us (and is writable, when
+ * asked) wins. Fatal only when every host said something that waiting will not heal.
+ */
+async function attemptHosts(target: ConnectionTarget, options: WaitOptions, connectTimeoutMs: number): Promise<Session | Verdict> {
+  if (target.hosts.length === 1) return attemptConnection(target, options, connectTimeoutMs);
+  const verdicts: { host: string; verdict: Verdict }[] = [];
+  for (const endpoint of target.hosts) {
+    options.stop.throwIfStopped();
+    const one = atHost(target, endpoint);
+    const result = await attemptConnection(one, options, connectTimeoutMs);
+    if (result instanceof Session) return result;
+    verdicts.push({ host: one.display, verdict: result });
+  }
+  return {
+    kind: verdicts.every((v) => v.verdict.kind === 'fatal') ? 'fatal' : 'transient',
+    reason: verdicts.map((v) => `${v.host}: ${v.verdict.reason}`).join('; '),
+  };
 }
 
 async function attemptConnection(target: ConnectionTarget, options: WaitOptions, connectTimeoutMs: number): Promise<Session | Verdict> {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { adminQuery, advisoryLocksIn, freshDatabase, ledgerIdsOf, testServer, urlFor, waitFor, type TestDatabase } from '../support/postgres.js';
 import { migrationsDir, runCli, startCli } from '../support/cli.js';
-import { proxyTo } from '../support/proxy.js';
+import { proxyTo, reservePort } from '../support/proxy.js';
 
 let db: TestDatabase;
 beforeEach(async () => (db = await freshDatabase()));
@@ -218,6 +218,30 @@ describe('TLS as a managed server does it: sslmode prefer by default', () => {
     assert.equal(fromEnv.code, 0, fromEnv.stderr);
     const without = await runCli(['verify'], { ...env, XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen), XYN_WAIT_TIMEOUT: '30' });
     assert.equal(without.code, 3);
+  });
+});
+
+describe('several hosts in one URL', () => {
+  it('a dead first host costs only its connect attempt: migrate uses the next one, and says which answered', async () => {
+    const dead = await reservePort();
+    const server = testServer();
+    const url = urlFor(db.name, server).replace(`@${server.host}:${server.port}/`, `@127.0.0.1:${dead},${server.host}:${server.port}/`);
+    const run = await runCli([], { DATABASE_URL: url, XYN_MIGRATIONS_DIR: migrationsDir(base) });
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(!run.logs.some((l) => l.msg === 'waiting for PostgreSQL'), 'the first attempt succeeded: the dead host cost no wait');
+    assert.ok(run.logs.some((l) => l.msg === 'PostgreSQL is ready' && l.host === `${server.host}:${server.port}/${db.name}`), 'names the host that answered');
+    assert.deepEqual(await ledgerIds(), ['001_initial_schema']);
+    assert.ok(!run.stderr.includes(server.password));
+    const status = await runCli(['status'], { PGHOST: `127.0.0.1,${server.host}`, PGPORT: `${dead},${server.port}`, PGUSER: server.user, PGPASSWORD: server.password, PGDATABASE: db.name, XYN_MIGRATIONS_DIR: migrationsDir(base) });
+    assert.equal(status.code, 0, status.stderr);
+  });
+
+  it('when no host answers, exit 3 names each host and why', async () => {
+    const [one, two] = [await reservePort(), await reservePort()];
+    const url = urlFor(db.name).replace(/@[^/]+\//, `@127.0.0.1:${one},127.0.0.1:${two}/`);
+    const run = await runCli([], { DATABASE_URL: url, XYN_MIGRATIONS_DIR: migrationsDir(base), XYN_WAIT_TIMEOUT: '1' });
+    assert.equal(run.code, 3);
+    assert.match(run.lastMessage, new RegExp(`127\\.0\\.0\\.1:${one}/${db.name}: ECONNREFUSED.*127\\.0\\.0\\.1:${two}/${db.name}: ECONNREFUSED`));
   });
 });
 
