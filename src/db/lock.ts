@@ -114,9 +114,9 @@ class LockWait {
 }
 
 /**
- * Releases the lock. On a direct connection the first unlock succeeds. Behind a transaction
- * pooler (detected mid-run) the lock sits on a pooled server session that our statements reach
- * only now and then: try a few times, so that it does not outlive us there.
+ * Releases the lock. On a direct connection the first unlock succeeds. Behind a pooler that
+ * passes the server's key through (noticed only mid-run) the lock sits on a pooled server session
+ * that our statements reach only now and then: try a few times, so that it does not outlive us there.
  */
 export async function releaseLock(session: Session, ledger: LedgerName): Promise<void> {
   for (let attempt = 0; attempt < 20; attempt++) {
@@ -141,10 +141,10 @@ async function lockHolder(session: Session, key: string): Promise<LockHolder | u
 function describeHolder(holder: LockHolder | undefined): string {
   if (!holder) return 'its holder has just released it; run again';
   const held = `it is held by pid ${holder.pid} (${holder.application_name || 'no application_name'}, connected ${holder.connected_for_s}s ago)`;
-  // A runner holding the lock is busy applying files; a holder idle for long is an orphan, as a
-  // transaction-pooling connection pooler leaves behind.
+  // A runner holding the lock is busy applying files; a holder idle for long is an orphan (a
+  // session lock left on a pooled server session, by an older version or another tool).
   if (holder.idle_for_s !== null && holder.idle_for_s > 5) {
-    return `${held}, idle for ${holder.idle_for_s}s: no runner is using it — if DATABASE_URL goes through a transaction-pooling connection pooler (such as PgBouncer), point it at PostgreSQL directly; otherwise end it with pg_terminate_backend(${holder.pid})`;
+    return `${held}, idle for ${holder.idle_for_s}s: no runner is using it (a lock left on a pooled server session, or a stuck client); end it with pg_terminate_backend(${holder.pid})`;
   }
   return `${held}; if that runner is stuck, end it with pg_terminate_backend(${holder.pid})`;
 }
