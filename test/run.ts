@@ -53,15 +53,19 @@ function makeCertificates(dir: string): { ca: string; otherCa: string; cert: str
 const CERT_USER = 'xyn_cert_user';
 /** Members of this role may connect with TLS only, as on a managed server with rds.force_ssl. */
 const TLS_ONLY_GROUP = 'xyn_tls_only';
+/** Members of this role may connect in plain text only (pg_hba `hostssl … reject`). */
+const PLAIN_ONLY_GROUP = 'xyn_plain_only';
 
 /**
  * pg_hba.conf lines for the TLS cases, before initdb's own (the first matching line decides):
- * TLS-only roles are rejected in plain text; the certificate user logs in by certificate.
+ * TLS-only roles are rejected in plain text, plain-only roles with TLS; the certificate user logs
+ * in by certificate.
  */
 function addTlsRules(dataDir: string): void {
   const file = join(dataDir, 'pg_hba.conf');
   const rules = [
     `hostnossl all +${TLS_ONLY_GROUP} all reject`,
+    `hostssl all +${PLAIN_ONLY_GROUP} all reject`,
     `hostssl all ${CERT_USER} all cert`,
     `hostnossl all ${CERT_USER} all reject`,
   ];
@@ -72,7 +76,7 @@ async function createTlsRoles(port: number): Promise<void> {
   const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: ADMIN_PASSWORD, database: 'postgres' });
   await client.connect();
   try {
-    await client.query(`CREATE ROLE ${TLS_ONLY_GROUP} NOLOGIN; CREATE ROLE ${CERT_USER} LOGIN`);
+    await client.query(`CREATE ROLE ${TLS_ONLY_GROUP} NOLOGIN; CREATE ROLE ${PLAIN_ONLY_GROUP} NOLOGIN; CREATE ROLE ${CERT_USER} LOGIN`);
   } finally {
     await client.end();
   }
@@ -108,7 +112,7 @@ async function main(): Promise<number> {
   try {
     const testServer = {
       ...{ host: '127.0.0.1', port, user: 'postgres', password: ADMIN_PASSWORD, caFile: tls.ca, otherCaFile: tls.otherCa },
-      ...{ certUser: CERT_USER, clientCertFile: tls.clientCert, clientKeyFile: tls.clientKey, tlsOnlyGroup: TLS_ONLY_GROUP },
+      ...{ certUser: CERT_USER, clientCertFile: tls.clientCert, clientKeyFile: tls.clientKey, tlsOnlyGroup: TLS_ONLY_GROUP, plainOnlyGroup: PLAIN_ONLY_GROUP },
     };
     const env = { ...process.env, XYN_TEST_PG: JSON.stringify(testServer) };
     const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...testFiles()], { stdio: 'inherit', env });

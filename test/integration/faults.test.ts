@@ -172,25 +172,32 @@ describe('TLS as a managed server does it: sslmode prefer by default', () => {
     await db.drop();
     await adminQuery(`DROP ROLE IF EXISTS ${role}`);
   });
-  const tlsOnlyUrl = (query = '') => `${urlFor(db.name, server, { user: role, password: 'tls-only-secret' })}${query}`;
+  const roleUrl = (query = '') => `${urlFor(db.name, server, { user: role, password: 'tls-only-secret' })}${query}`;
 
   it('a TLS-only server (hostssl only) and a URL without sslmode: exit 0, and the session was encrypted', async () => {
-    const run = await runCli([], { DATABASE_URL: tlsOnlyUrl(), XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen) });
+    const run = await runCli([], { DATABASE_URL: roleUrl(), XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen) });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(await encrypted(), true);
   });
 
   it('sslmode=disable against it is exit 3 at once (28000)', async () => {
-    const run = await runCli([], { DATABASE_URL: tlsOnlyUrl('?sslmode=disable'), XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen), XYN_WAIT_TIMEOUT: '30' });
+    const run = await runCli([], { DATABASE_URL: roleUrl('?sslmode=disable'), XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen), XYN_WAIT_TIMEOUT: '30' });
     assert.equal(run.code, 3);
     assert.match(run.lastMessage, /28000/);
     assert.ok(run.elapsedMs < 5000);
   });
 
   it('sslmode=allow tries plain text, and on the refusal connects again with TLS', async () => {
-    const run = await runCli([], { DATABASE_URL: tlsOnlyUrl('?sslmode=allow'), XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen) });
+    const run = await runCli([], { DATABASE_URL: roleUrl('?sslmode=allow'), XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen) });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(await encrypted(), true);
+  });
+
+  it('prefer whose encrypted connection pg_hba refuses connects once more in plain text, as libpq does', async () => {
+    await db.query(`REVOKE ${server.tlsOnlyGroup} FROM ${role}; GRANT ${server.plainOnlyGroup} TO ${role}`);
+    const run = await runCli([], { DATABASE_URL: roleUrl(), XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen) });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(await encrypted(), false);
   });
 
   it('prefer against a server that declines TLS goes on in plain text on the same connection', async () => {

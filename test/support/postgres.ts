@@ -19,6 +19,8 @@ export interface Server {
   readonly clientKeyFile: string;
   /** members of this role may connect with TLS only (pg_hba `hostnossl … reject`) */
   readonly tlsOnlyGroup: string;
+  /** members of this role may connect in plain text only (pg_hba `hostssl … reject`) */
+  readonly plainOnlyGroup: string;
 }
 
 export function testServer(): Server {
