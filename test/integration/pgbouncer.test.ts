@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { freshDatabase, ledgerIdsOf, testServer, urlFor, type TestDatabase } from '../support/postgres.js';
 import { migrationsDir, runCli } from '../support/cli.js';
 import { startPgBouncer } from '../support/pgbouncer.js';
+import { lockKey } from '../../src/db/lock.js';
 
 let db: TestDatabase;
 beforeEach(async () => (db = await freshDatabase()));
@@ -77,6 +78,26 @@ describe('behind PgBouncer in transaction-pooling mode', () => {
     }
     const counts = await applicationCounts();
     assert.deepEqual(counts, [{ migration: '002', n: 1 }, { migration: '003', n: 1 }, { migration: '004', n: 1 }]);
+  });
+
+  it('a direct runner\'s session lock holds pooled runners off; past XYN_LOCK_TIMEOUT they exit 4 naming the holder, having applied nothing', async () => {
+    const dir = migrationsDir(countingFiles(3));
+    const holder = await db.client();
+    const holderPid = (holder as unknown as { processID: number }).processID;
+    await holder.query('SELECT pg_advisory_lock($1::bigint)', [lockKey({ schema: 'public', table: 'schema_migrations' }).toString()]);
+    const bouncer = await startPgBouncer(testServer(), 2);
+    try {
+      const url = urlFor(db.name, testServer(), { port: bouncer.port });
+      const runs = await Promise.all(Array.from({ length: 3 }, () => runCli([], { DATABASE_URL: url, XYN_MIGRATIONS_DIR: dir, XYN_LOCK_TIMEOUT: '1.5' })));
+      for (const run of runs) {
+        assert.equal(run.code, 4, run.lastMessage);
+        assert.match(run.lastMessage, new RegExp(`XYN_LOCK_TIMEOUT.*held by pid ${holderPid}`));
+      }
+    } finally {
+      await bouncer.stop();
+    }
+    assert.equal((await db.query(`SELECT to_regclass('applications') AS t`))[0]!.t, null);
+    assert.deepEqual(await ledgerIdsOf(db), []);
   });
 
   it('runs are recorded by each runner that applied something', async () => {
