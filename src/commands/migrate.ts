@@ -4,6 +4,7 @@
  * required ones → print the ledger.
  */
 import { VerificationError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { MigrationFile } from '../migrations/discover.js';
 import { planMigrations, type LedgerRow, type Plan } from '../plan.js';
 import { ledgerJson, ledgerTable } from '../report.js';
@@ -12,6 +13,7 @@ import { adoptChecksums, readLedger } from '../db/ledger.js';
 import type { Session } from '../db/session.js';
 import { RunRecorder } from '../db/runs.js';
 import { deferCommitFlushes, flushCommits } from '../db/durability.js';
+import { refuseStatementPooling, sessionNeededBehindPooler } from '../db/pooler.js';
 import { version } from '../version.js';
 import { connectWhileReadingFiles, withMigrationLock, type CommandContext } from './context.js';
 import { refuseBadHistory } from './history.js';
@@ -32,6 +34,17 @@ export async function migrate(ctx: CommandContext): Promise<MigrateResult> {
   }
 }
 
+/**
+ * Behind a pooler, before anything is applied: statement pooling cannot run a migration at all,
+ * and a no-transaction file needs one server session throughout, which a pooler does not promise.
+ */
+async function checkPooler(session: Session, plan: Plan, log: Logger): Promise<void> {
+  log.info({ target: session.target.display }, 'a connection pooler stands between us and PostgreSQL: each file takes the migration lock inside its own transaction');
+  const needsSession = plan.toApply.find((file) => file.mode !== 'transaction');
+  if (needsSession) throw sessionNeededBehindPooler(needsSession.fileName);
+  await refuseStatementPooling(session);
+}
+
 /** The job on one database, over an open session: also each target of a fleet. */
 export async function migrateOn(session: Session, ctx: CommandContext, files: readonly MigrationFile[]): Promise<MigrateResult> {
   const { config, log } = ctx;
@@ -39,6 +52,7 @@ export async function migrateOn(session: Session, ctx: CommandContext, files: re
   let plan = refuseBadHistory(planMigrations(files, rows, config), config.ledger, log);
   let applied: readonly Applied[] = [];
   if (plan.toApply.length > 0 || plan.toAdopt.length > 0) {
+    if (session.pooled) await checkPooler(session, plan, log);
     ({ rows, applied } = await withMigrationLock(session, ctx, () => applyUnderLock(session, ctx, files)));
     plan = planMigrations(files, rows, config);
   }
@@ -55,7 +69,8 @@ async function applyUnderLock(session: Session, ctx: CommandContext, files: read
     await adoptChecksums(session, config.ledger, plan.toAdopt);
     log.info({ migrations: plan.toAdopt.map((f) => f.id) }, 'recorded checksums for ledger rows adopted from the old ledger');
   }
-  // Only the runner that applies something records a run; the others found it done.
+  // Only a runner that applies something records a run; the others found it done. Behind a
+  // pooler several runners may each apply some of the files: each records its own run.
   const outcome = plan.toApply.length > 0 ? await recordedRun(session, ctx, plan.toApply) : { applied: [] };
   if (outcome.failed) throw outcome.failed.error;
   return { rows: await readLedger(session, config.ledger), applied: outcome.applied };
@@ -75,7 +90,8 @@ async function recordedRun(session: Session, ctx: CommandContext, files: readonl
     },
     ctx.log,
     config.recordRuns === 'auto',
-    config.searchPath,
+    // behind a pooler another runner may apply every file first: a run only once one is ours
+    { untilFirstApplied: session.pooled, schema: config.searchPath },
   );
   await recorder.start();
   const outcome = await applyInOrder(session, ctx, files, recorder);
@@ -89,7 +105,8 @@ async function recordedRun(session: Session, ctx: CommandContext, files: readonl
  */
 async function applyInOrder(session: Session, ctx: CommandContext, files: readonly MigrationFile[], recorder: RunRecorder): Promise<ApplyOutcome> {
   const { config, log, stop } = ctx;
-  const original = files.length > 1 ? await deferCommitFlushes(session) : undefined;
+  // (a session setting, so not behind a pooler, where the server session is shared)
+  const original = files.length > 1 && !session.pooled ? await deferCommitFlushes(session) : undefined;
   const applied: Applied[] = [];
   const progress = ctx.progress();
   let failed: ApplyOutcome['failed'];
@@ -98,6 +115,10 @@ async function applyInOrder(session: Session, ctx: CommandContext, files: readon
       stop.throwIfStopped(`stopped between migrations: the ${applied.length} applied before the signal stay committed, nothing is half-done, the lock released`);
       progress.file(index + 1, files.length, file.id);
       const result = await applyMigration(file, { ...config, session, log, stop, onStatement: progress.statement });
+      if (result === null) {
+        log.info({ migration: file.id, n: index + 1, of: files.length }, 'applied by another runner');
+        continue;
+      }
       applied.push(result);
       log.info({ migration: file.id, mode: file.mode, durationMs: result.durationMs, n: index + 1, of: files.length }, 'applied');
       await recorder.step(file, result);

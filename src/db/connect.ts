@@ -6,7 +6,7 @@
 import { ConnectError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { serverError, Session } from './session.js';
-import type { ConnectionTarget } from '../target.js';
+import { atHost, type ConnectionTarget } from '../target.js';
 import { sleep, type Stop } from '../stop.js';
 import { backoff } from './backoff.js';
 import { markSessionSql } from './pooler.js';
@@ -77,9 +77,10 @@ export async function waitForDatabase(target: ConnectionTarget, options: WaitOpt
   for (let attempt = 1; ; attempt++) {
     options.stop.throwIfStopped(WAITING);
     const remaining = deadline - Date.now();
-    const verdict = await attemptConnection(target, options, Math.max(1000, Math.min(remaining, 10_000)));
+    const verdict = await attemptHosts(target, options, Math.max(1000, Math.min(remaining, 10_000)));
     if (verdict instanceof Session) {
-      if (attempt > 1) options.log.info({ attempt, waitedMs: Date.now() - started }, 'PostgreSQL is ready');
+      // With several hosts, say which one answered.
+      if (attempt > 1 || target.hosts.length > 1) options.log.info({ attempt, waitedMs: Date.now() - started, host: verdict.target.display }, 'PostgreSQL is ready');
       return verdict;
     }
     lastReason = verdict.reason;
@@ -97,19 +98,44 @@ export async function waitForDatabase(target: ConnectionTarget, options: WaitOpt
   );
 }
 
+/**
+ * One wait attempt: the target's hosts in order, as libpq does, each with its own connect
+ * timeout (a dead first host costs only that); the first that accepts us (and is writable, when
+ * asked) wins. Fatal only when every host said something that waiting will not heal.
+ */
+async function attemptHosts(target: ConnectionTarget, options: WaitOptions, connectTimeoutMs: number): Promise<Session | Verdict> {
+  if (target.hosts.length === 1) return attemptConnection(target, options, connectTimeoutMs);
+  const verdicts: { host: string; verdict: Verdict }[] = [];
+  for (const endpoint of target.hosts) {
+    options.stop.throwIfStopped(WAITING);
+    const one = atHost(target, endpoint);
+    const result = await attemptConnection(one, options, connectTimeoutMs);
+    if (result instanceof Session) return result;
+    verdicts.push({ host: one.display, verdict: result });
+  }
+  return {
+    kind: verdicts.every((v) => v.verdict.kind === 'fatal') ? 'fatal' : 'transient',
+    reason: verdicts.map((v) => `${v.host}: ${v.verdict.reason}`).join('; '),
+  };
+}
+
 async function attemptConnection(target: ConnectionTarget, options: WaitOptions, connectTimeoutMs: number): Promise<Session | Verdict> {
   let session: Session | undefined;
   try {
     session = await Session.open(target, connectTimeoutMs);
     if (!options.requireWritable) return session;
-    // One round trip: writability, our session mark, and (PostgreSQL 14+) a periodic check that
-    // we are still there, so a statement whose client died (killed runner, dropped connection)
-    // is aborted and rolled back instead of running on and committing.
-    const [state] = await session.query<{ in_recovery: boolean; read_only: string }>(
-      `SELECT pg_is_in_recovery() AS in_recovery, current_setting('transaction_read_only') AS read_only, ${markSessionSql('$1')},
-              CASE WHEN current_setting('server_version_num')::int >= 140000 THEN set_config('client_connection_check_interval', '1000', false) END`,
-      [session.token],
+    // One round trip: writability, whether a pooler stands between us (pooler.ts), and — on a
+    // direct session only, since a pooled server session is shared — our session mark and
+    // (PostgreSQL 14+) a periodic check that we are still there, so a statement whose client died
+    // (killed runner, dropped connection) is aborted and rolled back instead of running on.
+    const direct = 'pg_backend_pid() = $2::int';
+    const [state] = await session.query<{ in_recovery: boolean; read_only: string; pid: number }>(
+      `SELECT pg_is_in_recovery() AS in_recovery, current_setting('transaction_read_only') AS read_only, pg_backend_pid() AS pid,
+              ${markSessionSql('$1', direct)},
+              CASE WHEN ${direct} AND current_setting('server_version_num')::int >= 140000 THEN set_config('client_connection_check_interval', '1000', false) END`,
+      [session.token, session.announcedPid],
     );
+    if (state) session.noteBackendPid(state.pid);
     if (state?.in_recovery) return notReady(session, 'the server is a standby in recovery, not a writable primary');
     if (state?.read_only === 'on') return notReady(session, 'the database is read-only (default_transaction_read_only is on)');
     return session;

@@ -13,7 +13,8 @@ import { sleep, type Stop } from '../stop.js';
 import { backoff } from './backoff.js';
 import pg from 'pg';
 import { clearPartialSql, qualifiedName, recordPartialSql, recordRowSql, type LedgerName } from './ledger.js';
-import { onOurSessionSql, poolerDetected } from './pooler.js';
+import { lockKey, waitForTurn } from './lock.js';
+import { onOurSessionSql, poolerDetected, sessionNeededBehindPooler } from './pooler.js';
 import { ScriptFailure, serverError, type ServerError, type Session } from './session.js';
 
 export interface ApplyContext {
@@ -25,6 +26,8 @@ export interface ApplyContext {
   readonly statementTimeoutMs: number;
   /** a tenant schema the files run in (fleet); undefined = the role's own search_path */
   readonly searchPath?: string | undefined;
+  /** behind a pooler: how long to wait for another runner's turn with a file (XYN_LOCK_TIMEOUT) */
+  readonly lockTimeoutMs: number;
   readonly log: Logger;
   readonly stop: Stop;
   /** rehearse runs files a second time on purpose; migrate never applies an applied file */
@@ -49,12 +52,17 @@ const LOCK_NOT_AVAILABLE = '55P03';
 /** statement_timeout; a cancel of ours (a signal) never gets this far */
 const QUERY_CANCELED = '57014';
 
-export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Promise<Applied> {
+/**
+ * Applies `file`. Returns null when, behind a pooler, another runner applied it first (its
+ * turn came before ours): nothing was done here, and that is the normal case there.
+ */
+export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Promise<Applied | null> {
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
-      if (file.mode === 'transaction') await applyInTransaction(file, ctx);
-      else await applyStatementByStatement(file, ctx);
+      if (file.mode === 'transaction') {
+        if ((await applyInTurn(file, ctx)) === 'applied elsewhere') return null;
+      } else await applyStatementByStatement(file, ctx);
       return { id: file.id, durationMs: Date.now() - started, attempts: attempt };
     } catch (error) {
       const gaveUpOnLock = error instanceof MigrationError && error.fields.sqlstate === LOCK_NOT_AVAILABLE;
@@ -66,6 +74,21 @@ export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Pr
       );
       await sleep(delay, ctx.stop, `stopped while waiting to retry ${file.fileName}, which was rolled back and is not applied; migrations applied before it stay, the lock released`);
     }
+  }
+}
+
+/**
+ * A transactional file, once the migration lock is ours for its transaction. On a direct
+ * session we hold it already; behind a pooler the guard takes it inside the file's transaction,
+ * and while another runner has it we wait for our turn — with this same file, never skipping
+ * ahead, so the order holds — until the lock is free or the file is applied.
+ */
+async function applyInTurn(file: MigrationFile, ctx: ApplyContext): Promise<'applied' | 'applied elsewhere'> {
+  for (;;) {
+    const outcome = await applyInTransaction(file, ctx);
+    if (outcome !== 'busy') return outcome;
+    const turn = await waitForTurn(ctx.session, ctx.ledger, file.id, ctx.lockTimeoutMs, ctx.log, ctx.stop);
+    if (turn === 'applied') return 'applied elsewhere';
   }
 }
 
@@ -86,21 +109,29 @@ async function oldestTransactions(session: Session): Promise<unknown[]> {
 
 const NOT_OUR_SESSION = 'XM001';
 const ALREADY_APPLIED = 'XM002';
+const LOCK_BUSY = 'XM003';
 
 /**
  * Checked inside a transactional file's own transaction, so that check and apply are one atomic
- * unit (a no-transaction file runs it just before its first statement): the statement runs on
- * our server session (which holds the migration lock; behind a transaction
- * pooler it may not), and the file is not applied yet. No round trip of its own.
+ * unit (a no-transaction file runs it just before its first statement), with no round trip of
+ * its own: on a direct session, that the statement runs on our server session (which holds the
+ * migration lock); behind a pooler, that this transaction gets the migration lock (polled, never
+ * waited for inside the transaction: a blocked waiter holds a snapshot that a concurrent CREATE
+ * INDEX CONCURRENTLY waits for); and that the file is not applied yet.
  */
 function guardSql(file: MigrationFile, ctx: ApplyContext): string {
-  const appliedCheck = ctx.reapply
-    ? ''
-    : `IF EXISTS (SELECT 1 FROM ${qualifiedName(ctx.ledger)} WHERE id = ${pg.escapeLiteral(file.id)}) THEN RAISE EXCEPTION USING ERRCODE = '${ALREADY_APPLIED}', MESSAGE = 'already applied'; END IF; `;
-  return `DO $xyn_guard$BEGIN IF NOT (${onOurSessionSql(ctx.session.token)}) THEN RAISE EXCEPTION USING ERRCODE = '${NOT_OUR_SESSION}', MESSAGE = 'not our server session'; END IF; ${appliedCheck}END$xyn_guard$`;
+  const checks = [
+    ctx.session.pooled
+      ? `IF NOT pg_try_advisory_xact_lock(${lockKey(ctx.ledger)}) THEN RAISE EXCEPTION USING ERRCODE = '${LOCK_BUSY}', MESSAGE = 'the migration lock is busy'; END IF;`
+      : `IF NOT (${onOurSessionSql(ctx.session.token)}) THEN RAISE EXCEPTION USING ERRCODE = '${NOT_OUR_SESSION}', MESSAGE = 'not our server session'; END IF;`,
+    ctx.reapply
+      ? ''
+      : `IF EXISTS (SELECT 1 FROM ${qualifiedName(ctx.ledger)} WHERE id = ${pg.escapeLiteral(file.id)}) THEN RAISE EXCEPTION USING ERRCODE = '${ALREADY_APPLIED}', MESSAGE = 'already applied'; END IF;`,
+  ];
+  return `DO $xyn_guard$BEGIN ${checks.join(' ')} END$xyn_guard$`;
 }
 
-async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promise<void> {
+async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promise<'applied' | 'applied elsewhere' | 'busy'> {
   // SET LOCAL: a reused session never carries a tenant's search_path into the next one.
   const searchPath = ctx.searchPath === undefined ? '' : `SET LOCAL search_path = ${pg.escapeIdentifier(ctx.searchPath)};`;
   const prefix = `BEGIN;SET LOCAL lock_timeout = ${ctx.ddlLockTimeoutMs};SET LOCAL statement_timeout = ${ctx.statementTimeoutMs};${searchPath}${guardSql(file, ctx)};\n`;
@@ -108,6 +139,7 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
   try {
     await ctx.session.script([Buffer.from(prefix), file.executableBytes, Buffer.from(suffix)]);
+    return 'applied';
   } catch (failure) {
     if (!(failure instanceof ScriptFailure)) throw failure;
     const db = serverError(failure.error);
@@ -117,7 +149,11 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
       migration: file.id,
     });
     if (db.code === NOT_OUR_SESSION) throw poolerDetected();
-    if (db.code === ALREADY_APPLIED) throw alreadyApplied(file);
+    if (db.code === LOCK_BUSY) return 'busy';
+    if (db.code === ALREADY_APPLIED) {
+      if (ctx.session.pooled) return 'applied elsewhere';
+      throw alreadyApplied(file);
+    }
     const where = locateInScript(file, db, failure.completed, prefix);
     throw migrationFailed(file, db, where, 'nothing of it was applied (rolled back)');
   } finally {
@@ -131,6 +167,8 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
  * last statement, clears that record in the same implicit transaction.
  */
 async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext): Promise<void> {
+  // migrate refuses such a file behind a pooler before applying anything; this is the backstop.
+  if (ctx.session.pooled) throw sessionNeededBehindPooler(file.fileName);
   const started = Date.now();
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
   let done = 0;

@@ -1,19 +1,24 @@
 /**
- * The migration lock: a session-level advisory lock, keyed per ledger table (advisory locks are
- * already per database). Waiting polls pg_try_advisory_lock between short statements and never
- * sits inside one: a waiter blocked in pg_advisory_lock() holds a snapshot, and the holder's
- * CREATE INDEX CONCURRENTLY would wait for it for ever.
+ * The migration lock: an advisory lock keyed per ledger table (advisory locks are already per
+ * database). On a direct connection it is a session-level lock held for the whole run; behind a
+ * connection pooler, where nothing may outlive a transaction, each transactional file takes the
+ * same key as a transaction-scoped lock inside its own transaction (execute.ts's guard), and a
+ * runner that finds it busy waits here for its turn. The two interoperate: a session lock and
+ * another session's transaction lock on one key conflict.
+ * Waiting polls between short statements and never sits inside one: a waiter blocked in
+ * pg_advisory_lock() holds a snapshot, and the holder's CREATE INDEX CONCURRENTLY would wait for
+ * it for ever.
  */
 import { createHash } from 'node:crypto';
 import { LockTimeoutError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { sleep, type Stop } from '../stop.js';
-import type { LedgerName } from './ledger.js';
+import { qualifiedName, type LedgerName } from './ledger.js';
 import { onOurSessionSql, poolerDetected } from './pooler.js';
 import type { Session } from './session.js';
 
 /** First 8 bytes of sha256("xyn-migrate:<schema>.<table>") as a signed bigint. */
-function lockKey(ledger: LedgerName): bigint {
+export function lockKey(ledger: LedgerName): bigint {
   const digest = createHash('sha256').update(`xyn-migrate:${ledger.schema}.${ledger.table}`).digest();
   return digest.readBigInt64BE(0);
 }
@@ -30,41 +35,88 @@ const REPORT_EVERY_MS = 5000;
 
 export async function acquireLock(session: Session, ledger: LedgerName, timeoutMs: number, log: Logger, stop: Stop): Promise<void> {
   const key = lockKey(ledger).toString();
-  const started = Date.now();
-  let nextReport = started;
-  for (let attempt = 1; ; attempt++) {
-    // The lock is only taken on our own server session: behind a transaction pooler this
-    // statement may run on a connection another client set up, and a session lock there would
-    // belong to whoever gets that connection next.
+  const wait = new LockWait(session, key, timeoutMs, log, stop, { reportAtOnce: true });
+  for (;;) {
+    // The lock is only taken on our own server session: behind a pooler that passes the server's
+    // key through, this statement may run on a connection another client set up, and a session
+    // lock there would belong to whoever gets that connection next.
     const [row] = await session.query<{ locked: boolean | null }>(
       `SELECT CASE WHEN ${onOurSessionSql(session.token)} THEN pg_try_advisory_lock($1::bigint) END AS locked`,
       [key],
     );
     if (row?.locked === null || row?.locked === undefined) throw poolerDetected();
     if (row.locked) {
-      if (attempt > 1) log.info({ waitedMs: Date.now() - started }, 'migration lock acquired');
+      if (wait.attempts > 0) log.info({ waitedMs: wait.waitedMs }, 'migration lock acquired');
       return;
     }
-    const now = Date.now();
-    if (now - started >= timeoutMs) {
-      const holder = await lockHolder(session, key);
-      throw new LockTimeoutError(
-        `The migration lock was not acquired within ${timeoutMs / 1000}s (XYN_LOCK_TIMEOUT); ${describeHolder(holder)}.`,
-        { holder },
-      );
-    }
-    if (now >= nextReport) {
-      log.info({ holder: await lockHolder(session, key), waitedMs: now - started }, 'waiting for the migration lock held by another runner');
-      nextReport = now + REPORT_EVERY_MS;
-    }
-    await sleep(Math.min(50 * attempt, 500, Math.max(1, timeoutMs - (now - started))), stop, 'stopped while waiting for the migration lock held by another runner; nothing was applied');
+    await wait.pause();
   }
 }
 
 /**
- * Releases the lock. On a direct connection the first unlock succeeds. Behind a transaction
- * pooler (detected mid-run) the lock sits on a pooled server session that our statements reach
- * only now and then: try a few times, so that it does not outlive us there.
+ * Behind a pooler: another runner's transaction holds the lock while it applies a file. Waits
+ * (polling, outside any transaction) until the lock is free or `fileId` is in the ledger —
+ * applied by that runner — whichever comes first; exit 4 after XYN_LOCK_TIMEOUT.
+ */
+export async function waitForTurn(session: Session, ledger: LedgerName, fileId: string, timeoutMs: number, log: Logger, stop: Stop): Promise<'free' | 'applied'> {
+  const key = lockKey(ledger).toString();
+  // Runners take turns file by file here: a log line only when a turn is long in coming.
+  const wait = new LockWait(session, key, timeoutMs, log, stop, { reportAtOnce: false });
+  for (;;) {
+    await wait.pause();
+    // One statement, one implicit transaction: the lock taken here is released at once.
+    const [row] = await session.query<{ applied: boolean; free: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM ${qualifiedName(ledger)} WHERE id = $1) AS applied, pg_try_advisory_xact_lock($2::bigint) AS free`,
+      [fileId, key],
+    );
+    if (row?.applied) return 'applied';
+    if (row?.free) return 'free';
+  }
+}
+
+/** Waiting for the lock: pauses with backoff, a log line every few seconds, exit 4 naming the holder after XYN_LOCK_TIMEOUT. */
+class LockWait {
+  private readonly started = Date.now();
+  private nextReport: number;
+  attempts = 0;
+
+  constructor(
+    private readonly session: Session,
+    private readonly key: string,
+    private readonly timeoutMs: number,
+    private readonly log: Logger,
+    private readonly stop: Stop,
+    options: { readonly reportAtOnce: boolean },
+  ) {
+    this.nextReport = options.reportAtOnce ? this.started : this.started + REPORT_EVERY_MS;
+  }
+
+  get waitedMs(): number {
+    return Date.now() - this.started;
+  }
+
+  async pause(): Promise<void> {
+    this.attempts++;
+    const waited = this.waitedMs;
+    if (waited >= this.timeoutMs) {
+      const holder = await lockHolder(this.session, this.key);
+      throw new LockTimeoutError(
+        `The migration lock was not acquired within ${this.timeoutMs / 1000}s (XYN_LOCK_TIMEOUT); ${describeHolder(holder)}.`,
+        { holder },
+      );
+    }
+    if (Date.now() >= this.nextReport) {
+      this.log.info({ holder: await lockHolder(this.session, this.key), waitedMs: waited }, 'waiting for the migration lock held by another runner');
+      this.nextReport = Date.now() + REPORT_EVERY_MS;
+    }
+    await sleep(Math.min(50 * this.attempts, 500, Math.max(1, this.timeoutMs - waited)), this.stop, 'stopped while waiting for the migration lock held by another runner; nothing was applied');
+  }
+}
+
+/**
+ * Releases the lock. On a direct connection the first unlock succeeds. Behind a pooler that
+ * passes the server's key through (noticed only mid-run) the lock sits on a pooled server session
+ * that our statements reach only now and then: try a few times, so that it does not outlive us there.
  */
 export async function releaseLock(session: Session, ledger: LedgerName): Promise<void> {
   for (let attempt = 0; attempt < 20; attempt++) {
@@ -89,10 +141,10 @@ async function lockHolder(session: Session, key: string): Promise<LockHolder | u
 function describeHolder(holder: LockHolder | undefined): string {
   if (!holder) return 'its holder has just released it; run again';
   const held = `it is held by pid ${holder.pid} (${holder.application_name || 'no application_name'}, connected ${holder.connected_for_s}s ago)`;
-  // A runner holding the lock is busy applying files; a holder idle for long is an orphan, as a
-  // transaction-pooling connection pooler leaves behind.
+  // A runner holding the lock is busy applying files; a holder idle for long is an orphan (a
+  // session lock left on a pooled server session, by an older version or another tool).
   if (holder.idle_for_s !== null && holder.idle_for_s > 5) {
-    return `${held}, idle for ${holder.idle_for_s}s: no runner is using it — if DATABASE_URL goes through a transaction-pooling connection pooler (such as PgBouncer), point it at PostgreSQL directly; otherwise end it with pg_terminate_backend(${holder.pid})`;
+    return `${held}, idle for ${holder.idle_for_s}s: no runner is using it (a lock left on a pooled server session, or a stuck client); end it with pg_terminate_backend(${holder.pid})`;
   }
   return `${held}; if that runner is stuck, end it with pg_terminate_backend(${holder.pid})`;
 }

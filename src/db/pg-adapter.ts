@@ -6,7 +6,9 @@
  *    (a Query's handleCommandComplete runs once per CommandComplete message);
  *  - a simple query written from byte parts, so a large file is never copied into one string
  *    (a Query's submit(connection) writes its message to connection.stream);
- *  - the process id and secret key from BackendKeyData, for the protocol's CancelRequest.
+ *  - the process id and secret key from BackendKeyData, for the protocol's CancelRequest;
+ *  - libpq's sslmode=prefer: ask for TLS, and when the server answers 'N' go on in plain text on
+ *    the same socket (pg's own Connection treats 'N' as an error), so no second connection.
  */
 import pg from 'pg';
 
@@ -66,4 +68,63 @@ export function runSimpleQuery(client: pg.Client, text: string | readonly Buffer
 export function cancelKey(client: pg.Client): { processId: number; secretKey: number } | undefined {
   const { processID, secretKey } = client as unknown as { processID: number | null; secretKey: number | null };
   return processID === null || secretKey === null ? undefined : { processId: processID, secretKey };
+}
+
+/** The parts of pg's Connection (lib/connection.js) that `connect` uses. */
+interface ConnectionInternals {
+  stream: NodeJS.EventEmitter & { connect(port: number, host: string): void; setNoDelay(on: boolean): void; setKeepAlive(on: boolean, delay: number): void; end(): void };
+  _connecting: boolean;
+  _ending: boolean;
+  _keepAlive: boolean;
+  _keepAliveInitialDelayMillis: number;
+  emit(event: string, ...args: unknown[]): boolean;
+  attachListeners(stream: unknown): void;
+  upgradeToSSL(host: string, reportStreamError: (error: NodeJS.ErrnoException) => void): void;
+}
+
+/**
+ * A pg Connection that sends SSLRequest and, on 'S', does TLS as pg does; on 'N' it carries on
+ * in plain text on the same socket, as libpq's sslmode=prefer does. pg's Connection.connect of
+ * pg 8.23.1, with only the 'N' branch changed (client.js sends the startup packet on
+ * 'sslconnect', whichever way the socket went).
+ */
+class PreferTlsConnection extends (pg.Connection as unknown as new (config: object) => object) {
+  connect(port: number, host: string): void {
+    const self = this as unknown as ConnectionInternals;
+    self._connecting = true;
+    self.stream.setNoDelay(true);
+    self.stream.connect(port, host);
+    self.stream.once('connect', () => {
+      if (self._keepAlive) self.stream.setKeepAlive(true, self._keepAliveInitialDelayMillis);
+      self.emit('connect');
+    });
+    const reportStreamError = (error: NodeJS.ErrnoException) => {
+      if (self._ending && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) return;
+      self.emit('error', error);
+    };
+    self.stream.on('error', reportStreamError);
+    self.stream.on('close', () => self.emit('end'));
+    self.stream.once('data', (buffer: Buffer) => {
+      const answer = buffer.toString('utf8', 0, 1);
+      if (answer === 'S') return self.upgradeToSSL(host, reportStreamError);
+      if (answer === 'N' && buffer.length === 1) {
+        self.attachListeners(self.stream);
+        self.emit('sslconnect');
+        return;
+      }
+      self.stream.end();
+      self.emit('error', new Error('There was an error establishing an SSL connection'));
+    });
+  }
+}
+
+/** A connection for pg.Client's `connection` option: TLS when the server offers it, plain text when not. */
+export function preferTlsConnection(ssl: object, keepAliveInitialDelayMillis: number): unknown {
+  return new PreferTlsConnection({ ssl, keepAlive: true, keepAliveInitialDelayMillis, encoding: 'utf8' });
+}
+
+/** Whether the session's socket is encrypted (pg replaces the socket with a TLS one on upgrade). */
+export function isEncrypted(client: pg.Client): boolean {
+  const { connection } = client as unknown as { connection: { stream: { encrypted?: boolean } } };
+  return connection.stream.encrypted === true;
 }

@@ -41,21 +41,28 @@ export class RunRecorder {
   private readonly done: Applied[] = [];
   private readonly startedAt = new Date();
   private readonly tables: ReturnType<typeof engineTables>;
+  private readonly lazy: boolean;
 
   constructor(
     private readonly session: Session,
     private readonly inputs: RunInputs,
     private readonly log: Logger,
     enabled: boolean,
-    schema?: string,
+    options: {
+      /** start the run with the first file this job applies, not before (behind a pooler) */
+      readonly untilFirstApplied?: boolean;
+      /** a fleet's tenant schema, where its engine tables are */
+      readonly schema?: string | undefined;
+    } = {},
   ) {
     this.off = !enabled;
-    this.tables = engineTables(schema);
+    this.lazy = options.untilFirstApplied ?? false;
+    this.tables = engineTables(options.schema);
   }
 
   /** Under the lock, before the first file. */
   async start(): Promise<void> {
-    if (!this.off) await this.tryStart();
+    if (!this.off && !this.lazy) await this.tryStart();
   }
 
   /** After each applied file. */
@@ -63,7 +70,7 @@ export class RunRecorder {
     this.done.push(result);
     if (this.off) return;
     if (this.runId === undefined) {
-      if (MENTIONS_ENGINE_TABLES.test(file.text)) await this.tryStart();
+      if (MENTIONS_ENGINE_TABLES.test(file.text) || (this.lazy && this.done.length === 1)) await this.tryStart();
       return;
     }
     await this.recordStep(this.done.length - 1, result.id, 'completed', result.durationMs, null);
@@ -73,6 +80,7 @@ export class RunRecorder {
   async finish(outcome: ApplyOutcome): Promise<void> {
     if (!outcome.failed) return this.close('completed', null);
     const { file, error } = outcome.failed;
+    if (this.lazy && this.runId === undefined) await this.tryStart();
     const fields = error instanceof XynError ? { message: error.message, ...error.fields } : { message: String(error) };
     if (this.runId !== undefined) await this.recordStep(this.done.length, file.id, 'failed', null, fields);
     await this.close(error instanceof InterruptedError ? 'cancelled' : 'failed', fields);

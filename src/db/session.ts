@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import pg from 'pg';
 import type { ConnectionTarget } from '../target.js';
-import { cancelKey, runSimpleQuery } from './pg-adapter.js';
+import { cancelKey, isEncrypted, preferTlsConnection, runSimpleQuery } from './pg-adapter.js';
 
 export type Row = object;
 
@@ -31,6 +31,7 @@ export class Session {
   readonly token = randomBytes(8).toString('hex');
   /** set when the connection broke while nothing was running */
   private broken: Error | undefined;
+  private throughPooler: boolean | undefined;
 
   private constructor(
     private readonly client: pg.Client,
@@ -41,8 +42,32 @@ export class Session {
     });
   }
 
+  /**
+   * Connects as libpq does for the target's sslmode: `prefer` asks for TLS and goes on in plain
+   * text on the same socket when the server declines; `allow` starts in plain text. Either
+   * connects once more, the other way, only when pg_hba.conf refuses the way it tried first.
+   */
   static async open(target: ConnectionTarget, connectTimeoutMs: number): Promise<Session> {
-    const client = new pg.Client(clientConfig(target, connectTimeoutMs));
+    switch (target.sslMode) {
+      case 'prefer':
+        return Session.connect(target, connectTimeoutMs, 'prefer').catch((error: unknown) => {
+          if (!refusedFor(error, 'TLS')) throw error;
+          return Session.connect(target, connectTimeoutMs, 'plain');
+        });
+      case 'allow':
+        return Session.connect(target, connectTimeoutMs, 'plain').catch((error: unknown) => {
+          if (!refusedFor(error, 'plain text')) throw error;
+          return Session.connect(target, connectTimeoutMs, 'tls');
+        });
+      case 'disable':
+        return Session.connect(target, connectTimeoutMs, 'plain');
+      default:
+        return Session.connect(target, connectTimeoutMs, 'tls');
+    }
+  }
+
+  private static async connect(target: ConnectionTarget, connectTimeoutMs: number, transport: Transport): Promise<Session> {
+    const client = new pg.Client(clientConfig(target, connectTimeoutMs, transport));
     const session = new Session(client, target);
     try {
       await client.connect();
@@ -51,6 +76,29 @@ export class Session {
       throw error;
     }
     return session;
+  }
+
+  /** Whether this session's connection is encrypted with TLS. */
+  get encrypted(): boolean {
+    return isEncrypted(this.client);
+  }
+
+  /** The process id the server (or a pooler in its place) announced at startup, in BackendKeyData. */
+  get announcedPid(): number | null {
+    return cancelKey(this.client)?.processId ?? null;
+  }
+
+  /**
+   * Records the server's own pg_backend_pid(): a pooler announces a process id of its own
+   * making, a direct connection the server's (see pooler.ts).
+   */
+  noteBackendPid(pid: number): void {
+    this.throughPooler = pid !== this.announcedPid;
+  }
+
+  /** True when a connection pooler stands between us and PostgreSQL; known once writability was probed. */
+  get pooled(): boolean {
+    return this.throughPooler ?? false;
   }
 
   async query<T extends Row = Row>(text: string, values?: readonly unknown[]): Promise<T[]> {
@@ -106,20 +154,36 @@ export class Session {
   }
 }
 
+type Transport = 'plain' | 'tls' | 'prefer';
+
+const KEEPALIVE_DELAY_MS = 10_000;
+
 /** The pg client settings for one connection to `target`. */
-function clientConfig(target: ConnectionTarget, connectTimeoutMs: number): pg.ClientConfig {
+function clientConfig(target: ConnectionTarget, connectTimeoutMs: number, transport: Transport): pg.ClientConfig {
+  const ssl = transport === 'plain' ? false : target.ssl;
   return {
     host: target.host,
     port: target.port,
     user: target.user,
     password: target.password,
     database: target.database,
-    ssl: target.ssl,
+    ssl,
+    ...(transport === 'prefer' && ssl ? { connection: preferTlsConnection(ssl, KEEPALIVE_DELAY_MS) as pg.Connection } : {}),
     application_name: 'xyn-migrate',
     connectionTimeoutMillis: connectTimeoutMs,
     keepAlive: true,
-    keepAliveInitialDelayMillis: 10_000,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
   };
+}
+
+/**
+ * pg_hba.conf refused the connection for the way it was made (28000: "no pg_hba.conf entry …,
+ * no encryption", or "…, SSL encryption"; a `reject` line says "pg_hba.conf rejects connection").
+ */
+function refusedFor(error: unknown, tried: 'TLS' | 'plain text'): boolean {
+  const db = serverError(error);
+  if (db?.code !== '28000') return false;
+  return tried === 'TLS' ? /SSL encryption|SSL on\b/.test(db.message) : /no encryption|SSL off\b/.test(db.message);
 }
 
 /** The fields of a PostgreSQL error response (pg's DatabaseError), when there is one. */

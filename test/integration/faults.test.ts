@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { advisoryLocksIn, freshDatabase, ledgerIdsOf, testServer, urlFor, waitFor, type TestDatabase } from '../support/postgres.js';
+import { adminQuery, advisoryLocksIn, freshDatabase, ledgerIdsOf, testServer, urlFor, waitFor, type TestDatabase } from '../support/postgres.js';
 import { migrationsDir, runCli, startCli } from '../support/cli.js';
-import { proxyTo } from '../support/proxy.js';
+import { proxyTo, reservePort } from '../support/proxy.js';
 
 let db: TestDatabase;
 beforeEach(async () => (db = await freshDatabase()));
@@ -154,6 +154,101 @@ describe('TLS with libpq sslmode semantics', () => {
     const run = await runCli([], { DATABASE_URL: url('localhost', `sslmode=verify-ca&sslrootcert=${server.otherCaFile}`), XYN_MIGRATIONS_DIR: migrationsDir(base), XYN_WAIT_TIMEOUT: '30' });
     assert.equal(run.code, 3);
     assert.match(run.lastMessage, /TLS certificate verification failed/);
+  });
+});
+
+describe('TLS as a managed server does it: sslmode prefer by default', () => {
+  const server = testServer();
+  // The migration records whether its own session was encrypted.
+  const tlsSeen = { '001_initial_schema.sql': 'CREATE TABLE tls_seen AS SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid();' };
+  const encrypted = async () => (await db.query('SELECT ssl FROM tls_seen'))[0]!.ssl as boolean;
+  let role: string;
+  beforeEach(async () => {
+    role = `tls_${db.name}`;
+    await db.query(`CREATE ROLE ${role} LOGIN PASSWORD 'tls-only-secret' IN ROLE ${server.tlsOnlyGroup}`);
+    await db.query(`ALTER DATABASE ${db.name} OWNER TO ${role}`);
+  });
+  afterEach(async () => {
+    await db.drop();
+    await adminQuery(`DROP ROLE IF EXISTS ${role}`);
+  });
+  const roleUrl = (query = '') => `${urlFor(db.name, server, { user: role, password: 'tls-only-secret' })}${query}`;
+
+  it('a TLS-only server (hostssl only) and a URL without sslmode: exit 0, and the session was encrypted', async () => {
+    const run = await runCli([], { DATABASE_URL: roleUrl(), XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen) });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(await encrypted(), true);
+  });
+
+  it('sslmode=disable against it is exit 3 at once (28000)', async () => {
+    const run = await runCli([], { DATABASE_URL: roleUrl('?sslmode=disable'), XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen), XYN_WAIT_TIMEOUT: '30' });
+    assert.equal(run.code, 3);
+    assert.match(run.lastMessage, /28000/);
+    assert.ok(run.elapsedMs < 5000);
+  });
+
+  it('sslmode=allow tries plain text, and on the refusal connects again with TLS', async () => {
+    const run = await runCli([], { DATABASE_URL: roleUrl('?sslmode=allow'), XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen) });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(await encrypted(), true);
+  });
+
+  it('prefer whose encrypted connection pg_hba refuses connects once more in plain text, as libpq does', async () => {
+    await db.query(`REVOKE ${server.tlsOnlyGroup} FROM ${role}; GRANT ${server.plainOnlyGroup} TO ${role}`);
+    const run = await runCli([], { DATABASE_URL: roleUrl(), XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen) });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(await encrypted(), false);
+  });
+
+  it('prefer against a server that declines TLS goes on in plain text on the same connection', async () => {
+    const proxy = await proxyTo(server.port, { declineTls: true });
+    await proxy.listen();
+    try {
+      const run = await runCli([], { DATABASE_URL: urlFor(db.name, server, { port: proxy.port }), XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen) });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(proxy.connections(), 1, 'no second connection');
+    } finally {
+      await proxy.close();
+    }
+    assert.equal(await encrypted(), false);
+  });
+
+  it('a client certificate logs in (pg_hba cert), from the URL or from PGSSLCERT/PGSSLKEY; without it, exit 3', async () => {
+    await db.query(`ALTER DATABASE ${db.name} OWNER TO ${server.certUser}`);
+    const url = `postgres://${server.certUser}@${server.host}:${server.port}/${db.name}`;
+    const cert = `sslcert=${encodeURIComponent(server.clientCertFile)}&sslkey=${encodeURIComponent(server.clientKeyFile)}`;
+    const fromUrl = await runCli([], { DATABASE_URL: `${url}?${cert}`, XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen) });
+    assert.equal(fromUrl.code, 0, fromUrl.stderr);
+    assert.equal(await encrypted(), true);
+    const env = { PGHOST: server.host, PGPORT: String(server.port), PGUSER: server.certUser, PGDATABASE: db.name, PGSSLMODE: 'verify-ca', PGSSLROOTCERT: server.caFile };
+    const fromEnv = await runCli(['verify'], { ...env, PGSSLCERT: server.clientCertFile, PGSSLKEY: server.clientKeyFile, XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen) });
+    assert.equal(fromEnv.code, 0, fromEnv.stderr);
+    const without = await runCli(['verify'], { ...env, XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen), XYN_WAIT_TIMEOUT: '30' });
+    assert.equal(without.code, 3);
+  });
+});
+
+describe('several hosts in one URL', () => {
+  it('a dead first host costs only its connect attempt: migrate uses the next one, and says which answered', async () => {
+    const dead = await reservePort();
+    const server = testServer();
+    const url = urlFor(db.name, server).replace(`@${server.host}:${server.port}/`, `@127.0.0.1:${dead},${server.host}:${server.port}/`);
+    const run = await runCli([], { DATABASE_URL: url, XYN_MIGRATIONS_DIR: migrationsDir(base) });
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(!run.logs.some((l) => l.msg === 'waiting for PostgreSQL'), 'the first attempt succeeded: the dead host cost no wait');
+    assert.ok(run.logs.some((l) => l.msg === 'PostgreSQL is ready' && l.host === `${server.host}:${server.port}/${db.name}`), 'names the host that answered');
+    assert.deepEqual(await ledgerIds(), ['001_initial_schema']);
+    assert.ok(!run.stderr.includes(server.password));
+    const status = await runCli(['status'], { PGHOST: `127.0.0.1,${server.host}`, PGPORT: `${dead},${server.port}`, PGUSER: server.user, PGPASSWORD: server.password, PGDATABASE: db.name, XYN_MIGRATIONS_DIR: migrationsDir(base) });
+    assert.equal(status.code, 0, status.stderr);
+  });
+
+  it('when no host answers, exit 3 names each host and why', async () => {
+    const [one, two] = [await reservePort(), await reservePort()];
+    const url = urlFor(db.name).replace(/@[^/]+\//, `@127.0.0.1:${one},127.0.0.1:${two}/`);
+    const run = await runCli([], { DATABASE_URL: url, XYN_MIGRATIONS_DIR: migrationsDir(base), XYN_WAIT_TIMEOUT: '1' });
+    assert.equal(run.code, 3);
+    assert.match(run.lastMessage, new RegExp(`127\\.0\\.0\\.1:${one}/${db.name}: ECONNREFUSED.*127\\.0\\.0\\.1:${two}/${db.name}: ECONNREFUSED`));
   });
 });
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ScriptFailure, serverError, Session } from '../../src/db/session.js';
 import { connectionTarget } from '../../src/target.js';
-import { freshDatabase, waitFor, type TestDatabase } from '../support/postgres.js';
+import { freshDatabase, testServer, urlFor, waitFor, type TestDatabase } from '../support/postgres.js';
+import { proxyTo } from '../support/proxy.js';
 
 describe('Session on a real server', () => {
   let db: TestDatabase;
@@ -45,5 +46,26 @@ describe('Session on a real server', () => {
     const error = await running;
     assert.equal(serverError(error)?.code, '57014');
     assert.deepEqual(await session.query('SELECT 1 AS one'), [{ one: 1 }]);
+  });
+
+  it('sslmode=prefer: TLS when the server offers it; plain text on the same socket when it answers N', async () => {
+    const offered = await Session.open(connectionTarget(db.url, 'test', {}), 5000);
+    try {
+      assert.equal(offered.encrypted, true);
+      assert.deepEqual(await offered.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'), [{ ssl: true }]);
+    } finally {
+      await offered.close();
+    }
+    const proxy = await proxyTo(testServer().port, { declineTls: true });
+    await proxy.listen();
+    try {
+      const declined = await Session.open(connectionTarget(urlFor(db.name, testServer(), { port: proxy.port }), 'test', {}), 5000);
+      assert.equal(declined.encrypted, false);
+      assert.deepEqual(await declined.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'), [{ ssl: false }]);
+      await declined.close();
+      assert.equal(proxy.connections(), 1);
+    } finally {
+      await proxy.close();
+    }
   });
 });

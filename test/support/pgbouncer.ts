@@ -1,6 +1,6 @@
 /**
- * A real PgBouncer (Debian's package; .ci/run installs it) in transaction-pooling mode in front of
- * the test PostgreSQL. As root it switches to the postgres user (-u), since PgBouncer refuses root.
+ * A real PgBouncer (Debian's package; .ci/run installs it) in front of the test PostgreSQL, in
+ * transaction- or statement-pooling mode. As root it switches to the postgres user (-u), since PgBouncer refuses root.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ export interface PgBouncer {
 
 const BINARY = '/usr/sbin/pgbouncer';
 
-export async function startPgBouncer(server: Server, poolSize: number): Promise<PgBouncer> {
+export async function startPgBouncer(server: Server, poolSize: number, mode: 'transaction' | 'statement' = 'transaction'): Promise<PgBouncer> {
   if (spawnSync(BINARY, ['--version']).status !== 0) throw new Error(`${BINARY} is missing: install Debian's pgbouncer (.ci/run does)`);
   const port = await reservePort();
   const dir = mkdtempSync(join(tmpdir(), 'xyn-pgbouncer-'));
@@ -33,7 +33,7 @@ listen_port = ${port}
 unix_socket_dir =
 auth_type = trust
 auth_file = ${join(dir, 'users.txt')}
-pool_mode = transaction
+pool_mode = ${mode}
 default_pool_size = ${poolSize}
 max_client_conn = 500
 ignore_startup_parameters = extra_float_digits,options

@@ -13,6 +13,14 @@ export interface Server {
   readonly caFile: string;
   /** a CA that signed nothing of ours */
   readonly otherCaFile: string;
+  /** a role that logs in with a client certificate only (pg_hba `cert`), and that certificate */
+  readonly certUser: string;
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
+  /** members of this role may connect with TLS only (pg_hba `hostnossl … reject`) */
+  readonly tlsOnlyGroup: string;
+  /** members of this role may connect in plain text only (pg_hba `hostssl … reject`) */
+  readonly plainOnlyGroup: string;
 }
 
 export function testServer(): Server {
@@ -37,7 +45,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function adminQuery(text: string): Promise<void> {
+/** A statement run as the superuser on the server's `postgres` database. */
+export async function adminQuery(text: string): Promise<void> {
   const server = testServer();
   const client = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: 'postgres' });
   await client.connect();

@@ -1,7 +1,8 @@
 /**
  * A TCP proxy in front of the test PostgreSQL: it can start listening late (a database that
- * comes up after the runner), count the protocol messages clients send (round trips), and cut
- * every connection (a network that drops).
+ * comes up after the runner), count the protocol messages clients send (round trips), cut
+ * every connection (a network that drops), and answer SSLRequest with 'N' itself (a server
+ * without TLS, as many are), passing the rest through.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
@@ -23,8 +24,10 @@ export async function reservePort(): Promise<number> {
   return port;
 }
 
+const SSL_REQUEST = 80877103;
+
 /** A proxy to 127.0.0.1:targetPort; call listen() to open it. */
-export async function proxyTo(targetPort: number): Promise<Proxy> {
+export async function proxyTo(targetPort: number, options: { readonly declineTls?: boolean } = {}): Promise<Proxy> {
   const port = await reservePort();
   const sockets = new Set<Socket>();
   let roundTrips = 0;
@@ -43,7 +46,7 @@ export async function proxyTo(targetPort: number): Promise<Proxy> {
           const code = buffer.readInt32BE(4);
           if (buffer.length < length) return;
           buffer = buffer.subarray(length);
-          if (code !== 80877103) startupDone = true; // SSLRequest is followed by the real startup
+          if (code !== SSL_REQUEST) startupDone = true; // SSLRequest is followed by the real startup
           continue;
         }
         if (buffer.length < 5) return;
@@ -67,8 +70,16 @@ export async function proxyTo(targetPort: number): Promise<Proxy> {
           const upstream = connect(targetPort, '127.0.0.1');
           sockets.add(client).add(upstream);
           const count = countMessages();
+          let first = true;
           client.on('data', (chunk: Buffer) => {
             count(chunk);
+            const sslRequest = first && chunk.length >= 8 && chunk.readInt32BE(4) === SSL_REQUEST;
+            first = false;
+            if (sslRequest && options.declineTls) {
+              client.write('N');
+              if (chunk.length > 8) upstream.write(chunk.subarray(8));
+              return;
+            }
             upstream.write(chunk);
           });
           upstream.pipe(client);

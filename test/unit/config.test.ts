@@ -339,6 +339,37 @@ describe('loadConfig: PG* variables', () => {
   });
 });
 
+describe('loadConfig: several hosts, as libpq reads them', () => {
+  it('a URL with several hosts keeps them in order, each with its port (5432 when none is given)', () => {
+    const db = target({ DATABASE_URL: `postgres://app:${PASSWORD}@h1:5433,h2,[::1]:6000/xyn?target_session_attrs=read-write` });
+    assert.deepEqual(db.hosts, [
+      { host: 'h1', port: 5433 },
+      { host: 'h2', port: 5432 },
+      { host: '::1', port: 6000 },
+    ]);
+    assert.equal(db.user, 'app');
+    assert.equal(db.password, PASSWORD);
+    assert.equal(db.database, 'xyn');
+    assert.equal(db.display, 'h1:5433,h2:5432,[::1]:6000/xyn');
+  });
+
+  it('PGHOST=h1,h2 with PGPORT=p1,p2 pairs them; a single PGPORT applies to every host', () => {
+    assert.deepEqual(target({ PGHOST: 'h1,h2', PGPORT: '5433,5434', PGDATABASE: 'xyn' }).hosts, [
+      { host: 'h1', port: 5433 },
+      { host: 'h2', port: 5434 },
+    ]);
+    assert.deepEqual(target({ PGHOST: 'h1,h2', PGPORT: '6000', PGDATABASE: 'xyn' }).hosts, [
+      { host: 'h1', port: 6000 },
+      { host: 'h2', port: 6000 },
+    ]);
+  });
+
+  it('as many ports as hosts, or one: anything else is exit 2; a bad port in the list is named', () => {
+    assertConfigError(() => loadConfig({}, { PGHOST: 'h1,h2,h3', PGPORT: '1,2', PGDATABASE: 'xyn' }), /3 hosts and 2 ports/);
+    assertConfigError(() => loadConfig({}, { DATABASE_URL: 'postgres://app@h1:5432,h2:notaport/xyn' }), /DATABASE_URL.*notaport/);
+  });
+});
+
 describe('loadConfig: sslmode keeps libpq’s meaning', () => {
   const withMode = (mode: string, extra = '') => target({ DATABASE_URL: `postgres://app@db/xyn?sslmode=${mode}${extra}` });
   const fakeCert = {} as PeerCertificate;
@@ -347,12 +378,29 @@ describe('loadConfig: sslmode keeps libpq’s meaning', () => {
     assert.equal(target({ DATABASE_URL: 'postgres://app@db/xyn' }).sslMode, 'prefer');
   });
 
-  it('disable, allow and prefer connect without TLS (ssl false)', () => {
-    for (const mode of ['disable', 'allow', 'prefer']) {
+  it('disable never uses TLS; allow and prefer use it without verifying, when they use it', () => {
+    assert.equal(withMode('disable').ssl, false);
+    for (const mode of ['allow', 'prefer']) {
       const db = withMode(mode);
       assert.equal(db.sslMode, mode);
-      assert.equal(db.ssl, false);
+      assert.deepEqual(db.ssl, { rejectUnauthorized: false });
     }
+    // libpq: only require (and the verify modes) look at sslrootcert
+    const ca = tempFile('-----BEGIN CERTIFICATE-----\nTEST\n-----END CERTIFICATE-----\n');
+    assert.deepEqual(withMode('prefer', `&sslrootcert=${encodeURIComponent(ca)}`).ssl, { rejectUnauthorized: false });
+  });
+
+  it('sslcert and sslkey (or PGSSLCERT and PGSSLKEY) become the client certificate; one without the other is exit 2', () => {
+    const cert = tempFile('CERT');
+    const key = tempFile('KEY');
+    const { ssl } = withMode('require', `&sslcert=${encodeURIComponent(cert)}&sslkey=${encodeURIComponent(key)}`);
+    assert.ok(ssl);
+    assert.equal(ssl.cert, 'CERT');
+    assert.equal(ssl.key, 'KEY');
+    const fromEnv = target({ PGHOST: 'db', PGDATABASE: 'xyn', PGSSLCERT: cert, PGSSLKEY: key });
+    assert.ok(fromEnv.ssl);
+    assert.equal(fromEnv.ssl.cert, 'CERT');
+    assert.throws(() => withMode('prefer', `&sslcert=${encodeURIComponent(cert)}`), /sslcert without sslkey/);
   });
 
   it('require encrypts without verifying the certificate', () => {
