@@ -67,6 +67,8 @@ export class Session {
   readonly token = randomBytes(8).toString('hex');
   /** set when the connection broke while nothing was running */
   private broken: Error | undefined;
+  /** The server's version (`server_version`), as it reported it at login: no round trip. */
+  serverVersion: string | undefined;
 
   private constructor(
     private readonly client: pg.Client,
@@ -74,6 +76,10 @@ export class Session {
   ) {
     client.on('error', (error) => {
       this.broken = error;
+    });
+    const { connection } = client as unknown as { connection: NodeJS.EventEmitter };
+    connection.on('parameterStatus', (msg: { parameterName: string; parameterValue: string }) => {
+      if (msg.parameterName === 'server_version') this.serverVersion = msg.parameterValue;
     });
   }
 
