@@ -77,8 +77,9 @@ export class Session {
     client.on('error', (error) => {
       this.broken = error;
     });
-    const { connection } = client as unknown as { connection: NodeJS.EventEmitter };
-    connection.on('parameterStatus', (msg: { parameterName: string; parameterValue: string }) => {
+    // pg keeps the login's ParameterStatus messages to itself; its Connection emits each one.
+    const { connection } = client as unknown as { connection?: NodeJS.EventEmitter };
+    connection?.on('parameterStatus', (msg: { parameterName: string; parameterValue: string }) => {
       if (msg.parameterName === 'server_version') this.serverVersion = msg.parameterValue;
     });
   }
