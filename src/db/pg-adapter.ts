@@ -128,3 +128,14 @@ export function isEncrypted(client: pg.Client): boolean {
   const { connection } = client as unknown as { connection: { stream: { encrypted?: boolean } } };
   return connection.stream.encrypted === true;
 }
+
+/**
+ * Calls `listener` with a setting the server reports at login (ParameterStatus), such as
+ * server_version: pg keeps these to itself, but its Connection emits each one. No round trip.
+ */
+export function onServerParameter(client: pg.Client, name: string, listener: (value: string) => void): void {
+  const { connection } = client as unknown as { connection?: NodeJS.EventEmitter };
+  connection?.on('parameterStatus', (msg: { parameterName: string; parameterValue: string }) => {
+    if (msg.parameterName === name) listener(msg.parameterValue);
+  });
+}

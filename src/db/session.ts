@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import pg from 'pg';
 import type { ConnectionTarget } from '../target.js';
-import { cancelKey, isEncrypted, preferTlsConnection, runSimpleQuery } from './pg-adapter.js';
+import { cancelKey, isEncrypted, onServerParameter, preferTlsConnection, runSimpleQuery } from './pg-adapter.js';
 
 export type Row = object;
 
@@ -32,6 +32,8 @@ export class Session {
   /** set when the connection broke while nothing was running */
   private broken: Error | undefined;
   private throughPooler: boolean | undefined;
+  /** The server's version (`server_version`), as it reported it at login: no round trip. */
+  serverVersion: string | undefined;
 
   private constructor(
     private readonly client: pg.Client,
@@ -40,6 +42,7 @@ export class Session {
     client.on('error', (error) => {
       this.broken = error;
     });
+    onServerParameter(client, 'server_version', (value) => (this.serverVersion = value));
   }
 
   /**

@@ -29,7 +29,7 @@ describe('a server crash in the middle of applying many files', () => {
       if (!seen) await new Promise((r) => setTimeout(r, 20));
     }
     client.on('error', () => undefined);
-    server.crash();
+    await server.crash();
     const crashed = await result;
     assert.notEqual(crashed.code, 0);
     await server.restart();

