@@ -58,5 +58,7 @@ const training = spawnSync(process.execPath, ['dist/cli.js', '--version'], {
   encoding: 'utf8',
 });
 if (training.status !== 0 || !existsSync('dist/cli.js.cache')) {
-  throw new Error(`the training run did not write the code cache: node dist/cli.js --version exited ${training.status}\n${training.stderr}`);
+  throw new Error(
+    `the training run did not write the code cache: node dist/cli.js --version exited ${training.status}\n${training.stderr}`,
+  );
 }

@@ -28,7 +28,9 @@ export function parseArgv(
   commandOf: (first: string | undefined) => string | undefined,
   unknownCommand: (name: string) => ConfigError,
 ): ParsedArgv {
-  const options = Object.fromEntries(Object.entries(flags).map(([name, spec]) => [name, { type: spec.type, ...(spec.short ? { short: spec.short } : {}) }]));
+  const options = Object.fromEntries(
+    Object.entries(flags).map(([name, spec]) => [name, { type: spec.type, ...(spec.short ? { short: spec.short } : {}) }]),
+  );
   const { tokens } = parseArgs({ args: [...argv], options, allowPositionals: true, strict: false, tokens: true });
   const first = tokens.find((t) => t.kind === 'positional' || t.kind === 'option-terminator');
   const firstPositional = first?.kind === 'positional' ? first.value : undefined;
@@ -64,7 +66,9 @@ export function parseArgv(
 /** "Unknown flag --lock-timout for migrate; did you mean --lock-timeout? The flags are: …" */
 export function unknownFlagSentence(rawName: string, command: string, flagNames: readonly string[]): string {
   const given = rawName.replace(/^-+/, '');
-  const ranked = [...flagNames].map((name) => ({ name, distance: editDistance(given, name) })).sort((a, b) => a.distance - b.distance || a.name.localeCompare(b.name));
+  const ranked = [...flagNames]
+    .map((name) => ({ name, distance: editDistance(given, name) }))
+    .sort((a, b) => a.distance - b.distance || a.name.localeCompare(b.name));
   const best = ranked[0];
   const guess = best && best.distance <= Math.max(2, Math.floor(given.length / 3)) ? `; did you mean --${best.name}?` : '.';
   return `Unknown flag ${rawName} for ${command}${guess} The flags are: ${ranked.map((r) => `--${r.name}`).join(', ')}. See xyn-migrate ${command} --help.`;

@@ -24,31 +24,56 @@ import { rehearse } from './commands/rehearse.js';
 import { lint } from './commands/lint.js';
 import { migrateFleet, statusFleet, verifyFleet } from './fleet/commands.js';
 
-
 interface Invocation {
   readonly json: boolean;
   /** the command's own arguments (e.g. the name for `new`) */
   readonly args: readonly string[];
 }
 
-const commands: Record<string, { usage: string; summary: string; run: (ctx: CommandContext, invocation: Invocation) => Promise<unknown> }> = {
-  migrate: {
-    usage: 'migrate',
-    summary: 'wait for PostgreSQL, take the lock, apply pending migrations, verify, print the ledger (each target of a fleet)',
-    run: (ctx, i) => (ctx.config.fleet ? migrateFleet(ctx, ctx.config.fleet, i.json) : migrate(ctx)),
-  },
-  status: { usage: 'status [--json]', summary: 'every file and ledger row: applied, pending, drifted, missing file, out of order (read-only)', run: (ctx, i) => (ctx.config.fleet ? statusFleet(ctx, ctx.config.fleet, i.json) : status(ctx, i.json)) },
-  plan: { usage: 'plan [--json]', summary: 'what migrate would apply now, in order, with each file\'s mode (read-only)', run: (ctx, i) => plan(ctx, i.json) },
-  verify: { usage: 'verify', summary: 'fail fast on boot: required migrations applied, no drift, no unknown ids; exit 0 or 5', run: (ctx, i) => (ctx.config.fleet ? verifyFleet(ctx, ctx.config.fleet, i.json) : verify(ctx)) },
-  new: { usage: 'new <name>', summary: 'write the next-numbered migration file from the template', run: async (ctx, i) => newMigration(ctx, i.args) },
-  lint: {
-    usage: 'lint [--json]',
-    summary: 'check the migration files without a database: naming, guards, transaction control, psql meta-commands, risky DDL; exit 0 clean, 1 findings',
-    run: (ctx, i) => lint(ctx, i.json, i.args),
-  },
-  rehearse: { usage: 'rehearse', summary: 'apply every migration twice on a scratch database; fail naming a file that is not idempotent', run: (ctx) => rehearse(ctx) },
-  baseline: { usage: 'baseline <id>', summary: 'record every migration up to <id> as applied without running it (ledger only)', run: (ctx, i) => baseline(ctx, i.args) },
-};
+const commands: Record<string, { usage: string; summary: string; run: (ctx: CommandContext, invocation: Invocation) => Promise<unknown> }> =
+  {
+    migrate: {
+      usage: 'migrate',
+      summary: 'wait for PostgreSQL, take the lock, apply pending migrations, verify, print the ledger (each target of a fleet)',
+      run: (ctx, i) => (ctx.config.fleet ? migrateFleet(ctx, ctx.config.fleet, i.json) : migrate(ctx)),
+    },
+    status: {
+      usage: 'status [--json]',
+      summary: 'every file and ledger row: applied, pending, drifted, missing file, out of order (read-only)',
+      run: (ctx, i) => (ctx.config.fleet ? statusFleet(ctx, ctx.config.fleet, i.json) : status(ctx, i.json)),
+    },
+    plan: {
+      usage: 'plan [--json]',
+      summary: "what migrate would apply now, in order, with each file's mode (read-only)",
+      run: (ctx, i) => plan(ctx, i.json),
+    },
+    verify: {
+      usage: 'verify',
+      summary: 'fail fast on boot: required migrations applied, no drift, no unknown ids; exit 0 or 5',
+      run: (ctx, i) => (ctx.config.fleet ? verifyFleet(ctx, ctx.config.fleet, i.json) : verify(ctx)),
+    },
+    new: {
+      usage: 'new <name>',
+      summary: 'write the next-numbered migration file from the template',
+      run: async (ctx, i) => newMigration(ctx, i.args),
+    },
+    lint: {
+      usage: 'lint [--json]',
+      summary:
+        'check the migration files without a database: naming, guards, transaction control, psql meta-commands, risky DDL; exit 0 clean, 1 findings',
+      run: (ctx, i) => lint(ctx, i.json, i.args),
+    },
+    rehearse: {
+      usage: 'rehearse',
+      summary: 'apply every migration twice on a scratch database; fail naming a file that is not idempotent',
+      run: (ctx) => rehearse(ctx),
+    },
+    baseline: {
+      usage: 'baseline <id>',
+      summary: 'record every migration up to <id> as applied without running it (ledger only)',
+      run: (ctx, i) => baseline(ctx, i.args),
+    },
+  };
 
 const USAGE = `xyn-migrate ${version} — the PostgreSQL migration job for containers
 
@@ -85,7 +110,9 @@ function helpFor(name: string | undefined): string {
 /** Every flag: those standing for a variable, then --help, --version and --json. */
 const flagSpecs: Record<string, FlagSpec> = {
   ...Object.fromEntries(
-    Object.entries(flagVariables).map(([flag, variable]) => [flag, { type: switchFlags.has(flag as Flag) ? 'boolean' : 'string', variable }] as const),
+    Object.entries(flagVariables).map(
+      ([flag, variable]) => [flag, { type: switchFlags.has(flag as Flag) ? 'boolean' : 'string', variable }] as const,
+    ),
   ),
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -139,7 +166,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       print: printResult,
       stdoutIsTerminal: isatty(1),
       progressLine: stderrIsTerminal ? (text) => void writeSync(2, scrub(`\r\x1b[2K${text}`)) : () => undefined,
-      progress: () => (stderrIsTerminal ? terminalProgress((text) => void writeSync(2, scrub(text)), process.stderr.columns ?? 80) : noProgress),
+      progress: () =>
+        stderrIsTerminal ? terminalProgress((text) => void writeSync(2, scrub(text)), process.stderr.columns ?? 80) : noProgress,
     };
     await commands[command]!.run(ctx, invocation);
     return ExitCode.ok;

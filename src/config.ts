@@ -15,7 +15,6 @@ import type { LogFormat } from './log.js';
 import { isMigrationId } from './migrations/naming.js';
 import type { RequiredMigrations } from './plan.js';
 
-
 export interface Config {
   /** undefined when nothing names a database (fine for `new` and `lint`). */
   readonly database: ConnectionTarget | undefined;
@@ -111,7 +110,10 @@ const identifier = makeValidator<string>((raw) => {
 const requiredList = makeValidator<RequiredMigrations>((raw) => {
   const v = raw.trim();
   if (v === 'all') return { kind: 'all' };
-  const ids = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const ids = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const bad = ids.filter((id) => !isMigrationId(id));
   if (bad.length > 0) {
     throw new Error(`${bad.map((b) => `"${b}"`).join(', ')} is not a migration id like 001_initial_schema (or use "all")`);
@@ -135,7 +137,8 @@ const shard = makeValidator<{ index: number; count: number }>((raw) => {
 const secretText = makeValidator<string>((raw) => raw);
 /** libpq's PGPORT: one port, or one per PGHOST entry (p1,p2). */
 const portList = makeValidator<string>((raw) => {
-  if (!raw.split(',').every((port) => port === '' || isPort(port))) throw new Error(`"${raw}" is not a TCP port (or a comma list of them, one per PGHOST)`);
+  if (!raw.split(',').every((port) => port === '' || isPort(port)))
+    throw new Error(`"${raw}" is not a TCP port (or a comma list of them, one per PGHOST)`);
   return raw;
 });
 const secretUrl = makeValidator<string>((raw) => {
@@ -185,8 +188,7 @@ const specs = {
   XYN_CANARY: count({ default: 0 }),
 } as const;
 
-const flagOf = (variable: string): string | undefined =>
-  Object.entries(flagVariables).find(([, v]) => v === variable)?.[0];
+const flagOf = (variable: string): string | undefined => Object.entries(flagVariables).find(([, v]) => v === variable)?.[0];
 
 function describe(variable: string, error: Error): string {
   const flagName = flagOf(variable);
@@ -263,14 +265,24 @@ function fleetConfig(e: FleetVariables): FleetConfig | undefined {
     if (shard !== undefined) throw invalid('XYN_SHARD and XYN_SHARDS are both set; set only one', ['XYN_SHARD', 'XYN_SHARDS']);
     const index = e.JOB_COMPLETION_INDEX;
     if (index === undefined) {
-      throw invalid('XYN_SHARDS needs JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job); outside one, set XYN_SHARD=i/n', ['XYN_SHARDS', 'JOB_COMPLETION_INDEX']);
+      throw invalid('XYN_SHARDS needs JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job); outside one, set XYN_SHARD=i/n', [
+        'XYN_SHARDS',
+        'JOB_COMPLETION_INDEX',
+      ]);
     }
-    if (index >= e.XYN_SHARDS) throw invalid(`JOB_COMPLETION_INDEX ${index} is not below XYN_SHARDS ${e.XYN_SHARDS}`, ['XYN_SHARDS', 'JOB_COMPLETION_INDEX']);
+    if (index >= e.XYN_SHARDS)
+      throw invalid(`JOB_COMPLETION_INDEX ${index} is not below XYN_SHARDS ${e.XYN_SHARDS}`, ['XYN_SHARDS', 'JOB_COMPLETION_INDEX']);
     shard = { index, count: e.XYN_SHARDS };
   }
-  const source = e.XYN_TARGETS_FILE !== undefined ? { kind: 'file' as const, path: e.XYN_TARGETS_FILE } : e.XYN_TARGETS_QUERY !== undefined ? { kind: 'query' as const, sql: e.XYN_TARGETS_QUERY } : undefined;
+  const source =
+    e.XYN_TARGETS_FILE !== undefined
+      ? { kind: 'file' as const, path: e.XYN_TARGETS_FILE }
+      : e.XYN_TARGETS_QUERY !== undefined
+        ? { kind: 'query' as const, sql: e.XYN_TARGETS_QUERY }
+        : undefined;
   if (source === undefined) {
-    if (shard !== undefined || e.XYN_CANARY > 0) throw invalid('XYN_SHARD, XYN_SHARDS and XYN_CANARY need targets: set XYN_TARGETS_FILE or XYN_TARGETS_QUERY', ['XYN_TARGETS_FILE']);
+    if (shard !== undefined || e.XYN_CANARY > 0)
+      throw invalid('XYN_SHARD, XYN_SHARDS and XYN_CANARY need targets: set XYN_TARGETS_FILE or XYN_TARGETS_QUERY', ['XYN_TARGETS_FILE']);
     return undefined;
   }
   return Object.freeze({ source, concurrency: e.XYN_CONCURRENCY, shard, canary: e.XYN_CANARY });
@@ -322,9 +334,12 @@ function readUrlFile(path: string): string {
     return readFileSync(path, 'utf8').trim();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError(`Invalid configuration: DATABASE_URL_FILE ${path} cannot be read (${code}); mount the secret there or fix the path.`, {
-      variables: ['DATABASE_URL_FILE'],
-    });
+    throw new ConfigError(
+      `Invalid configuration: DATABASE_URL_FILE ${path} cannot be read (${code}); mount the secret there or fix the path.`,
+      {
+        variables: ['DATABASE_URL_FILE'],
+      },
+    );
   }
 }
 

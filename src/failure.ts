@@ -12,7 +12,8 @@ export interface Failure {
 }
 
 export function describeFailure(error: unknown): Failure {
-  if (error instanceof XynError) return { exitCode: error.exitCode, sentence: error.message, fields: { ...error.fields, errorKind: error.name } };
+  if (error instanceof XynError)
+    return { exitCode: error.exitCode, sentence: error.message, fields: { ...error.fields, errorKind: error.name } };
   const db = serverError(error);
   if (db) {
     // A statement of ours (not of a migration file) refused: permissions, a broken ledger.

@@ -73,7 +73,12 @@ export interface Plan {
   readonly ahead: readonly string[];
 }
 
-export function planMigrations(files: readonly MigrationFile[], rows: readonly LedgerRow[], options: PlanOptions, partial: readonly PartialRun[] = []): Plan {
+export function planMigrations(
+  files: readonly MigrationFile[],
+  rows: readonly LedgerRow[],
+  options: PlanOptions,
+  partial: readonly PartialRun[] = [],
+): Plan {
   const rowsById = new Map(rows.map((row) => [row.id, row]));
   const partialById = new Map(partial.map((p) => [p.id, p]));
   const fileIds = new Set(files.map((f) => f.id));
@@ -129,7 +134,9 @@ export function planMigrations(files: readonly MigrationFile[], rows: readonly L
   const requiredIds = options.required.kind === 'all' ? files.map((f) => f.id) : options.required.ids;
   return {
     entries,
-    toApply: entries.flatMap((e) => (e.kind === 'pending' || e.kind === 'partial' || (e.kind === 'out-of-order' && options.allowOutOfOrder) ? [e.file] : [])),
+    toApply: entries.flatMap((e) =>
+      e.kind === 'pending' || e.kind === 'partial' || (e.kind === 'out-of-order' && options.allowOutOfOrder) ? [e.file] : [],
+    ),
     toAdopt: entries.flatMap((e) => (e.kind === 'applied-unverified' ? [e.file] : [])),
     refusals,
     warnings,

@@ -5,7 +5,11 @@ import type { LedgerRow } from './plan.js';
 
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -13,10 +17,22 @@ export function ledgerTable(rows: readonly LedgerRow[]): string {
   if (rows.length === 0) return 'schema_migrations is empty\n';
   return table(
     ['id', 'applied_at', 'duration_ms', 'applied_by', 'checksum'],
-    rows.map((r) => [r.id, r.appliedAt.toISOString(), r.durationMs === null ? '' : String(r.durationMs), r.appliedBy ?? '', r.checksum ? r.checksum.slice(0, 12) : 'unknown']),
+    rows.map((r) => [
+      r.id,
+      r.appliedAt.toISOString(),
+      r.durationMs === null ? '' : String(r.durationMs),
+      r.appliedBy ?? '',
+      r.checksum ? r.checksum.slice(0, 12) : 'unknown',
+    ]),
   );
 }
 
 export function ledgerJson(rows: readonly LedgerRow[]) {
-  return rows.map((r) => ({ id: r.id, applied_at: r.appliedAt.toISOString(), duration_ms: r.durationMs, applied_by: r.appliedBy, checksum: r.checksum }));
+  return rows.map((r) => ({
+    id: r.id,
+    applied_at: r.appliedAt.toISOString(),
+    duration_ms: r.durationMs,
+    applied_by: r.appliedBy,
+    checksum: r.checksum,
+  }));
 }

@@ -85,9 +85,12 @@ function endpoints(hostList: string | undefined, portList: string | undefined, s
   const hosts = (hostList || 'localhost').split(',');
   const ports = (portList ?? '').split(',');
   if (ports.length !== 1 && ports.length !== hosts.length) {
-    throw new ConfigError(`Invalid configuration: ${source} names ${hosts.length} hosts and ${ports.length} ports; give one port for all, or one per host.`, {
-      variables: [source],
-    });
+    throw new ConfigError(
+      `Invalid configuration: ${source} names ${hosts.length} hosts and ${ports.length} ports; give one port for all, or one per host.`,
+      {
+        variables: [source],
+      },
+    );
   }
   return hosts.map((host, i) => ({ host: host || 'localhost', port: Number(ports[ports.length === 1 ? 0 : i] || 5432) }));
 }
@@ -108,10 +111,14 @@ export function atHost(target: ConnectionTarget, endpoint: Endpoint): Connection
 export function parseDatabaseUrl(url: string): Parts {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
   if (scheme === undefined) {
-    throw new Error('is not a URL (expected postgres://user:password@host:5432/database; the value is not shown because it may hold a password)');
+    throw new Error(
+      'is not a URL (expected postgres://user:password@host:5432/database; the value is not shown because it may hold a password)',
+    );
   }
-  if (scheme !== 'postgres' && scheme !== 'postgresql') throw new Error(`must start with postgres:// or postgresql:// (found ${scheme}://)`);
-  if (hasUnencodedUserinfo(url.slice(scheme.length + 3))) throw new Error(`has an unencoded reserved character in its user name or password: ${PERCENT_ENCODE}`);
+  if (scheme !== 'postgres' && scheme !== 'postgresql')
+    throw new Error(`must start with postgres:// or postgresql:// (found ${scheme}://)`);
+  if (hasUnencodedUserinfo(url.slice(scheme.length + 3)))
+    throw new Error(`has an unencoded reserved character in its user name or password: ${PERCENT_ENCODE}`);
   // sslmode and friends keep libpq's meaning, so they are read here and kept from the driver.
   const [base, query = ''] = splitOnce(url, '?');
   const params = new URLSearchParams(query);
@@ -199,7 +206,10 @@ function tlsOptions(mode: SslMode, parts: Parts, source: string): ConnectionOpti
   // libpq sends a client certificate whenever TLS is used and one is configured.
   const client = clientCertificate(parts, source);
   // libpq: allow and prefer never verify; require verifies only with a root certificate present.
-  const ca = mode === 'allow' || mode === 'prefer' || parts.sslrootcert === undefined ? undefined : readPemFile('sslrootcert', parts.sslrootcert, source);
+  const ca =
+    mode === 'allow' || mode === 'prefer' || parts.sslrootcert === undefined
+      ? undefined
+      : readPemFile('sslrootcert', parts.sslrootcert, source);
   if (ca === undefined && mode !== 'verify-ca' && mode !== 'verify-full') return { rejectUnauthorized: false, ...client };
   // libpq: `require` with a root certificate behaves as verify-ca.
   if (mode === 'require' || mode === 'verify-ca') {
@@ -211,9 +221,12 @@ function tlsOptions(mode: SslMode, parts: Parts, source: string): ConnectionOpti
 function clientCertificate(parts: Parts, source: string): { cert?: string; key?: string } {
   if (parts.sslcert === undefined && parts.sslkey === undefined) return {};
   if (parts.sslcert === undefined || parts.sslkey === undefined) {
-    throw new ConfigError(`Invalid configuration: ${source} names ${parts.sslcert === undefined ? 'sslkey without sslcert' : 'sslcert without sslkey'}; a client certificate needs both.`, {
-      variables: [source],
-    });
+    throw new ConfigError(
+      `Invalid configuration: ${source} names ${parts.sslcert === undefined ? 'sslkey without sslcert' : 'sslcert without sslkey'}; a client certificate needs both.`,
+      {
+        variables: [source],
+      },
+    );
   }
   return { cert: readPemFile('sslcert', parts.sslcert, source), key: readPemFile('sslkey', parts.sslkey, source) };
 }

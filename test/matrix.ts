@@ -36,12 +36,17 @@ function ensureMajorsInstalled(): void {
     return !existsSync(installed) || (JSON.parse(readFileSync(installed, 'utf8')) as { version: string }).version !== version;
   });
   if (stale.length === 0) return;
-  process.stderr.write(`installing the PostgreSQL majors of test/majors (${stale.map(([p]) => p.replace('node_modules/', '')).join(', ')})\n`);
+  process.stderr.write(
+    `installing the PostgreSQL majors of test/majors (${stale.map(([p]) => p.replace('node_modules/', '')).join(', ')})\n`,
+  );
   execFileSync('npm', ['ci', '--prefix', 'test/majors', '--no-audit', '--no-fund'], { stdio: 'inherit' });
 }
 
 function run(major: number, testFiles: readonly string[]): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/run.ts', ...testFiles], { stdio: 'inherit', env: { ...process.env, XYN_TEST_PG_MAJOR: String(major) } });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/run.ts', ...testFiles], {
+    stdio: 'inherit',
+    env: { ...process.env, XYN_TEST_PG_MAJOR: String(major) },
+  });
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
 }
 

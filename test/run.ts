@@ -36,14 +36,37 @@ function makeCertificates(dir: string): { ca: string; otherCa: string; cert: str
   openssl('req', '-x509', ...ec, '-keyout', 'other-ca.key', '-out', 'other-ca.crt', '-days', '2', '-subj', '/CN=some other CA');
   openssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost\n');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.crt',
+    '-days',
+    '2',
+    '-extfile',
+    'san.ext',
+  );
   openssl('req', ...ec, '-keyout', 'client.key', '-out', 'client.csr', '-subj', `/CN=${CERT_USER}`);
   openssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '2');
   chmodSync(join(dir, 'client.key'), 0o600);
   const key = join(dir, 'server.key');
   chmodSync(key, 0o600);
   giveToPostgres(key);
-  return { ca: join(dir, 'ca.crt'), otherCa: join(dir, 'other-ca.crt'), cert: join(dir, 'server.crt'), key, clientCert: join(dir, 'client.crt'), clientKey: join(dir, 'client.key') };
+  return {
+    ca: join(dir, 'ca.crt'),
+    otherCa: join(dir, 'other-ca.crt'),
+    cert: join(dir, 'server.crt'),
+    key,
+    clientCert: join(dir, 'client.crt'),
+    clientKey: join(dir, 'client.key'),
+  };
 }
 
 /** Logs in with a client certificate only (pg_hba `cert`): its name is the certificate's CN. */
@@ -96,7 +119,13 @@ async function main(): Promise<number> {
   try {
     const testServer = {
       ...{ host: '127.0.0.1', port, user: 'postgres', password: ADMIN_PASSWORD, caFile: tls.ca, otherCaFile: tls.otherCa },
-      ...{ certUser: CERT_USER, clientCertFile: tls.clientCert, clientKeyFile: tls.clientKey, tlsOnlyGroup: TLS_ONLY_GROUP, plainOnlyGroup: PLAIN_ONLY_GROUP },
+      ...{
+        certUser: CERT_USER,
+        clientCertFile: tls.clientCert,
+        clientKeyFile: tls.clientKey,
+        tlsOnlyGroup: TLS_ONLY_GROUP,
+        plainOnlyGroup: PLAIN_ONLY_GROUP,
+      },
     };
     const env = { ...process.env, XYN_TEST_PG: JSON.stringify(testServer) };
     const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...testFiles()], { stdio: 'inherit', env });

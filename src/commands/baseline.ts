@@ -15,7 +15,9 @@ export async function baseline(ctx: CommandContext, args: readonly string[]): Pr
   const files = discoverMigrations(config.migrationsDir);
   const upTo = files.findIndex((f) => f.id === target || f.fileName === target);
   if (target === undefined || upTo < 0) {
-    throw new ConfigError(`Usage: xyn-migrate baseline <id>, where <id> is one of the files in ${config.migrationsDir} (e.g. ${files.at(-1)?.id}).`);
+    throw new ConfigError(
+      `Usage: xyn-migrate baseline <id>, where <id> is one of the files in ${config.migrationsDir} (e.g. ${files.at(-1)?.id}).`,
+    );
   }
   const baselined = files.slice(0, upTo + 1);
   const session = await openSession(ctx, { writable: true });

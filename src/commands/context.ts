@@ -29,13 +29,19 @@ export interface CommandContext {
 
 export function requireDatabase(config: Config): ConnectionTarget {
   if (config.database) return config.database;
-  throw new ConfigError('Invalid configuration: no database is configured; set DATABASE_URL (or DATABASE_URL_FILE, or PGHOST and PGDATABASE).', {
-    variables: ['DATABASE_URL'],
-  });
+  throw new ConfigError(
+    'Invalid configuration: no database is configured; set DATABASE_URL (or DATABASE_URL_FILE, or PGHOST and PGDATABASE).',
+    {
+      variables: ['DATABASE_URL'],
+    },
+  );
 }
 
 /** A session to `target` (the configured database by default), waited for until XYN_WAIT_TIMEOUT. */
-export function openSession(ctx: CommandContext, options: { readonly writable: boolean; readonly target?: ConnectionTarget }): Promise<Session> {
+export function openSession(
+  ctx: CommandContext,
+  options: { readonly writable: boolean; readonly target?: ConnectionTarget },
+): Promise<Session> {
   const { config, log, stop } = ctx;
   const target = options.target ?? requireDatabase(config);
   return waitForDatabase(target, { deadlineMs: config.waitTimeoutMs, requireWritable: options.writable, log, stop });
@@ -58,7 +64,10 @@ export async function connectWhileReadingFiles(
     await new Promise((resolve) => setImmediate(resolve));
     files = discoverMigrations(ctx.config.migrationsDir, { lazy: true });
   } catch (error) {
-    void connecting.then((session) => session.close(), () => undefined);
+    void connecting.then(
+      (session) => session.close(),
+      () => undefined,
+    );
     throw error;
   }
   return { files, session: await connecting };

@@ -11,7 +11,8 @@ import type { LedgerName } from '../migrations/ledger-name.js';
 
 /** Logs what is allowed but irregular: overridden refusals, and applied ids of a newer image. */
 export function warnAboutHistory(plan: Plan, log: Logger): void {
-  for (const warning of plan.warnings) log.warn({ migration: warning.id, kind: warning.kind }, `allowed by configuration: ${warning.message}`);
+  for (const warning of plan.warnings)
+    log.warn({ migration: warning.id, kind: warning.kind }, `allowed by configuration: ${warning.message}`);
   if (plan.ahead.length === 0) return;
   // An older image deployed on purpose (a rollback) must not be blocked.
   log.warn(

@@ -30,7 +30,12 @@ export async function inspect(ctx: CommandContext, options: InspectOptions = {})
 }
 
 /** Files and ledger compared over an open session: also each target of a fleet. */
-export async function inspectOn(session: Session, ctx: CommandContext, files: readonly MigrationFile[], options: InspectOptions = {}): Promise<Inspection> {
+export async function inspectOn(
+  session: Session,
+  ctx: CommandContext,
+  files: readonly MigrationFile[],
+  options: InspectOptions = {},
+): Promise<Inspection> {
   const { config } = ctx;
   const rows = await readLedger(session, config.ledger);
   if (!options.details) return { plan: planMigrations(files, rows, config), lastRun: null };

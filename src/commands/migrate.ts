@@ -39,7 +39,10 @@ export async function migrate(ctx: CommandContext): Promise<MigrateResult> {
  * and a no-transaction file needs one server session throughout, which a pooler does not promise.
  */
 async function checkPooler(session: Session, plan: Plan, log: Logger): Promise<void> {
-  log.info({ target: session.target.display }, 'a connection pooler stands between us and PostgreSQL: each file takes the migration lock inside its own transaction');
+  log.info(
+    { target: session.target.display },
+    'a connection pooler stands between us and PostgreSQL: each file takes the migration lock inside its own transaction',
+  );
   const needsSession = plan.toApply.find((file) => file.mode !== 'transaction');
   if (needsSession) throw sessionNeededBehindPooler(needsSession.fileName);
   await refuseStatementPooling(session);
@@ -61,7 +64,11 @@ export async function migrateOn(session: Session, ctx: CommandContext, files: re
   return { applied, ledger: rows };
 }
 
-async function applyUnderLock(session: Session, ctx: CommandContext, files: readonly MigrationFile[]): Promise<{ rows: LedgerRow[]; applied: readonly Applied[] }> {
+async function applyUnderLock(
+  session: Session,
+  ctx: CommandContext,
+  files: readonly MigrationFile[],
+): Promise<{ rows: LedgerRow[]; applied: readonly Applied[] }> {
   const { config, log } = ctx;
   // Another runner may have applied everything while we waited: plan again under the lock.
   const plan = refuseBadHistory(planMigrations(files, await readLedger(session, config.ledger), config), config.ledger, log);
@@ -103,7 +110,12 @@ async function recordedRun(session: Session, ctx: CommandContext, files: readonl
  * Applies `files` in order and stops at the first failure, which it returns rather than throws.
  * Commits need not wait for the disk one by one: one flush at the end makes them all durable.
  */
-async function applyInOrder(session: Session, ctx: CommandContext, files: readonly MigrationFile[], recorder: RunRecorder): Promise<ApplyOutcome> {
+async function applyInOrder(
+  session: Session,
+  ctx: CommandContext,
+  files: readonly MigrationFile[],
+  recorder: RunRecorder,
+): Promise<ApplyOutcome> {
   const { config, log, stop } = ctx;
   // (a session setting, so not behind a pooler, where the server session is shared)
   const original = files.length > 1 && !session.pooled ? await deferCommitFlushes(session) : undefined;
@@ -112,7 +124,9 @@ async function applyInOrder(session: Session, ctx: CommandContext, files: readon
   let failed: ApplyOutcome['failed'];
   for (const [index, file] of files.entries()) {
     try {
-      stop.throwIfStopped(`stopped between migrations: the ${applied.length} applied before the signal stay committed, nothing is half-done, the lock released`);
+      stop.throwIfStopped(
+        `stopped between migrations: the ${applied.length} applied before the signal stay committed, nothing is half-done, the lock released`,
+      );
       progress.file(index + 1, files.length, file.id);
       const result = await applyMigration(file, { ...config, session, log, stop, onStatement: progress.statement });
       if (result === null) {

@@ -40,7 +40,10 @@ INSERT INTO ${ledgerSqlName(ledger)} (id) VALUES ('${id}') ON CONFLICT (id) DO N
 
 export function newMigration(ctx: CommandContext, args: readonly string[]): string {
   const raw = args.join('_');
-  const name = raw.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  const name = raw
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
   if (name === '') throw new ConfigError('Usage: xyn-migrate new <name>, e.g. `xyn-migrate new add_run_labels`.');
   const files = discoverMigrations(ctx.config.migrationsDir, { allowEmpty: true });
   const last = files.at(-1);

@@ -31,5 +31,8 @@ export async function plan(ctx: CommandContext, json: boolean): Promise<void> {
 }
 
 function stepsTable(steps: readonly { readonly id: string; readonly mode: string }[]): string {
-  return table(['#', 'id', 'mode'], steps.map((s, i) => [String(i + 1), s.id, s.mode]));
+  return table(
+    ['#', 'id', 'mode'],
+    steps.map((s, i) => [String(i + 1), s.id, s.mode]),
+  );
 }

@@ -30,7 +30,10 @@ export async function rehearse(ctx: CommandContext): Promise<void> {
   } finally {
     await scratch.drop();
   }
-  ctx.log.info({ files: files.length, database: scratch.target.database }, 'rehearsal passed: every migration ran twice and its second run changed nothing');
+  ctx.log.info(
+    { files: files.length, database: scratch.target.database },
+    'rehearsal passed: every migration ran twice and its second run changed nothing',
+  );
 }
 
 async function rehearseOn(session: Session, files: readonly MigrationFile[], ctx: CommandContext): Promise<void> {
@@ -43,17 +46,23 @@ async function rehearseOn(session: Session, files: readonly MigrationFile[], ctx
       await applyMigration(file, { ...apply, reapply: true });
     } catch (error) {
       if (error instanceof MigrationError) {
-        throw new MigrationError(`Rehearsal: the second run of ${file.fileName} failed, so it is not idempotent: ${error.message}`, error.fields);
+        throw new MigrationError(
+          `Rehearsal: the second run of ${file.fileName} failed, so it is not idempotent: ${error.message}`,
+          error.fields,
+        );
       }
       throw error;
     }
     const difference = compareSnapshots(afterFirstPass, await catalogSnapshot(session));
     if (difference) {
-      throw new MigrationError(`Rehearsal: the second run of ${file.fileName} changed the schema, so it is not idempotent: ${describe(difference)}.`, {
-        migrationFile: file.fileName,
-        added: difference.added,
-        removed: difference.removed,
-      });
+      throw new MigrationError(
+        `Rehearsal: the second run of ${file.fileName} changed the schema, so it is not idempotent: ${describe(difference)}.`,
+        {
+          migrationFile: file.fileName,
+          added: difference.added,
+          removed: difference.removed,
+        },
+      );
     }
   }
 }
@@ -70,7 +79,12 @@ async function requireEmpty(session: Session, target: ConnectionTarget, ctx: Com
   throw new ConnectError(
     `Rehearsal needs an empty database, and XYN_REHEARSE_URL names ${target.display}, which is not empty: it holds ${describeContents(contents, ctx)}; ` +
       'drop and recreate it (a rehearsal leaves what it applied there), or leave XYN_REHEARSE_URL unset to rehearse on a scratch database (needs CREATEDB).',
-    { database: target.database, relations: contents.relations, firstRelations: contents.firstRelations, ledgerRows: contents.ledgerRows ?? null },
+    {
+      database: target.database,
+      relations: contents.relations,
+      firstRelations: contents.firstRelations,
+      ledgerRows: contents.ledgerRows ?? null,
+    },
   );
 }
 
@@ -101,7 +115,9 @@ async function scratchDatabase(ctx: CommandContext): Promise<Scratch> {
   } catch (error) {
     await admin.close();
     const reason = serverError(error)?.message ?? String(error);
-    throw new ConnectError(`Rehearsal needs a scratch database and could not create one (${reason}); grant CREATEDB or set XYN_REHEARSE_URL to an empty database.`);
+    throw new ConnectError(
+      `Rehearsal needs a scratch database and could not create one (${reason}); grant CREATEDB or set XYN_REHEARSE_URL to an empty database.`,
+    );
   }
   ctx.log.info({ database: name }, 'created the scratch database');
   return {

@@ -52,7 +52,16 @@ function statusEntry(entry: Entry): StatusEntry {
   };
 }
 
-const KINDS: readonly Entry['kind'][] = ['applied', 'applied-unverified', 'pending', 'partial', 'drifted', 'missing-file', 'out-of-order', 'ahead'];
+const KINDS: readonly Entry['kind'][] = [
+  'applied',
+  'applied-unverified',
+  'pending',
+  'partial',
+  'drifted',
+  'missing-file',
+  'out-of-order',
+  'ahead',
+];
 /** States that need nobody: applied, and applied ids of a newer image than this one (a rollback). */
 const FINE: ReadonlySet<Entry['kind']> = new Set(['applied', 'applied-unverified', 'ahead']);
 

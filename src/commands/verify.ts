@@ -20,6 +20,9 @@ export function verifyPlan(plan: Plan, ctx: CommandContext): void {
   if (plan.missingRequired.length > 0) problems.unshift(`required migrations not applied: ${plan.missingRequired.join(', ')}`);
   if (problems.length > 0) throw new VerificationError(`Verification failed: ${problems.join('; ')}.`, { problems });
   const allowed = plan.warnings.filter((w) => w.kind !== 'out-of-order').map((w) => w.kind);
-  const clean = allowed.length === 0 ? 'no drift, no unknown applied ids' : `with what the overrides allow (${[...new Set(allowed)].join(', ')}), logged above`;
+  const clean =
+    allowed.length === 0
+      ? 'no drift, no unknown applied ids'
+      : `with what the overrides allow (${[...new Set(allowed)].join(', ')}), logged above`;
   ctx.log.info({ allowed, ahead: plan.ahead }, `verified: required migrations applied, ${clean}`);
 }

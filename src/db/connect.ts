@@ -13,7 +13,17 @@ import { markSessionSql } from './pooler.js';
 
 export type Verdict = { readonly kind: 'transient'; readonly reason: string } | { readonly kind: 'fatal'; readonly reason: string };
 
-const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOENT']);
+const TRANSIENT_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ENOENT',
+]);
 const TLS_VERIFY_CODES = new Set([
   'SELF_SIGNED_CERT_IN_CHAIN',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -33,7 +43,10 @@ function classifyConnectError(error: unknown, target: ConnectionTarget): Verdict
     switch (db.code) {
       case '28P01':
       case '28000':
-        return { kind: 'fatal', reason: `authentication failed for user "${target.user ?? ''}" (${db.code}): check the user and password in DATABASE_URL` };
+        return {
+          kind: 'fatal',
+          reason: `authentication failed for user "${target.user ?? ''}" (${db.code}): check the user and password in DATABASE_URL`,
+        };
       case '3D000':
         return { kind: 'fatal', reason: `database "${target.database ?? ''}" does not exist (3D000): create it or fix the database name` };
       case '57P03':
@@ -50,7 +63,10 @@ function classifyConnectError(error: unknown, target: ConnectionTarget): Verdict
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
   const message = error instanceof Error ? error.message : String(error);
   if (TLS_VERIFY_CODES.has(code)) {
-    return { kind: 'fatal', reason: `TLS certificate verification failed (${code}: ${message}); check sslrootcert and the host name, or sslmode` };
+    return {
+      kind: 'fatal',
+      reason: `TLS certificate verification failed (${code}: ${message}); check sslrootcert and the host name, or sslmode`,
+    };
   }
   if (/does not support SSL/i.test(message)) {
     return { kind: 'fatal', reason: `the server does not support TLS but sslmode=${target.sslMode} requires it` };
@@ -80,7 +96,8 @@ export async function waitForDatabase(target: ConnectionTarget, options: WaitOpt
     const verdict = await attemptHosts(target, options, Math.max(1000, Math.min(remaining, 10_000)));
     if (verdict instanceof Session) {
       // With several hosts, say which one answered.
-      if (attempt > 1 || target.hosts.length > 1) options.log.info({ attempt, waitedMs: Date.now() - started, host: verdict.target.display }, 'PostgreSQL is ready');
+      if (attempt > 1 || target.hosts.length > 1)
+        options.log.info({ attempt, waitedMs: Date.now() - started, host: verdict.target.display }, 'PostgreSQL is ready');
       return verdict;
     }
     lastReason = verdict.reason;

@@ -69,10 +69,21 @@ export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Pr
       if (!gaveUpOnLock || attempt > ctx.ddlRetries) throw error;
       const delay = backoff(attempt);
       ctx.log.warn(
-        { file: file.fileName, attempt, of: ctx.ddlRetries + 1, retryInMs: delay, lockTimeoutMs: ctx.ddlLockTimeoutMs, oldestTransactions: await oldestTransactions(ctx.session) },
+        {
+          file: file.fileName,
+          attempt,
+          of: ctx.ddlRetries + 1,
+          retryInMs: delay,
+          lockTimeoutMs: ctx.ddlLockTimeoutMs,
+          oldestTransactions: await oldestTransactions(ctx.session),
+        },
         'a migration statement gave up waiting for a table lock (XYN_DDL_LOCK_TIMEOUT) so as not to stall the queries queued behind it; retrying',
       );
-      await sleep(delay, ctx.stop, `stopped while waiting to retry ${file.fileName}, which was rolled back and is not applied; migrations applied before it stay, the lock released`);
+      await sleep(
+        delay,
+        ctx.stop,
+        `stopped while waiting to retry ${file.fileName}, which was rolled back and is not applied; migrations applied before it stay, the lock released`,
+      );
     }
   }
 }
@@ -145,9 +156,12 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
     const db = serverError(failure.error);
     if (!db || endsSession(db)) throw connectionLost(file, failure.error);
     await ctx.session.query('ROLLBACK').catch(() => undefined);
-    ctx.stop.throwIfStopped(`the running migration ${file.fileName} was cancelled and rolled back, nothing of it is applied; migrations applied before it stay, the lock released`, {
-      migration: file.id,
-    });
+    ctx.stop.throwIfStopped(
+      `the running migration ${file.fileName} was cancelled and rolled back, nothing of it is applied; migrations applied before it stay, the lock released`,
+      {
+        migration: file.id,
+      },
+    );
     if (db.code === NOT_OUR_SESSION) throw poolerDetected();
     if (db.code === LOCK_BUSY) return 'busy';
     if (db.code === ALREADY_APPLIED) {
@@ -174,13 +188,17 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
   let done = 0;
   try {
     const searchPath = ctx.searchPath === undefined ? '' : `SET search_path = ${pg.escapeIdentifier(ctx.searchPath)};`;
-    await ctx.session.script(`SET lock_timeout = ${ctx.ddlLockTimeoutMs};SET statement_timeout = ${ctx.statementTimeoutMs};${searchPath}${guardSql(file, ctx)}`).catch((failure) => {
-      const code = serverError(failure)?.code;
-      ctx.stop.throwIfStopped(`stopped before ${file.fileName} ran any statement; migrations applied before it stay, the lock released`);
-      if (code === NOT_OUR_SESSION) throw poolerDetected();
-      if (code === ALREADY_APPLIED) throw alreadyApplied(file);
-      throw failure instanceof ScriptFailure ? failure.error : failure;
-    });
+    await ctx.session
+      .script(
+        `SET lock_timeout = ${ctx.ddlLockTimeoutMs};SET statement_timeout = ${ctx.statementTimeoutMs};${searchPath}${guardSql(file, ctx)}`,
+      )
+      .catch((failure) => {
+        const code = serverError(failure)?.code;
+        ctx.stop.throwIfStopped(`stopped before ${file.fileName} ran any statement; migrations applied before it stay, the lock released`);
+        if (code === NOT_OUR_SESSION) throw poolerDetected();
+        if (code === ALREADY_APPLIED) throw alreadyApplied(file);
+        throw failure instanceof ScriptFailure ? failure.error : failure;
+      });
     for (const statement of file.statements) {
       await runStatement(file, statement, ctx, done);
       done++;
@@ -197,7 +215,9 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
 
 async function recordCompleted(file: MigrationFile, ctx: ApplyContext, durationMs: number): Promise<void> {
   try {
-    await ctx.session.script(`${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy, durationMs)};${clearPartialSql(ctx.ledger, file.id)}`);
+    await ctx.session.script(
+      `${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy, durationMs)};${clearPartialSql(ctx.ledger, file.id)}`,
+    );
   } catch (failure) {
     const all = `all ${file.statements.length} statements of ${file.fileName} ran and stay applied, but its ledger row was not written (status shows it partial); the file is idempotent, so the next run applies it again and records it`;
     ctx.stop.throwIfStopped(all);
@@ -214,7 +234,10 @@ async function recordCompleted(file: MigrationFile, ctx: ApplyContext, durationM
 /** Best effort: the statements ran whether or not this record can be written. */
 async function recordPartial(file: MigrationFile, ctx: ApplyContext, done: number): Promise<void> {
   await ctx.session.script(recordPartialSql(ctx.ledger, file.id, file.checksum, done, file.statements.length)).catch((failure) => {
-    ctx.log.warn({ file: file.fileName, reason: serverError(failure)?.message ?? String(failure) }, 'could not record the file as partly applied');
+    ctx.log.warn(
+      { file: file.fileName, reason: serverError(failure)?.message ?? String(failure) },
+      'could not record the file as partly applied',
+    );
   });
 }
 
@@ -230,7 +253,10 @@ async function dropInvalidIndex(file: MigrationFile, statement: Statement, ctx: 
     [name],
   );
   if (!index?.invalid) return;
-  ctx.log.warn({ file: file.fileName, index: index.qualified }, 'found an INVALID index left by an earlier failed concurrent build; dropping it before building it again');
+  ctx.log.warn(
+    { file: file.fileName, index: index.qualified },
+    'found an INVALID index left by an earlier failed concurrent build; dropping it before building it again',
+  );
   await ctx.session.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index.qualified}`);
 }
 
@@ -243,9 +269,14 @@ async function runStatement(file: MigrationFile, statement: Statement, ctx: Appl
     const db = serverError(error);
     if (!db || endsSession(db)) throw connectionLost(file, error);
     const invalidIndex = concurrentIndexName(statement);
-    const leftover = invalidIndex ? `; the interrupted build left the index ${invalidIndex} INVALID, and the next run drops and rebuilds it` : '';
+    const leftover = invalidIndex
+      ? `; the interrupted build left the index ${invalidIndex} INVALID, and the next run drops and rebuilds it`
+      : '';
     const ran = `${done} of ${file.statements.length} of its statements ran and stay applied (status shows the file partial)${leftover}; the file is idempotent, so the next run applies it again from the top and completes it`;
-    ctx.log.error({ file: file.fileName, statementsRun: done, statements: file.statements.length }, 'a no-transaction migration stopped midway');
+    ctx.log.error(
+      { file: file.fileName, statementsRun: done, statements: file.statements.length },
+      'a no-transaction migration stopped midway',
+    );
     ctx.stop.throwIfStopped(`the running no-transaction migration ${file.fileName} was cancelled: ${ran}; the lock released`, {
       migration: file.id,
       statementsRun: done,
@@ -271,12 +302,15 @@ function locateInScript(file: MigrationFile, db: ServerError, completed: number,
 }
 
 function migrationFailed(file: MigrationFile, db: ServerError, where: FileLocation, consequence: string): MigrationError {
-  const place = where === 'ledger' ? `${file.fileName} (while recording it in the ledger)` : `${file.fileName}:${where.line}:${where.column}`;
-  const hint = db.code === '25001' ? 'this statement cannot run in a transaction: put "-- xyn:no-transaction" on the first line of the file' : db.hint;
+  const place =
+    where === 'ledger' ? `${file.fileName} (while recording it in the ledger)` : `${file.fileName}:${where.line}:${where.column}`;
+  const hint =
+    db.code === '25001' ? 'this statement cannot run in a transaction: put "-- xyn:no-transaction" on the first line of the file' : db.hint;
   const parts = [`Migration ${place} failed: ${db.message} (SQLSTATE ${db.code})`];
   if (db.detail) parts.push(`detail: ${db.detail}`);
   if (hint) parts.push(`hint: ${hint}`);
-  if (db.code === LOCK_NOT_AVAILABLE) parts.push('it gave up waiting for a table lock (XYN_DDL_LOCK_TIMEOUT) after XYN_DDL_RETRIES retries');
+  if (db.code === LOCK_NOT_AVAILABLE)
+    parts.push('it gave up waiting for a table lock (XYN_DDL_LOCK_TIMEOUT) after XYN_DDL_RETRIES retries');
   if (db.code === QUERY_CANCELED) parts.push('it ran longer than XYN_STATEMENT_TIMEOUT allows one statement (0 = no limit)');
   return new MigrationError(`${parts.join('; ')}; ${consequence}.`, {
     migration: file.id,
@@ -297,20 +331,20 @@ function endsSession(db: ServerError): boolean {
 }
 
 function alreadyApplied(file: MigrationFile): MigrationError {
-  return new MigrationError(`${file.fileName} is already in the ledger although this runner holds the migration lock; another runner applied it without the lock. Nothing was applied twice; rerun to continue.`, {
-    migration: file.id,
-  });
+  return new MigrationError(
+    `${file.fileName} is already in the ledger although this runner holds the migration lock; another runner applied it without the lock. Nothing was applied twice; rerun to continue.`,
+    {
+      migration: file.id,
+    },
+  );
 }
 
 function connectionLost(file: MigrationFile, error: unknown): MigrationError {
   const reason = error instanceof Error ? error.message : String(error);
   const left =
-    file.mode === 'transaction'
-      ? 'its transaction was not committed'
-      : 'statements it had already run stay, and the file is idempotent';
+    file.mode === 'transaction' ? 'its transaction was not committed' : 'statements it had already run stay, and the file is idempotent';
   return new MigrationError(
     `The connection to PostgreSQL was lost while applying ${file.fileName} (${reason}); ${left}, the lock went with the session, and a rerun continues from the ledger.`,
     { migration: file.id, migrationFile: file.fileName, connectionLost: true },
   );
 }
-

@@ -29,7 +29,9 @@ interface RawRow {
 export async function readLedger(session: Session, ledger: LedgerName): Promise<LedgerRow[]> {
   let rows: RawRow[];
   try {
-    rows = await session.query<RawRow>(`SELECT id, applied_at, checksum, duration_ms, applied_by FROM ${qualifiedName(ledger)} ORDER BY id`);
+    rows = await session.query<RawRow>(
+      `SELECT id, applied_at, checksum, duration_ms, applied_by FROM ${qualifiedName(ledger)} ORDER BY id`,
+    );
   } catch (error) {
     const code = serverError(error)?.code;
     if (code === '42P01' || code === '3F000') return [];
@@ -78,14 +80,20 @@ export async function ensureLedger(session: Session, ledger: LedgerName): Promis
  */
 export function recordRowSql(ledger: LedgerName, id: string, checksum: string, appliedBy: string, durationMs?: number): string {
   const duration =
-    durationMs === undefined ? `(extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000)::integer` : String(Math.round(durationMs));
+    durationMs === undefined
+      ? `(extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000)::integer`
+      : String(Math.round(durationMs));
   return `INSERT INTO ${qualifiedName(ledger)} AS l (id, applied_at, checksum, duration_ms, applied_by)
 VALUES (${pg.escapeLiteral(id)}, now(), ${pg.escapeLiteral(checksum)}, ${duration}, ${pg.escapeLiteral(appliedBy)})
 ON CONFLICT (id) DO UPDATE SET checksum = EXCLUDED.checksum, duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by`;
 }
 
 /** Records the checksum of rows adopted from the old ledger (they had none). */
-export async function adoptChecksums(session: Session, ledger: LedgerName, files: readonly { id: string; checksum: string }[]): Promise<void> {
+export async function adoptChecksums(
+  session: Session,
+  ledger: LedgerName,
+  files: readonly { id: string; checksum: string }[],
+): Promise<void> {
   if (files.length === 0) return;
   await session.query(
     `UPDATE ${qualifiedName(ledger)} AS l SET checksum = f.checksum
@@ -96,7 +104,12 @@ export async function adoptChecksums(session: Session, ledger: LedgerName, files
 }
 
 /** `baseline`: records `files` as applied without running them; rows already there stay as they are. */
-export async function recordBaseline(session: Session, ledger: LedgerName, files: readonly { id: string; checksum: string }[], appliedBy: string): Promise<void> {
+export async function recordBaseline(
+  session: Session,
+  ledger: LedgerName,
+  files: readonly { id: string; checksum: string }[],
+  appliedBy: string,
+): Promise<void> {
   await session.query(
     `INSERT INTO ${qualifiedName(ledger)} (id, checksum, applied_by)
      SELECT id, checksum, $3 FROM unnest($1::text[], $2::text[]) AS f(id, checksum)
@@ -130,7 +143,9 @@ export function clearPartialSql(ledger: LedgerName, id: string): string {
 /** The files left partly applied; [] when none ever was. */
 export async function readPartial(session: Session, ledger: LedgerName): Promise<PartialRun[]> {
   try {
-    const rows = await session.query<{ id: string; statements_run: number; statements: number }>(`SELECT id, statements_run, statements FROM ${partialName(ledger)}`);
+    const rows = await session.query<{ id: string; statements_run: number; statements: number }>(
+      `SELECT id, statements_run, statements FROM ${partialName(ledger)}`,
+    );
     return rows.map((r) => ({ id: r.id, statementsRun: r.statements_run, statements: r.statements }));
   } catch (error) {
     const code = serverError(error)?.code;

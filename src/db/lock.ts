@@ -58,7 +58,14 @@ export async function acquireLock(session: Session, ledger: LedgerName, timeoutM
  * (polling, outside any transaction) until the lock is free or `fileId` is in the ledger —
  * applied by that runner — whichever comes first; exit 4 after XYN_LOCK_TIMEOUT.
  */
-export async function waitForTurn(session: Session, ledger: LedgerName, fileId: string, timeoutMs: number, log: Logger, stop: Stop): Promise<'free' | 'applied'> {
+export async function waitForTurn(
+  session: Session,
+  ledger: LedgerName,
+  fileId: string,
+  timeoutMs: number,
+  log: Logger,
+  stop: Stop,
+): Promise<'free' | 'applied'> {
   const key = lockKey(ledger).toString();
   // Runners take turns file by file here: a log line only when a turn is long in coming.
   const wait = new LockWait(session, key, timeoutMs, log, stop, { reportAtOnce: false });
@@ -106,10 +113,17 @@ class LockWait {
       );
     }
     if (Date.now() >= this.nextReport) {
-      this.log.info({ holder: await lockHolder(this.session, this.key), waitedMs: waited }, 'waiting for the migration lock held by another runner');
+      this.log.info(
+        { holder: await lockHolder(this.session, this.key), waitedMs: waited },
+        'waiting for the migration lock held by another runner',
+      );
       this.nextReport = Date.now() + REPORT_EVERY_MS;
     }
-    await sleep(Math.min(50 * this.attempts, 500, Math.max(1, this.timeoutMs - waited)), this.stop, 'stopped while waiting for the migration lock held by another runner; nothing was applied');
+    await sleep(
+      Math.min(50 * this.attempts, 500, Math.max(1, this.timeoutMs - waited)),
+      this.stop,
+      'stopped while waiting for the migration lock held by another runner; nothing was applied',
+    );
   }
 }
 
@@ -120,7 +134,9 @@ class LockWait {
  */
 export async function releaseLock(session: Session, ledger: LedgerName): Promise<void> {
   for (let attempt = 0; attempt < 20; attempt++) {
-    const [row] = await session.query<{ released: boolean }>('SELECT pg_advisory_unlock($1::bigint) AS released', [lockKey(ledger).toString()]);
+    const [row] = await session.query<{ released: boolean }>('SELECT pg_advisory_unlock($1::bigint) AS released', [
+      lockKey(ledger).toString(),
+    ]);
     if (row?.released) return;
   }
 }

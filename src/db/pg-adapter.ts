@@ -72,7 +72,12 @@ export function cancelKey(client: pg.Client): { processId: number; secretKey: nu
 
 /** The parts of pg's Connection (lib/connection.js) that `connect` uses. */
 interface ConnectionInternals {
-  stream: NodeJS.EventEmitter & { connect(port: number, host: string): void; setNoDelay(on: boolean): void; setKeepAlive(on: boolean, delay: number): void; end(): void };
+  stream: NodeJS.EventEmitter & {
+    connect(port: number, host: string): void;
+    setNoDelay(on: boolean): void;
+    setKeepAlive(on: boolean, delay: number): void;
+    end(): void;
+  };
   _connecting: boolean;
   _ending: boolean;
   _keepAlive: boolean;

@@ -22,10 +22,12 @@ const SESSION_MARK = 'xyn.session';
  * An expression that marks the session as ours (parameter `token` holds the token), only when
  * `direct` (an SQL condition) holds: never on a pooled server session, where it would stay behind.
  */
-export const markSessionSql = (token: string, direct: string): string => `CASE WHEN ${direct} THEN set_config('${SESSION_MARK}', ${token}, false) END`;
+export const markSessionSql = (token: string, direct: string): string =>
+  `CASE WHEN ${direct} THEN set_config('${SESSION_MARK}', ${token}, false) END`;
 
 /** An SQL condition, true on our own server session only. */
-export const onOurSessionSql = (token: string): string => `current_setting('${SESSION_MARK}', true) IS NOT DISTINCT FROM ${pg.escapeLiteral(token)}`;
+export const onOurSessionSql = (token: string): string =>
+  `current_setting('${SESSION_MARK}', true) IS NOT DISTINCT FROM ${pg.escapeLiteral(token)}`;
 
 /**
  * Our statements reached a server session that is not ours, although the connection looked
@@ -33,7 +35,7 @@ export const onOurSessionSql = (token: string): string => `current_setting('${SE
  */
 export function poolerDetected(): ConfigError {
   return new ConfigError(
-    'Refusing to continue: consecutive statements reached different server sessions although the connection looked direct (a connection pooler passing the server\'s key through), so the migration lock cannot be held; point DATABASE_URL at PostgreSQL directly, or at the pooler\'s transaction-pooling port.',
+    "Refusing to continue: consecutive statements reached different server sessions although the connection looked direct (a connection pooler passing the server's key through), so the migration lock cannot be held; point DATABASE_URL at PostgreSQL directly, or at the pooler's transaction-pooling port.",
   );
 }
 

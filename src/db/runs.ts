@@ -107,7 +107,13 @@ export class RunRecorder {
     });
   }
 
-  private async recordStep(idx: number, name: string, status: 'completed' | 'failed', durationMs: number | null, error: Record<string, unknown> | null) {
+  private async recordStep(
+    idx: number,
+    name: string,
+    status: 'completed' | 'failed',
+    durationMs: number | null,
+    error: Record<string, unknown> | null,
+  ) {
     await this.guard('step', () =>
       this.session.query(
         `INSERT INTO ${this.tables.steps} (run_id, idx, name, status, started_at, finished_at, duration_ms, error)
@@ -121,12 +127,10 @@ export class RunRecorder {
     if (this.runId === undefined) return;
     const outputs = { applied: this.done.map((d) => ({ id: d.id, duration_ms: d.durationMs })) };
     await this.guard('finish', () =>
-      this.session.query(`UPDATE ${this.tables.runs} SET status = $2, outputs = $3, error = $4, finished_at = now(), updated_at = now() WHERE id = $1`, [
-        this.runId,
-        status,
-        JSON.stringify(outputs),
-        error === null ? null : JSON.stringify(error),
-      ]),
+      this.session.query(
+        `UPDATE ${this.tables.runs} SET status = $2, outputs = $3, error = $4, finished_at = now(), updated_at = now() WHERE id = $1`,
+        [this.runId, status, JSON.stringify(outputs), error === null ? null : JSON.stringify(error)],
+      ),
     );
   }
 
@@ -140,7 +144,7 @@ export class RunRecorder {
       const db = serverError(error);
       this.log.warn(
         { step: what, sqlstate: db?.code, reason: db?.message ?? String(error) },
-        'could not record this job in the engine\'s runs/steps tables; the migrations are unaffected, recording is off for the rest of this job',
+        "could not record this job in the engine's runs/steps tables; the migrations are unaffected, recording is off for the rest of this job",
       );
     }
   }

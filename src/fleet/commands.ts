@@ -17,7 +17,12 @@ import { finishFleet, reportProgress } from './report.js';
 import { inShard, readTargetsFile, resolveTargets, type Target, type TargetSpec } from './targets.js';
 
 type Command = 'migrate' | 'status' | 'verify';
-type TargetWork = (session: Session, ctx: CommandContext, files: readonly MigrationFile[], target: Target) => Promise<Partial<TargetResult>>;
+type TargetWork = (
+  session: Session,
+  ctx: CommandContext,
+  files: readonly MigrationFile[],
+  target: Target,
+) => Promise<Partial<TargetResult>>;
 
 export const migrateFleet = (ctx: CommandContext, fleet: FleetConfig, json: boolean) =>
   runFleet(ctx, fleet, 'migrate', json, async (session, targetCtx, files) => {
@@ -46,7 +51,10 @@ async function runFleet(ctx: CommandContext, fleet: FleetConfig, command: Comman
   const all = await loadTargets(ctx, fleet);
   const targets = all.filter((t) => inShard(t, fleet.shard));
   const files = discoverMigrations(ctx.config.migrationsDir, { lazy: true });
-  ctx.log.info({ targets: targets.length, of: all.length, shard: fleet.shard, concurrency: fleet.concurrency, canary: fleet.canary }, `${command}: starting on ${targets.length} targets`);
+  ctx.log.info(
+    { targets: targets.length, of: all.length, shard: fleet.shard, concurrency: fleet.concurrency, canary: fleet.canary },
+    `${command}: starting on ${targets.length} targets`,
+  );
   const sessions = new WorkerSessions();
   const started = Date.now();
   const results = await forEachTarget(
@@ -55,16 +63,28 @@ async function runFleet(ctx: CommandContext, fleet: FleetConfig, command: Comman
       const begun = Date.now();
       const targetCtx = contextFor(ctx, target);
       try {
-        const session = await sessions.get(worker, target, () => openSession(targetCtx, { writable: command === 'migrate', target: target.connection }));
+        const session = await sessions.get(worker, target, () =>
+          openSession(targetCtx, { writable: command === 'migrate', target: target.connection }),
+        );
         const outcome = await work(session, targetCtx, files, target);
         return { ...base(target, begun), status: 'up-to-date', exit_code: 0, ...outcome };
       } catch (error) {
         await sessions.drop(worker);
         const failure = describeFailure(error);
-        return { ...base(target, begun), status: 'failed', exit_code: failure.exitCode, error: { message: failure.sentence, ...withoutInternals(failure.fields) } };
+        return {
+          ...base(target, begun),
+          status: 'failed',
+          exit_code: failure.exitCode,
+          error: { message: failure.sentence, ...withoutInternals(failure.fields) },
+        };
       }
     },
-    { concurrency: fleet.concurrency, canary: fleet.canary, stop: ctx.stop, onResult: (result, done, total) => reportProgress(ctx, result, done, total, started) },
+    {
+      concurrency: fleet.concurrency,
+      canary: fleet.canary,
+      stop: ctx.stop,
+      onResult: (result, done, total) => reportProgress(ctx, result, done, total, started),
+    },
   );
   await sessions.closeAll();
   finishFleet(ctx, command, results, json, Date.now() - started);

@@ -60,5 +60,13 @@ export async function forEachTarget(targets: readonly Target[], work: Work, opti
 }
 
 function skipped(target: Target, why: string): TargetResult {
-  return { target: target.name, schema: target.schema ?? null, status: 'skipped', exit_code: null, applied: [], duration_ms: 0, error: { message: `not started: ${why}` } };
+  return {
+    target: target.name,
+    schema: target.schema ?? null,
+    status: 'skipped',
+    exit_code: null,
+    applied: [],
+    duration_ms: 0,
+    error: { message: `not started: ${why}` },
+  };
 }

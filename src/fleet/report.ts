@@ -9,11 +9,24 @@ import { table } from '../report.js';
 import type { CommandContext } from '../commands/context.js';
 import type { TargetResult } from './pool.js';
 
-const URGENCY: readonly number[] = [ExitCode.invalidConfig, ExitCode.verificationFailed, ExitCode.migrationFailed, ExitCode.lockTimeout, ExitCode.unreachable];
+const URGENCY: readonly number[] = [
+  ExitCode.invalidConfig,
+  ExitCode.verificationFailed,
+  ExitCode.migrationFailed,
+  ExitCode.lockTimeout,
+  ExitCode.unreachable,
+];
 
 export function reportProgress(ctx: CommandContext, result: TargetResult, done: number, total: number, started: number): void {
-  const fields = { target: result.target, schema: result.schema ?? undefined, status: result.status, applied: result.applied.length, durationMs: result.duration_ms };
-  if (result.exit_code !== 0 && result.exit_code !== null) ctx.log.error({ ...fields, exitCode: result.exit_code }, `${result.target}: ${String(result.error?.message ?? result.status)}`);
+  const fields = {
+    target: result.target,
+    schema: result.schema ?? undefined,
+    status: result.status,
+    applied: result.applied.length,
+    durationMs: result.duration_ms,
+  };
+  if (result.exit_code !== 0 && result.exit_code !== null)
+    ctx.log.error({ ...fields, exitCode: result.exit_code }, `${result.target}: ${String(result.error?.message ?? result.status)}`);
   else ctx.log.info(fields, `${result.target}: ${result.status}`);
   const seconds = (Date.now() - started) / 1000;
   const rate = done / Math.max(seconds, 0.001);
@@ -29,15 +42,30 @@ export class FleetFailed extends XynError {
   }
 }
 
-export function finishFleet(ctx: CommandContext, command: string, results: readonly TargetResult[], json: boolean, durationMs: number): void {
+export function finishFleet(
+  ctx: CommandContext,
+  command: string,
+  results: readonly TargetResult[],
+  json: boolean,
+  durationMs: number,
+): void {
   ctx.progressLine('');
   const summary: Record<string, number> = { targets: results.length };
   for (const r of results) summary[r.status] = (summary[r.status] ?? 0) + 1;
-  if (json) ctx.print(`${JSON.stringify({ targets: results, summary, ...(command === 'status' ? { skew: skew(results) } : {}) }, null, 2)}\n`);
+  if (json)
+    ctx.print(`${JSON.stringify({ targets: results, summary, ...(command === 'status' ? { skew: skew(results) } : {}) }, null, 2)}\n`);
   else if (ctx.stdoutIsTerminal || ctx.config.logFormat === 'pretty') ctx.print(humanTable(command, results));
-  const counts = Object.entries(summary).filter(([k]) => k !== 'targets').map(([k, n]) => `${n} ${k}`).join(', ');
+  const counts = Object.entries(summary)
+    .filter(([k]) => k !== 'targets')
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
   const stopped = ctx.stop.stopped;
-  if (stopped) throw new FleetFailed(`Stopped by ${stopped}: no new target started, the running ones stopped as a single run does; ${counts}.`, stopped === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm, { summary });
+  if (stopped)
+    throw new FleetFailed(
+      `Stopped by ${stopped}: no new target started, the running ones stopped as a single run does; ${counts}.`,
+      stopped === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm,
+      { summary },
+    );
   const failing = results.filter((r) => r.exit_code !== null && r.exit_code !== 0);
   if (failing.length === 0) {
     ctx.log.info({ summary, durationMs }, `${command}: ${results.length} targets, ${counts}`);
@@ -46,7 +74,11 @@ export function finishFleet(ctx: CommandContext, command: string, results: reado
   const exitCode = URGENCY.find((code) => failing.some((r) => r.exit_code === code)) ?? failing[0]!.exit_code!;
   const named = failing.slice(0, 3).map((r) => `${r.target} (exit ${r.exit_code}: ${String(r.error?.message ?? r.status)})`);
   const more = failing.length > 3 ? ` and ${failing.length - 3} more` : '';
-  throw new FleetFailed(`${command}: ${failing.length} of ${results.length} targets did not end well: ${named.join('; ')}${more}; ${counts}.`, exitCode as ExitCode, { summary });
+  throw new FleetFailed(
+    `${command}: ${failing.length} of ${results.length} targets did not end well: ${named.join('; ')}${more}; ${counts}.`,
+    exitCode as ExitCode,
+    { summary },
+  );
 }
 
 /** status: how many targets stand at each newest applied id. */
@@ -57,7 +89,10 @@ function skew(results: readonly TargetResult[]): Record<string, number> {
 }
 
 function humanTable(command: string, results: readonly TargetResult[]): string {
-  const headers = command === 'status' ? ['target', 'schema', 'status', 'latest', 'pending', 'error'] : ['target', 'schema', 'status', 'applied', 'ms', 'error'];
+  const headers =
+    command === 'status'
+      ? ['target', 'schema', 'status', 'latest', 'pending', 'error']
+      : ['target', 'schema', 'status', 'applied', 'ms', 'error'];
   const rows = results.map((r) => [
     r.target,
     r.schema ?? '',

@@ -34,7 +34,9 @@ export function readTargetsFile(path: string, base: ConnectionTarget | undefined
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(`Invalid configuration: XYN_TARGETS_FILE ${path} cannot be read (${(error as NodeJS.ErrnoException).code}).`, { variables: ['XYN_TARGETS_FILE'] });
+    throw new ConfigError(`Invalid configuration: XYN_TARGETS_FILE ${path} cannot be read (${(error as NodeJS.ErrnoException).code}).`, {
+      variables: ['XYN_TARGETS_FILE'],
+    });
   }
   const specs: { spec: TargetSpec; origin: string }[] = [];
   text.split('\n').forEach((raw, i) => {
@@ -72,7 +74,10 @@ function resolveTarget(spec: TargetSpec, origin: string, base: ConnectionTarget 
     try {
       connection = connectionTarget(spec.url, origin, base ? { sslmode: base.sslMode } : {});
     } catch (error) {
-      throw badTarget(origin, `is not a usable URL (${error instanceof ConfigError ? error.message.replace(/^Invalid configuration: /, '') : 'unparsable'})`);
+      throw badTarget(
+        origin,
+        `is not a usable URL (${error instanceof ConfigError ? error.message.replace(/^Invalid configuration: /, '') : 'unparsable'})`,
+      );
     }
     registerSecret(connection.password);
     return { name: `${connection.display}${suffix}`, connection, schema, origin };
@@ -84,9 +89,12 @@ function resolveTarget(spec: TargetSpec, origin: string, base: ConnectionTarget 
 }
 
 function badTarget(origin: string, problem: string): ConfigError {
-  return new ConfigError(`Invalid target at ${origin}: it ${problem}; a target line is DATABASE or postgres://… URL, optionally followed by a SCHEMA.`, {
-    target: origin,
-  });
+  return new ConfigError(
+    `Invalid target at ${origin}: it ${problem}; a target line is DATABASE or postgres://… URL, optionally followed by a SCHEMA.`,
+    {
+      target: origin,
+    },
+  );
 }
 
 /** A stable share: the first 4 bytes of sha256(target) mod n. The n shards cover every target once. */

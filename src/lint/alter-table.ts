@@ -60,7 +60,11 @@ function addColumn(cmd: AlterTableCmd, column: ColumnDef, table: string, isNew: 
   const name = column.colname ?? '?';
   const observations: Observation[] = [];
   if (!cmd.missing_ok) {
-    observations.push({ rule: 'missing-if-not-exists', location: column.location, message: `ADD COLUMN ${name} on ${table} has no IF NOT EXISTS.` });
+    observations.push({
+      rule: 'missing-if-not-exists',
+      location: column.location,
+      message: `ADD COLUMN ${name} on ${table} has no IF NOT EXISTS.`,
+    });
   }
   const perRow = isNew ? undefined : perRowDefault(column);
   if (perRow) {

@@ -17,12 +17,14 @@ export function checkStatement(node: Node, scope: StatementScope): Observation[]
   if ('IndexStmt' in node) return createIndex(node.IndexStmt, scope);
   if ('AlterTableStmt' in node) return alterTable(node.AlterTableStmt, scope);
   if ('InsertStmt' in node) return insert(node.InsertStmt, scope);
-  if ('CreateSchemaStmt' in node) return unguarded(node.CreateSchemaStmt.if_not_exists, `CREATE SCHEMA ${node.CreateSchemaStmt.schemaname ?? ''}`, undefined);
+  if ('CreateSchemaStmt' in node)
+    return unguarded(node.CreateSchemaStmt.if_not_exists, `CREATE SCHEMA ${node.CreateSchemaStmt.schemaname ?? ''}`, undefined);
   if ('CreateSeqStmt' in node) {
     const { sequence, if_not_exists } = node.CreateSeqStmt;
     return unguarded(if_not_exists, `CREATE SEQUENCE ${tableName(sequence)}`, sequence?.location);
   }
-  if ('CreateExtensionStmt' in node) return unguarded(node.CreateExtensionStmt.if_not_exists, `CREATE EXTENSION ${node.CreateExtensionStmt.extname ?? ''}`, undefined);
+  if ('CreateExtensionStmt' in node)
+    return unguarded(node.CreateExtensionStmt.if_not_exists, `CREATE EXTENSION ${node.CreateExtensionStmt.extname ?? ''}`, undefined);
   if ('DropStmt' in node && node.DropStmt.concurrent) return concurrently('DROP INDEX CONCURRENTLY', scope);
   if ('ReindexStmt' in node && (node.ReindexStmt.params ?? []).some((p) => 'DefElem' in p && p.DefElem.defname === 'concurrently')) {
     return concurrently('REINDEX … CONCURRENTLY', scope);
@@ -56,7 +58,9 @@ function createIndex(statement: IndexStmt, scope: StatementScope): Observation[]
   const index = statement.idxname ? `CREATE INDEX ${statement.idxname}` : `an unnamed CREATE INDEX on ${table}`;
   const observations: Observation[] = [];
   if (!statement.if_not_exists) {
-    const message = statement.idxname ? `${index} has no IF NOT EXISTS.` : `${index} cannot have IF NOT EXISTS: every run builds one more index.`;
+    const message = statement.idxname
+      ? `${index} has no IF NOT EXISTS.`
+      : `${index} cannot have IF NOT EXISTS: every run builds one more index.`;
     observations.push({ rule: 'missing-if-not-exists', location, message });
   }
   if (statement.concurrent) {

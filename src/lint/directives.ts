@@ -41,8 +41,10 @@ export function readDirectives(text: string, statements: readonly Statement[]): 
     const [, name = '', rest = ''] = match;
     const problem = (message: string) => problems.push({ index: comment.index, message });
     if (name === 'no-transaction') {
-      if (comment.index > firstStatement) problem('-- xyn:no-transaction after the first statement is ignored: this file runs in a transaction.');
-      else if (comment.kind === 'block') problem('/* xyn:no-transaction */ is ignored: only a line comment, -- xyn:no-transaction, makes a file run without a transaction.');
+      if (comment.index > firstStatement)
+        problem('-- xyn:no-transaction after the first statement is ignored: this file runs in a transaction.');
+      else if (comment.kind === 'block')
+        problem('/* xyn:no-transaction */ is ignored: only a line comment, -- xyn:no-transaction, makes a file run without a transaction.');
     } else if (name === 'lint-ignore' || name === 'lint-ignore-next') {
       const rules = ruleList(rest, problem);
       if (name === 'lint-ignore') rules.forEach((rule) => fileIgnores.add(rule));
@@ -58,7 +60,8 @@ export function readDirectives(text: string, statements: readonly Statement[]): 
 function ruleList(rest: string, problem: (message: string) => void): RuleId[] {
   const head = rest.split(/:|--|\u2014/, 1)[0] ?? '';
   const words = head.split(/[\s,]+/).filter((word) => word !== '');
-  if (words.length === 0) problem('xyn:lint-ignore names no rule; write e.g. -- xyn:lint-ignore index-without-concurrently: why it is safe here.');
+  if (words.length === 0)
+    problem('xyn:lint-ignore names no rule; write e.g. -- xyn:lint-ignore index-without-concurrently: why it is safe here.');
   const rules: RuleId[] = [];
   for (const word of words) {
     if (!isRuleId(word)) problem(`xyn:lint-ignore names "${word}", which is not a lint rule; the rules are ${silenceableRules()}.`);
@@ -70,7 +73,13 @@ function ruleList(rest: string, problem: (message: string) => void): RuleId[] {
 
 const silenceableRules = () => ruleIds.filter((rule) => lintRules[rule].silenceable).join(', ');
 
-function silenceNext(statements: readonly Statement[], index: number, rules: readonly RuleId[], into: Map<number, Set<RuleId>>, problem: (message: string) => void): void {
+function silenceNext(
+  statements: readonly Statement[],
+  index: number,
+  rules: readonly RuleId[],
+  into: Map<number, Set<RuleId>>,
+  problem: (message: string) => void,
+): void {
   const next = statements.findIndex((statement) => statement.start > index);
   if (next < 0) return problem('xyn:lint-ignore-next has no statement after it.');
   const silenced = into.get(next) ?? new Set<RuleId>();

@@ -44,11 +44,13 @@ const SERIAL_TYPES: ReadonlySet<string> = new Set(['serial', 'serial2', 'serial4
 /** What makes a new column's value differ per row, with its byte location; undefined if nothing. */
 export function perRowDefault(column: ColumnDef): { readonly what: string; readonly location: number | undefined } | undefined {
   const type = lastName(column.typeName?.names);
-  if (type !== undefined && SERIAL_TYPES.has(type)) return { what: `the type ${type} (a nextval() default)`, location: column.typeName?.location };
+  if (type !== undefined && SERIAL_TYPES.has(type))
+    return { what: `the type ${type} (a nextval() default)`, location: column.typeName?.location };
   for (const node of column.constraints ?? []) {
     if (!('Constraint' in node)) continue;
     const constraint = node.Constraint;
-    if (constraint.contype === 'CONSTR_IDENTITY') return { what: 'GENERATED … AS IDENTITY (a nextval() default)', location: constraint.location };
+    if (constraint.contype === 'CONSTR_IDENTITY')
+      return { what: 'GENERATED … AS IDENTITY (a nextval() default)', location: constraint.location };
     if (constraint.contype !== 'CONSTR_DEFAULT') continue;
     const volatile = functionCalls(constraint.raw_expr).find((call) => VOLATILE_FUNCTIONS.has(call.name));
     if (volatile) return { what: `the volatile default ${volatile.name}()`, location: volatile.location };
@@ -77,7 +79,8 @@ function functionCalls(tree: unknown): FunctionCall[] {
 /** The columns a CHECK expression proves NOT NULL: `c IS NOT NULL`, alone or ANDed with more. */
 export function columnsProvenNotNull(expression: Node | undefined): string[] {
   if (!expression) return [];
-  if ('BoolExpr' in expression && expression.BoolExpr.boolop === 'AND_EXPR') return (expression.BoolExpr.args ?? []).flatMap(columnsProvenNotNull);
+  if ('BoolExpr' in expression && expression.BoolExpr.boolop === 'AND_EXPR')
+    return (expression.BoolExpr.args ?? []).flatMap(columnsProvenNotNull);
   if (!('NullTest' in expression) || expression.NullTest.nulltesttype !== 'IS_NOT_NULL') return [];
   const column = columnName(expression.NullTest.arg);
   return column === undefined ? [] : [column];

@@ -42,7 +42,9 @@ export function lintFile(fileName: string, text: string, parser: SqlParser, hist
     if (unclosed && statement.end > unclosed.index) return; // its text runs to the end of the file
     drafts.push(...lintStatement(statement, number, scope, parser));
   });
-  return drafts.filter((draft) => !silenced(draft, directives)).map((draft) => newFinding(fileName, lineColumn(text, draft.index), draft.rule, draft.message));
+  return drafts
+    .filter((draft) => !silenced(draft, directives))
+    .map((draft) => newFinding(fileName, lineColumn(text, draft.index), draft.rule, draft.message));
 }
 
 function lintStatement(statement: Statement, number: number, scope: StatementScope, parser: SqlParser): Draft[] {
@@ -54,7 +56,9 @@ function lintStatement(statement: Statement, number: number, scope: StatementSco
   }
   const parsed = parser.parse(statement.text);
   if (parsed.kind === 'rejected') {
-    return [{ rule: 'syntax', index: statement.start + parsed.index, message: `PostgreSQL's parser: ${parsed.message}.`, statement: number }];
+    return [
+      { rule: 'syntax', index: statement.start + parsed.index, message: `PostgreSQL's parser: ${parsed.message}.`, statement: number },
+    ];
   }
   return parsed.nodes.flatMap((node) =>
     checkStatement(node, scope).map((observation) => ({

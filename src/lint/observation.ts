@@ -25,5 +25,11 @@ export interface StatementScope {
 /** CONCURRENTLY refuses to run inside a transaction block; a file without the directive is one. */
 export function concurrently(what: string, scope: StatementScope): Observation[] {
   if (scope.mode === 'no-transaction') return [];
-  return [{ rule: 'concurrently-in-transaction', location: undefined, message: `${what} in a file without -- xyn:no-transaction: it cannot run inside the file's transaction.` }];
+  return [
+    {
+      rule: 'concurrently-in-transaction',
+      location: undefined,
+      message: `${what} in a file without -- xyn:no-transaction: it cannot run inside the file's transaction.`,
+    },
+  ];
 }

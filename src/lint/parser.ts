@@ -48,9 +48,12 @@ function parserMissing(error: unknown): ConfigError {
       { package: PACKAGE },
     );
   }
-  return new ConfigError(`lint could not load the PostgreSQL parser (${PACKAGE}): ${error instanceof Error ? error.message : String(error)}.`, {
-    package: PACKAGE,
-  });
+  return new ConfigError(
+    `lint could not load the PostgreSQL parser (${PACKAGE}): ${error instanceof Error ? error.message : String(error)}.`,
+    {
+      package: PACKAGE,
+    },
+  );
 }
 
 function rejection(error: unknown, statementText: string): ParsedStatement {

@@ -46,9 +46,12 @@ export function discoverMigrations(dir: string, options: DiscoverOptions = {}): 
   for (let i = 1; i < files.length; i++) {
     const [previous, current] = [files[i - 1]!, files[i]!];
     if (previous.number === current.number) {
-      throw new ConfigError(`Migrations ${previous.fileName} and ${current.fileName} share the number ${current.number}; renumber one of them.`, {
-        files: [previous.fileName, current.fileName],
-      });
+      throw new ConfigError(
+        `Migrations ${previous.fileName} and ${current.fileName} share the number ${current.number}; renumber one of them.`,
+        {
+          files: [previous.fileName, current.fileName],
+        },
+      );
     }
   }
   if (!options.lazy) files.forEach(checkMigration);
@@ -124,9 +127,12 @@ function prepareText(text: string, fileName: string, mode: MigrationMode): { sta
   }
   const meta = lexed.metaCommands[0];
   if (meta) {
-    throw new ConfigError(`${at(meta.index)}: "${meta.text}" is a psql meta-command, which only psql understands; write it as SQL or remove it.`, {
-      file: fileName,
-    });
+    throw new ConfigError(
+      `${at(meta.index)}: "${meta.text}" is a psql meta-command, which only psql understands; write it as SQL or remove it.`,
+      {
+        file: fileName,
+      },
+    );
   }
   return { statements: lexed.statements, executable: executableText(text, lexed.statements, mode, at) };
 }

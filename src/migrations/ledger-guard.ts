@@ -22,7 +22,17 @@ function threat(statement: Statement, ledger: LedgerName): string | undefined {
   if (first === 'ALTER' && second === 'TABLE') {
     const tokens = words();
     const renames = tokens.includes('rename') || (tokens.includes('set') && tokens.includes('schema'));
-    if (renames && namesLedger(tokens.slice(2, tokens.findIndex((t) => t === 'rename' || t === 'set')), ledger)) return 'rename or move';
+    if (
+      renames &&
+      namesLedger(
+        tokens.slice(
+          2,
+          tokens.findIndex((t) => t === 'rename' || t === 'set'),
+        ),
+        ledger,
+      )
+    )
+      return 'rename or move';
   }
   if (first === 'DROP' && second === 'SCHEMA') {
     const tokens = words();

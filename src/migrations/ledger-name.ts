@@ -20,7 +20,9 @@ const RESERVED: ReadonlySet<string> = new Set(
    current_user default deferrable desc distinct do else end except false fetch for foreign freeze from full grant group having
    ilike in initially inner intersect into is isnull join lateral leading left like limit localtime localtimestamp natural not
    notnull null offset on only or order outer overlaps placing primary references returning right select session_user similar
-   some symmetric system_user table tablesample then to trailing true union unique user using variadic verbose when where window with`.split(/\s+/),
+   some symmetric system_user table tablesample then to trailing true union unique user using variadic verbose when where window with`.split(
+    /\s+/,
+  ),
 );
 
 /** A name as SQL text: quoted when it is a reserved word or not a plain lower-case identifier. */

@@ -45,15 +45,21 @@ export function listSqlFiles(folder: string, given: string, options: { allowEmpt
     entries = readdirSync(folder, { withFileTypes: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(`Migrations folder ${given} cannot be read (${code}); set XYN_MIGRATIONS_DIR (--migrations-dir) or mount the folder there.`, {
-      variable: 'XYN_MIGRATIONS_DIR',
-    });
+    throw new ConfigError(
+      `Migrations folder ${given} cannot be read (${code}); set XYN_MIGRATIONS_DIR (--migrations-dir) or mount the folder there.`,
+      {
+        variable: 'XYN_MIGRATIONS_DIR',
+      },
+    );
   }
   const names = entries.filter((e) => !e.isDirectory() && e.name.toLowerCase().endsWith('.sql')).map((e) => e.name);
   if (names.length === 0 && !options.allowEmpty) {
-    throw new ConfigError(`Migrations folder ${given} holds no .sql files; set XYN_MIGRATIONS_DIR (--migrations-dir) or mount the migrations there.`, {
-      variable: 'XYN_MIGRATIONS_DIR',
-    });
+    throw new ConfigError(
+      `Migrations folder ${given} holds no .sql files; set XYN_MIGRATIONS_DIR (--migrations-dir) or mount the migrations there.`,
+      {
+        variable: 'XYN_MIGRATIONS_DIR',
+      },
+    );
   }
   return names.sort(inMigrationOrder);
 }

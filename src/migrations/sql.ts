@@ -230,10 +230,14 @@ export function transactionControlVerdict(statement: Statement, mode: 'transacti
   if (control === undefined) return 'not transaction control';
   const words = statement.keywords.slice(0, 2).join(' ');
   if (mode === 'no-transaction') {
-    return { refused: `${statement.keywords[0]} in a -- xyn:no-transaction file, which runs statement by statement without a transaction; remove it.` };
+    return {
+      refused: `${statement.keywords[0]} in a -- xyn:no-transaction file, which runs statement by statement without a transaction; remove it.`,
+    };
   }
-  if (control === 'rollback') return { refused: `a top-level ${words} cannot run inside the transaction that applies this file; remove it.` };
-  if (control === 'other-transaction-command') return { refused: `${words} (two-phase commit) cannot run inside the transaction that applies this file; remove it.` };
+  if (control === 'rollback')
+    return { refused: `a top-level ${words} cannot run inside the transaction that applies this file; remove it.` };
+  if (control === 'other-transaction-command')
+    return { refused: `${words} (two-phase commit) cannot run inside the transaction that applies this file; remove it.` };
   return 'neutralised';
 }
 
@@ -275,7 +279,9 @@ export function indexOfPosition(text: string, position: number): number {
 export function concurrentIndexName(statement: Statement): string | undefined {
   const [create, second, third] = statement.keywords;
   if (create !== 'CREATE') return undefined;
-  const isIndex = (second === 'INDEX' && third === 'CONCURRENTLY') || (second === 'UNIQUE' && third === 'INDEX' && statement.keywords[3] === 'CONCURRENTLY');
+  const isIndex =
+    (second === 'INDEX' && third === 'CONCURRENTLY') ||
+    (second === 'UNIQUE' && third === 'INDEX' && statement.keywords[3] === 'CONCURRENTLY');
   if (!isIndex) return undefined;
   const tokens = identifierTokens(statement.text, 10);
   let i = tokens.indexOf('concurrently') + 1;

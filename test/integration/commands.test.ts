@@ -32,25 +32,31 @@ describe('status, plan and verify on a database with no ledger', () => {
     const run = await runCli(['status', '--json'], env(migrationsDir(files)));
     assert.equal(run.code, 5);
     const doc = JSON.parse(run.stdout) as StatusDoc;
-    assert.deepEqual(doc.migrations.map((m) => [m.id, m.state]), [
-      ['001_initial_schema', 'pending'],
-      ['002_add_name', 'pending'],
-      ['003_index', 'pending'],
-    ]);
+    assert.deepEqual(
+      doc.migrations.map((m) => [m.id, m.state]),
+      [
+        ['001_initial_schema', 'pending'],
+        ['002_add_name', 'pending'],
+        ['003_index', 'pending'],
+      ],
+    );
     assert.equal(doc.needs_attention, true);
     assert.deepEqual(doc.missing_required, ['001_initial_schema', '002_add_name', '003_index'], 'XYN_REQUIRED_MIGRATIONS defaults to all');
     assert.equal((await db.query(`SELECT to_regclass('schema_migrations') AS t`))[0]!.t, null);
   });
 
-  it('plan lists what migrate would apply, in order, with each file\'s mode, and writes nothing', async () => {
+  it("plan lists what migrate would apply, in order, with each file's mode, and writes nothing", async () => {
     const run = await runCli(['plan', '--json'], env(migrationsDir(files)));
     assert.equal(run.code, 0, run.stderr);
     const doc = JSON.parse(run.stdout) as { to_apply: { id: string; mode: string }[] };
-    assert.deepEqual(doc.to_apply.map((s) => [s.id, s.mode]), [
-      ['001_initial_schema', 'transaction'],
-      ['002_add_name', 'transaction'],
-      ['003_index', 'no-transaction'],
-    ]);
+    assert.deepEqual(
+      doc.to_apply.map((s) => [s.id, s.mode]),
+      [
+        ['001_initial_schema', 'transaction'],
+        ['002_add_name', 'transaction'],
+        ['003_index', 'no-transaction'],
+      ],
+    );
     assert.equal((await db.query(`SELECT to_regclass('schema_migrations') AS t`))[0]!.t, null);
   });
 
@@ -84,7 +90,9 @@ describe('status --json, the stable document', () => {
     assert.equal((await runCli([], env(dir, { HOSTNAME: 'golden-pod' }))).code, 0);
     writeFileSync(join(dir, '002_add_name.sql'), 'ALTER TABLE widgets ADD COLUMN IF NOT EXISTS name varchar(10);');
     writeFileSync(join(dir, '004_pending.sql'), 'CREATE TABLE IF NOT EXISTS pending (id int);');
-    await db.query(`INSERT INTO schema_migrations (id, checksum, applied_by) VALUES ('009_from_a_newer_image', repeat('0', 64), 'someone')`);
+    await db.query(
+      `INSERT INTO schema_migrations (id, checksum, applied_by) VALUES ('009_from_a_newer_image', repeat('0', 64), 'someone')`,
+    );
     const run = await runCli(['status', '--json'], env(dir));
     assert.equal(run.code, 5);
     const normalised = JSON.parse(run.stdout, (key, value: unknown) => {
@@ -156,7 +164,10 @@ describe('a rollback: the database is ahead of the image', () => {
   it('an older image (fewer files) after a newer one migrated: migrate and verify exit 0 and warn, status shows the ids ahead', async () => {
     const newer = migrationsDir(files);
     assert.equal((await runCli([], env(newer))).code, 0);
-    const older = migrationsDir({ '001_initial_schema.sql': files['001_initial_schema.sql'], '002_add_name.sql': files['002_add_name.sql'] });
+    const older = migrationsDir({
+      '001_initial_schema.sql': files['001_initial_schema.sql'],
+      '002_add_name.sql': files['002_add_name.sql'],
+    });
     for (const command of ['migrate', 'verify']) {
       const run = await runCli([command], env(older));
       assert.equal(run.code, 0, `${command}: ${run.stderr}`);
@@ -167,11 +178,14 @@ describe('a rollback: the database is ahead of the image', () => {
     const status = await runCli(['status', '--json'], env(older));
     assert.equal(status.code, 0, status.stderr);
     const doc = JSON.parse(status.stdout) as StatusDoc;
-    assert.deepEqual(doc.migrations.map((m) => [m.id, m.state]), [
-      ['001_initial_schema', 'applied'],
-      ['002_add_name', 'applied'],
-      ['003_index', 'ahead'],
-    ]);
+    assert.deepEqual(
+      doc.migrations.map((m) => [m.id, m.state]),
+      [
+        ['001_initial_schema', 'applied'],
+        ['002_add_name', 'applied'],
+        ['003_index', 'ahead'],
+      ],
+    );
     assert.equal(doc.needs_attention, false);
     assert.deepEqual(await ledgerIds(), ['001_initial_schema', '002_add_name', '003_index'], 'the ledger is untouched');
     const rollForward = await runCli([], env(newer));
@@ -207,7 +221,10 @@ describe('new and baseline', () => {
     const migrate = await runCli([], env(dir, custom));
     assert.equal(migrate.code, 0, migrate.stderr);
     const rows = await db.query(`SELECT id FROM ops."user" ORDER BY id`);
-    assert.deepEqual(rows.map((r) => r.id), ['001_initial_schema', '002_add_name', '003_index', '004_add_run_labels']);
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      ['001_initial_schema', '002_add_name', '003_index', '004_add_run_labels'],
+    );
     assert.equal((await db.query(`SELECT to_regclass('public.schema_migrations') AS t`))[0]!.t, null);
     const rehearse = await runCli(['rehearse'], env(dir, custom));
     assert.equal(rehearse.code, 0, rehearse.stderr);
@@ -227,7 +244,10 @@ describe('new and baseline', () => {
     const run = await runCli(['baseline', '002_add_name'], env(dir));
     assert.equal(run.code, 0, run.stderr);
     const rows = await db.query('SELECT id, checksum, applied_by FROM schema_migrations ORDER BY id');
-    assert.deepEqual(rows.map((r) => r.id), ['001_initial_schema', '002_add_name']);
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      ['001_initial_schema', '002_add_name'],
+    );
     assert.ok(rows.every((r) => /baseline/.test(r.applied_by) && /^[0-9a-f]{64}$/.test(r.checksum)));
     const migrate = await runCli([], env(dir));
     assert.equal(migrate.code, 0, migrate.stderr);
@@ -247,7 +267,12 @@ describe('progress at a terminal', () => {
     // `script` gives the program a pseudo-terminal, as a person's shell would.
     const shell = `${process.execPath} ${CLI} migrate`;
     const output = await new Promise<string>((resolve) =>
-      execFile('script', ['-qec', shell, '/dev/null'], { env: { PATH: process.env.PATH, ...env(dir), XYN_LOG_FORMAT: 'pretty' } }, (_e, out) => resolve(out)),
+      execFile(
+        'script',
+        ['-qec', shell, '/dev/null'],
+        { env: { PATH: process.env.PATH, ...env(dir), XYN_LOG_FORMAT: 'pretty' } },
+        (_e, out) => resolve(out),
+      ),
     );
     assert.match(output, /\[4\/4\] 004_slow \d+\.\ds/);
     assert.match(output, /migrations applied/);
@@ -266,7 +291,8 @@ describe('the command line', () => {
   it('--help lists every command and --version prints the version', async () => {
     const help = await runCli(['--help'], {});
     assert.equal(help.code, 0);
-    for (const command of ['migrate', 'status', 'plan', 'verify', 'new', 'baseline', 'rehearse']) assert.match(help.stdout, new RegExp(`\\n  ${command}\\b`));
+    for (const command of ['migrate', 'status', 'plan', 'verify', 'new', 'baseline', 'rehearse'])
+      assert.match(help.stdout, new RegExp(`\\n  ${command}\\b`));
     const statusHelp = await runCli(['status', '--help'], {});
     assert.equal(statusHelp.code, 0);
     assert.match(statusHelp.stdout, /^Usage: xyn-migrate status \[--json\]/);
@@ -282,7 +308,10 @@ describe('the command line', () => {
   it('an unknown flag is our own sentence: the closest flag first, then every flag; no parser jargon', async () => {
     const run = await runCli(['migrate', '--lock-timout', '5'], {});
     assert.equal(run.code, 2);
-    assert.match(run.lastMessage, /^Unknown flag --lock-timout for migrate; did you mean --lock-timeout\? The flags are: --lock-timeout, --ddl-lock-timeout, /);
+    assert.match(
+      run.lastMessage,
+      /^Unknown flag --lock-timout for migrate; did you mean --lock-timeout\? The flags are: --lock-timeout, --ddl-lock-timeout, /,
+    );
     for (const flag of ['--migrations-dir', '--allow-drift', '--json', '--help']) assert.ok(run.lastMessage.includes(flag), flag);
     assert.ok(!/positional|'--'/.test(run.stderr), run.stderr);
     const status = await runCli(['status', '--jsn'], {});
@@ -317,7 +346,10 @@ describe('--json on failure: one JSON document on stdout', () => {
 
   it('a connect error (wrong password) is exit 3 with the error document, and no password anywhere', async () => {
     const password = 'Wr0ng-json-p@ss:w/rd';
-    const run = await runCli(['plan', '--json'], { DATABASE_URL: urlFor(db.name, testServer(), { password }), XYN_MIGRATIONS_DIR: migrationsDir(files) });
+    const run = await runCli(['plan', '--json'], {
+      DATABASE_URL: urlFor(db.name, testServer(), { password }),
+      XYN_MIGRATIONS_DIR: migrationsDir(files),
+    });
     assert.equal(run.code, 3);
     const doc = JSON.parse(run.stdout) as ErrorDoc;
     assert.equal(doc.error.exit_code, 3);
@@ -350,7 +382,10 @@ describe('--json on failure: one JSON document on stdout', () => {
       const run = await runCli(['status', '--json'], { DATABASE_URL: url, XYN_TERMINATION_LOG: terminationLog });
       assert.equal(run.code, 2);
       const doc = JSON.parse(run.stdout) as ErrorDoc;
-      assert.match(doc.error.message, /DATABASE_URL: has an unencoded reserved character in its user name or password: percent-encode it \(@ as %40, \/ as %2F/);
+      assert.match(
+        doc.error.message,
+        /DATABASE_URL: has an unencoded reserved character in its user name or password: percent-encode it \(@ as %40, \/ as %2F/,
+      );
       const termination = readFileSync(terminationLog, 'utf8');
       assert.equal(termination.trim(), doc.error.message);
       for (const output of [run.stdout, run.stderr, termination]) {
@@ -382,7 +417,10 @@ describe('rehearse on the database of XYN_REHEARSE_URL', () => {
     for (const n of [1, 2, 3, 4, 5, 6, 7]) await db.query(`CREATE TABLE t${n} (id int)`);
     const run = await runCli(['rehearse', '--json'], { XYN_REHEARSE_URL: db.url, XYN_MIGRATIONS_DIR: migrationsDir(files) });
     assert.equal(run.code, 3);
-    assert.match(run.lastMessage, /it holds 7 relations \(public\.t1, public\.t2, public\.t3, public\.t4, public\.t5, and 2 more\) and no ledger;/);
+    assert.match(
+      run.lastMessage,
+      /it holds 7 relations \(public\.t1, public\.t2, public\.t3, public\.t4, public\.t5, and 2 more\) and no ledger;/,
+    );
     const doc = JSON.parse(run.stdout) as ErrorDoc;
     assert.equal(doc.error.relations, 7);
     assert.equal(doc.error.ledger_rows, null);

@@ -14,7 +14,9 @@ describe('a server crash in the middle of applying many files', () => {
   after(async () => server.stop());
 
   it('leaves every ledger row with its migration and every migration with its row; a rerun completes', async () => {
-    const files: Record<string, string> = { '001_initial_schema.sql': 'CREATE TABLE IF NOT EXISTS applications (migration text NOT NULL);' };
+    const files: Record<string, string> = {
+      '001_initial_schema.sql': 'CREATE TABLE IF NOT EXISTS applications (migration text NOT NULL);',
+    };
     for (let i = 2; i <= 40; i++) {
       const id = String(i).padStart(3, '0');
       files[`${id}_step.sql`] = `CREATE TABLE t${id} (id int);\nINSERT INTO applications VALUES ('${id}');`;
@@ -24,8 +26,10 @@ describe('a server crash in the middle of applying many files', () => {
     const { result } = startCli([], { DATABASE_URL: server.url, XYN_MIGRATIONS_DIR: dir });
     const client = new pg.Client(server.url);
     await client.connect();
-    for (let seen = false; !seen; ) {
-      seen = (await client.query(`SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()`)).rows.length > 0;
+    for (let seen = false; !seen;) {
+      seen =
+        (await client.query(`SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()`)).rows.length >
+        0;
       if (!seen) await new Promise((r) => setTimeout(r, 20));
     }
     client.on('error', () => undefined);
@@ -37,7 +41,11 @@ describe('a server crash in the middle of applying many files', () => {
     const check = new pg.Client(server.url);
     await check.connect();
     const ledger = new Set((await check.query('SELECT id FROM schema_migrations')).rows.map((r) => String(r.id).slice(0, 3)));
-    const tables = new Set((await check.query(`SELECT substr(relname, 2) AS n FROM pg_class WHERE relname ~ '^t[0-9]{3}$' AND relkind = 'r'`)).rows.map((r) => r.n as string));
+    const tables = new Set(
+      (await check.query(`SELECT substr(relname, 2) AS n FROM pg_class WHERE relname ~ '^t[0-9]{3}$' AND relkind = 'r'`)).rows.map(
+        (r) => r.n as string,
+      ),
+    );
     // The crash may have taken every commit not yet flushed, 001 (which creates the table) included.
     const [{ exists }] = (await check.query(`SELECT to_regclass('applications') IS NOT NULL AS exists`)).rows as [{ exists: boolean }];
     assert.equal(exists, ledger.has('001'), '001 and its table survive or vanish together');

@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { adminQuery, advisoryLocksIn, freshDatabase, ledgerIdsOf, testServer, urlFor, waitFor, type TestDatabase } from '../support/postgres.js';
+import {
+  adminQuery,
+  advisoryLocksIn,
+  freshDatabase,
+  ledgerIdsOf,
+  testServer,
+  urlFor,
+  waitFor,
+  type TestDatabase,
+} from '../support/postgres.js';
 import { migrationsDir, runCli, startCli } from '../support/cli.js';
 import { proxyTo, reservePort } from '../support/proxy.js';
 
@@ -10,11 +19,13 @@ let db: TestDatabase;
 beforeEach(async () => (db = await freshDatabase()));
 afterEach(async () => db.drop());
 
-const base = { '001_initial_schema.sql': 'CREATE TABLE IF NOT EXISTS widgets (id bigint PRIMARY KEY); INSERT INTO widgets SELECT generate_series(1, 100) ON CONFLICT DO NOTHING;' };
+const base = {
+  '001_initial_schema.sql':
+    'CREATE TABLE IF NOT EXISTS widgets (id bigint PRIMARY KEY); INSERT INTO widgets SELECT generate_series(1, 100) ON CONFLICT DO NOTHING;',
+};
 const ledgerIds = () => ledgerIdsOf(db);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const advisoryLocks = () => advisoryLocksIn(db);
-
 
 describe('DDL behind a long transaction', () => {
   it('gives up on the table lock quickly so queries keep flowing, retries, and applies once the blocker is gone', async () => {
@@ -23,7 +34,12 @@ describe('DDL behind a long transaction', () => {
     writeFileSync(join(dir, '002_colour.sql'), 'ALTER TABLE widgets ADD COLUMN IF NOT EXISTS colour text;');
     const blocker = await db.client();
     await blocker.query('BEGIN; SELECT count(*) FROM widgets;'); // holds ACCESS SHARE, like a long report
-    const { child, result } = startCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir, XYN_DDL_LOCK_TIMEOUT: '0.2', XYN_DDL_RETRIES: '30' });
+    const { child, result } = startCli([], {
+      DATABASE_URL: db.url,
+      XYN_MIGRATIONS_DIR: dir,
+      XYN_DDL_LOCK_TIMEOUT: '0.2',
+      XYN_DDL_RETRIES: '30',
+    });
     // The blocker stays until the runner has given up once (a loaded machine may start it late).
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -43,7 +59,10 @@ describe('DDL behind a long transaction', () => {
     const retries = run.logs.filter((l) => /gave up waiting for a table lock/.test(String(l.msg)));
     assert.ok(retries.length >= 1, 'the migration retried');
     const blockerPid = (blocker as unknown as { processID: number }).processID;
-    assert.ok(retries.some((l) => (l.oldestTransactions as { pid: number }[]).some((t) => t.pid === blockerPid)), 'the log names the blocking pid');
+    assert.ok(
+      retries.some((l) => (l.oldestTransactions as { pid: number }[]).some((t) => t.pid === blockerPid)),
+      'the log names the blocking pid',
+    );
     assert.deepEqual(await ledgerIds(), ['001_initial_schema', '002_colour']);
   });
 
@@ -69,8 +88,18 @@ describe('connection lost mid-migration', () => {
   it('a terminated backend is exit 1 with a clear message, nothing of the migration, no lock; a rerun completes', async () => {
     const dir = migrationsDir({ ...base, '002_slow.sql': 'CREATE TABLE IF NOT EXISTS slow_marker (id int);\nSELECT pg_sleep(3);' });
     const { result } = startCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir });
-    await waitFor('the slow statement', async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()`, [db.name])).length > 0);
-    await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'xyn-migrate'`, [db.name]);
+    await waitFor(
+      'the slow statement',
+      async () =>
+        (
+          await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()`, [
+            db.name,
+          ])
+        ).length > 0,
+    );
+    await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'xyn-migrate'`, [
+      db.name,
+    ]);
     const run = await result;
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.lastMessage, /connection to PostgreSQL was lost while applying 002_slow\.sql/);
@@ -91,7 +120,15 @@ describe('the TCP connection dropped mid-migration', () => {
     await proxy.listen();
     try {
       const { result } = startCli([], { DATABASE_URL: urlFor(db.name, testServer(), { port: proxy.port }), XYN_MIGRATIONS_DIR: dir });
-      await waitFor('the slow statement', async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(2)%' AND pid <> pg_backend_pid()`, [db.name])).length > 0);
+      await waitFor(
+        'the slow statement',
+        async () =>
+          (
+            await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(2)%' AND pid <> pg_backend_pid()`, [
+              db.name,
+            ])
+          ).length > 0,
+      );
       proxy.cutAll();
       const run = await result;
       assert.equal(run.code, 1, run.stderr);
@@ -135,27 +172,44 @@ describe('TLS with libpq sslmode semantics', () => {
   it('sslmode=require encrypts without verifying the certificate', async () => {
     const run = await runCli([], { DATABASE_URL: url('127.0.0.1', 'sslmode=require'), XYN_MIGRATIONS_DIR: migrationsDir(base) });
     assert.equal(run.code, 0, run.stderr);
-    const [ssl] = await db.query(`SELECT bool_or(s.ssl) AS any_ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = $1`, [db.name]);
+    const [ssl] = await db.query(
+      `SELECT bool_or(s.ssl) AS any_ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = $1`,
+      [db.name],
+    );
     assert.ok(ssl, 'pg_stat_ssl is readable');
   });
 
   it('verify-full with the right CA and host name works; verify-ca ignores the host name', async () => {
     const dir = migrationsDir(base);
-    const full = await runCli([], { DATABASE_URL: url('localhost', `sslmode=verify-full&sslrootcert=${server.caFile}`), XYN_MIGRATIONS_DIR: dir });
+    const full = await runCli([], {
+      DATABASE_URL: url('localhost', `sslmode=verify-full&sslrootcert=${server.caFile}`),
+      XYN_MIGRATIONS_DIR: dir,
+    });
     assert.equal(full.code, 0, full.stderr);
-    const ca = await runCli([], { DATABASE_URL: url('127.0.0.1', `sslmode=verify-ca&sslrootcert=${server.caFile}`), XYN_MIGRATIONS_DIR: dir });
+    const ca = await runCli([], {
+      DATABASE_URL: url('127.0.0.1', `sslmode=verify-ca&sslrootcert=${server.caFile}`),
+      XYN_MIGRATIONS_DIR: dir,
+    });
     assert.equal(ca.code, 0, ca.stderr);
   });
 
   it('verify-full against the wrong host name is exit 3 at once, saying certificate verification failed', async () => {
-    const run = await runCli([], { DATABASE_URL: url('127.0.0.1', `sslmode=verify-full&sslrootcert=${server.caFile}`), XYN_MIGRATIONS_DIR: migrationsDir(base), XYN_WAIT_TIMEOUT: '30' });
+    const run = await runCli([], {
+      DATABASE_URL: url('127.0.0.1', `sslmode=verify-full&sslrootcert=${server.caFile}`),
+      XYN_MIGRATIONS_DIR: migrationsDir(base),
+      XYN_WAIT_TIMEOUT: '30',
+    });
     assert.equal(run.code, 3);
     assert.match(run.lastMessage, /TLS certificate verification failed/);
     assert.ok(run.elapsedMs < 5000);
   });
 
   it('a certificate from another CA is exit 3, saying certificate verification failed', async () => {
-    const run = await runCli([], { DATABASE_URL: url('localhost', `sslmode=verify-ca&sslrootcert=${server.otherCaFile}`), XYN_MIGRATIONS_DIR: migrationsDir(base), XYN_WAIT_TIMEOUT: '30' });
+    const run = await runCli([], {
+      DATABASE_URL: url('localhost', `sslmode=verify-ca&sslrootcert=${server.otherCaFile}`),
+      XYN_MIGRATIONS_DIR: migrationsDir(base),
+      XYN_WAIT_TIMEOUT: '30',
+    });
     assert.equal(run.code, 3);
     assert.match(run.lastMessage, /TLS certificate verification failed/);
   });
@@ -185,7 +239,11 @@ describe('TLS as a managed server does it: sslmode prefer by default', () => {
   });
 
   it('sslmode=disable against it is exit 3 at once (28000)', async () => {
-    const run = await runCli([], { DATABASE_URL: roleUrl('?sslmode=disable'), XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen), XYN_WAIT_TIMEOUT: '30' });
+    const run = await runCli([], {
+      DATABASE_URL: roleUrl('?sslmode=disable'),
+      XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen),
+      XYN_WAIT_TIMEOUT: '30',
+    });
     assert.equal(run.code, 3);
     assert.match(run.lastMessage, /28000/);
     assert.ok(run.elapsedMs < 5000);
@@ -208,7 +266,10 @@ describe('TLS as a managed server does it: sslmode prefer by default', () => {
     const proxy = await proxyTo(server.port, { declineTls: true });
     await proxy.listen();
     try {
-      const run = await runCli([], { DATABASE_URL: urlFor(db.name, server, { port: proxy.port }), XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen) });
+      const run = await runCli([], {
+        DATABASE_URL: urlFor(db.name, server, { port: proxy.port }),
+        XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen),
+      });
       assert.equal(run.code, 0, run.stderr);
       assert.equal(proxy.connections(), 1, 'no second connection');
     } finally {
@@ -224,8 +285,20 @@ describe('TLS as a managed server does it: sslmode prefer by default', () => {
     const fromUrl = await runCli([], { DATABASE_URL: `${url}?${cert}`, XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen) });
     assert.equal(fromUrl.code, 0, fromUrl.stderr);
     assert.equal(await encrypted(), true);
-    const env = { PGHOST: server.host, PGPORT: String(server.port), PGUSER: server.certUser, PGDATABASE: db.name, PGSSLMODE: 'verify-ca', PGSSLROOTCERT: server.caFile };
-    const fromEnv = await runCli(['verify'], { ...env, PGSSLCERT: server.clientCertFile, PGSSLKEY: server.clientKeyFile, XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen) });
+    const env = {
+      PGHOST: server.host,
+      PGPORT: String(server.port),
+      PGUSER: server.certUser,
+      PGDATABASE: db.name,
+      PGSSLMODE: 'verify-ca',
+      PGSSLROOTCERT: server.caFile,
+    };
+    const fromEnv = await runCli(['verify'], {
+      ...env,
+      PGSSLCERT: server.clientCertFile,
+      PGSSLKEY: server.clientKeyFile,
+      XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen),
+    });
     assert.equal(fromEnv.code, 0, fromEnv.stderr);
     const without = await runCli(['verify'], { ...env, XYN_MIGRATIONS_DIR: migrationsDir(tlsSeen), XYN_WAIT_TIMEOUT: '30' });
     assert.equal(without.code, 3);
@@ -240,10 +313,20 @@ describe('several hosts in one URL', () => {
     const run = await runCli([], { DATABASE_URL: url, XYN_MIGRATIONS_DIR: migrationsDir(base) });
     assert.equal(run.code, 0, run.stderr);
     assert.ok(!run.logs.some((l) => l.msg === 'waiting for PostgreSQL'), 'the first attempt succeeded: the dead host cost no wait');
-    assert.ok(run.logs.some((l) => l.msg === 'PostgreSQL is ready' && l.host === `${server.host}:${server.port}/${db.name}`), 'names the host that answered');
+    assert.ok(
+      run.logs.some((l) => l.msg === 'PostgreSQL is ready' && l.host === `${server.host}:${server.port}/${db.name}`),
+      'names the host that answered',
+    );
     assert.deepEqual(await ledgerIds(), ['001_initial_schema']);
     assert.ok(!run.stderr.includes(server.password));
-    const status = await runCli(['status'], { PGHOST: `127.0.0.1,${server.host}`, PGPORT: `${dead},${server.port}`, PGUSER: server.user, PGPASSWORD: server.password, PGDATABASE: db.name, XYN_MIGRATIONS_DIR: migrationsDir(base) });
+    const status = await runCli(['status'], {
+      PGHOST: `127.0.0.1,${server.host}`,
+      PGPORT: `${dead},${server.port}`,
+      PGUSER: server.user,
+      PGPASSWORD: server.password,
+      PGDATABASE: db.name,
+      XYN_MIGRATIONS_DIR: migrationsDir(base),
+    });
     assert.equal(status.code, 0, status.stderr);
   });
 
@@ -252,7 +335,10 @@ describe('several hosts in one URL', () => {
     const url = urlFor(db.name).replace(/@[^/]+\//, `@127.0.0.1:${one},127.0.0.1:${two}/`);
     const run = await runCli([], { DATABASE_URL: url, XYN_MIGRATIONS_DIR: migrationsDir(base), XYN_WAIT_TIMEOUT: '1' });
     assert.equal(run.code, 3);
-    assert.match(run.lastMessage, new RegExp(`127\\.0\\.0\\.1:${one}/${db.name}: ECONNREFUSED.*127\\.0\\.0\\.1:${two}/${db.name}: ECONNREFUSED`));
+    assert.match(
+      run.lastMessage,
+      new RegExp(`127\\.0\\.0\\.1:${one}/${db.name}: ECONNREFUSED.*127\\.0\\.0\\.1:${two}/${db.name}: ECONNREFUSED`),
+    );
   });
 });
 
@@ -287,7 +373,10 @@ describe('bad inputs', () => {
     assert.equal(unreadable.code, 2);
     assert.match(unreadable.lastMessage, /002_gone\.sql cannot be read \(ENOENT\)/);
     const latin1 = migrationsDir(base);
-    writeFileSync(join(latin1, '002_latin1.sql'), Buffer.from([0x2d, 0x2d, 0x20, 0xe9, 0x0a, 0x53, 0x45, 0x4c, 0x45, 0x43, 0x54, 0x20, 0x31, 0x3b]));
+    writeFileSync(
+      join(latin1, '002_latin1.sql'),
+      Buffer.from([0x2d, 0x2d, 0x20, 0xe9, 0x0a, 0x53, 0x45, 0x4c, 0x45, 0x43, 0x54, 0x20, 0x31, 0x3b]),
+    );
     const notUtf8 = await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: latin1 });
     assert.equal(notUtf8.code, 2);
     assert.match(notUtf8.lastMessage, /002_latin1\.sql is not UTF-8/);

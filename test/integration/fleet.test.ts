@@ -16,7 +16,15 @@ const files = {
 };
 
 interface FleetDoc {
-  targets: { target: string; schema: string | null; status: string; exit_code: number | null; applied: string[]; error: { message: string } | null; latest?: string | null }[];
+  targets: {
+    target: string;
+    schema: string | null;
+    status: string;
+    exit_code: number | null;
+    applied: string[];
+    error: { message: string } | null;
+    latest?: string | null;
+  }[];
   summary: Record<string, number>;
   skew?: Record<string, number>;
 }
@@ -56,26 +64,39 @@ describe('fleet: migrate --targets-file', () => {
     const run = await runCli(['migrate', '--json'], env(list));
     assert.equal(run.code, 1, run.stderr);
     const doc = JSON.parse(run.stdout) as FleetDoc;
-    assert.deepEqual(doc.targets.map((t) => [t.target, t.schema, t.status, t.exit_code]), [
-      [a.name, null, 'applied', 0],
-      [b.name, null, 'failed', 1],
-      [`${c.name} acme`, 'acme', 'applied', 0],
-      [`${c.name} globex`, 'globex', 'applied', 0],
-    ]);
+    assert.deepEqual(
+      doc.targets.map((t) => [t.target, t.schema, t.status, t.exit_code]),
+      [
+        [a.name, null, 'applied', 0],
+        [b.name, null, 'failed', 1],
+        [`${c.name} acme`, 'acme', 'applied', 0],
+        [`${c.name} globex`, 'globex', 'applied', 0],
+      ],
+    );
     assert.match(doc.targets[1]!.error!.message, /002_second\.sql:1:1 failed: this tenant is poisoned/);
     assert.deepEqual(doc.targets[0]!.applied, ['001_items', '002_second']);
     assert.deepEqual(doc.summary, { targets: 4, applied: 3, failed: 1 });
     assert.deepEqual(await ledgerOf(a), ['001_items', '002_second']);
     assert.deepEqual(await ledgerOf(b), ['001_items'], 'the failing tenant keeps what it applied before the failure');
     assert.deepEqual(await ledgerOf(c, 'acme'), ['001_items', '002_second']);
-    assert.deepEqual(await c.query(`SELECT to_regclass('globex.items') IS NOT NULL AS t, to_regclass('public.items') IS NULL AS u`), [{ t: true, u: true }], 'the files ran in the tenant schema');
+    assert.deepEqual(
+      await c.query(`SELECT to_regclass('globex.items') IS NOT NULL AS t, to_regclass('public.items') IS NULL AS u`),
+      [{ t: true, u: true }],
+      'the files ran in the tenant schema',
+    );
     assert.match(run.lastMessage, /1 of 4 targets did not end well/);
-    assert.ok(run.logs.some((l) => l.msg === `${a.name}: applied`), 'one log line per target');
+    assert.ok(
+      run.logs.some((l) => l.msg === `${a.name}: applied`),
+      'one log line per target',
+    );
 
     await b.query('DROP TABLE poison');
     const rerun = await runCli(['migrate', '--json'], env(list));
     assert.equal(rerun.code, 0, rerun.stderr);
-    assert.deepEqual((JSON.parse(rerun.stdout) as FleetDoc).targets.map((t) => t.status), ['up-to-date', 'applied', 'up-to-date', 'up-to-date']);
+    assert.deepEqual(
+      (JSON.parse(rerun.stdout) as FleetDoc).targets.map((t) => t.status),
+      ['up-to-date', 'applied', 'up-to-date', 'up-to-date'],
+    );
   });
 
   it('an unreachable tenant fails with exit 3 after its own wait; the others are done', async () => {
@@ -84,7 +105,13 @@ describe('fleet: migrate --targets-file', () => {
     const run = await runCli(['migrate', '--json'], env(list, { XYN_WAIT_TIMEOUT: '1' }));
     assert.equal(run.code, 3, run.stderr);
     const doc = JSON.parse(run.stdout) as FleetDoc;
-    assert.deepEqual(doc.targets.map((t) => [t.status, t.exit_code]), [['applied', 0], ['failed', 3]]);
+    assert.deepEqual(
+      doc.targets.map((t) => [t.status, t.exit_code]),
+      [
+        ['applied', 0],
+        ['failed', 3],
+      ],
+    );
     assert.match(doc.targets[1]!.error!.message, /not ready within 1s \(XYN_WAIT_TIMEOUT\)/);
     assert.ok(!`${run.stdout}${run.stderr}`.includes('never-shown-secret'), 'a password in a target URL is never printed');
   });
@@ -109,7 +136,10 @@ describe('fleet: migrate --targets-file', () => {
     const run = await runCli(['migrate', '--json'], env(list, { XYN_CANARY: '1' }));
     assert.equal(run.code, 1, run.stderr);
     const doc = JSON.parse(run.stdout) as FleetDoc;
-    assert.deepEqual(doc.targets.map((t) => t.status), ['failed', 'skipped', 'skipped']);
+    assert.deepEqual(
+      doc.targets.map((t) => t.status),
+      ['failed', 'skipped', 'skipped'],
+    );
     assert.deepEqual(await tenants[1]!.query(`SELECT to_regclass('schema_migrations') IS NULL AS untouched`), [{ untouched: true }]);
   });
 
@@ -138,15 +168,25 @@ describe('fleet: migrate --targets-file', () => {
   it('SIGTERM mid-fleet: no new target starts, the result is printed with the rest skipped, exit 143', async () => {
     const slow = { ...files, '003_slow.sql': 'SELECT pg_sleep(30);' };
     const list = targetsFile(tenants.map((t) => t.name));
-    const { child, result } = startCli(['migrate', '--json'], { ...env(list, { XYN_CONCURRENCY: '1' }), XYN_MIGRATIONS_DIR: migrationsDir(slow) });
+    const { child, result } = startCli(['migrate', '--json'], {
+      ...env(list, { XYN_CONCURRENCY: '1' }),
+      XYN_MIGRATIONS_DIR: migrationsDir(slow),
+    });
     await untilLogged(child, 'starting on 3 targets');
     const { waitFor } = await import('../support/postgres.js');
-    await waitFor('the slow statement', async () => (await control.query(`SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()`)).length > 0);
+    await waitFor(
+      'the slow statement',
+      async () =>
+        (await control.query(`SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()`)).length > 0,
+    );
     child.kill('SIGTERM');
     const run = await result;
     assert.equal(run.code, 143, run.stderr);
     const doc = JSON.parse(run.stdout) as FleetDoc;
-    assert.deepEqual(doc.targets.map((t) => t.status), ['failed', 'skipped', 'skipped']);
+    assert.deepEqual(
+      doc.targets.map((t) => t.status),
+      ['failed', 'skipped', 'skipped'],
+    );
     assert.equal(doc.targets[0]!.exit_code, 143);
     assert.match(run.lastMessage, /Stopped by SIGTERM: no new target started/);
   });
@@ -160,7 +200,13 @@ describe('fleet: status and verify', () => {
     const status = await runCli(['status', '--json'], env(all));
     assert.equal(status.code, 5, status.stderr);
     const doc = JSON.parse(status.stdout) as FleetDoc;
-    assert.deepEqual(doc.targets.map((t) => [t.status, t.latest]), [['up-to-date', '002_second'], ['behind', null]]);
+    assert.deepEqual(
+      doc.targets.map((t) => [t.status, t.latest]),
+      [
+        ['up-to-date', '002_second'],
+        ['behind', null],
+      ],
+    );
     assert.deepEqual(doc.skew, { '002_second': 1, '(none)': 1 });
     const verify = await runCli(['verify'], env(all));
     assert.equal(verify.code, 5);
@@ -176,6 +222,9 @@ describe('fleet: status and verify', () => {
       XYN_TARGETS_QUERY: 'SELECT db AS database, tenant_schema AS schema FROM tenants ORDER BY db',
     });
     assert.equal(run.code, 0, run.stderr);
-    assert.deepEqual((JSON.parse(run.stdout) as FleetDoc).targets.map((t) => t.target).sort(), [tenants[0]!.name, `${tenants[1]!.name} acme`].sort());
+    assert.deepEqual(
+      (JSON.parse(run.stdout) as FleetDoc).targets.map((t) => t.target).sort(),
+      [tenants[0]!.name, `${tenants[1]!.name} acme`].sort(),
+    );
   });
 });

@@ -22,7 +22,11 @@ async function serverMajor(): Promise<number> {
 describe("each major's syntax", () => {
   for (const sample of MAJOR_SYNTAX) {
     it(`${sample.what}: from PostgreSQL ${sample.since} on, applies, reruns and rehearses; before, exit 1 pointing at it`, async () => {
-      const env = { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: migrationsDir({ [sample.fileName]: sample.sql }), XYN_REQUIRED_MIGRATIONS: 'all' };
+      const env = {
+        DATABASE_URL: db.url,
+        XYN_MIGRATIONS_DIR: migrationsDir({ [sample.fileName]: sample.sql }),
+        XYN_REQUIRED_MIGRATIONS: 'all',
+      };
       const run = await runCli([], env);
       if ((await serverMajor()) >= sample.since) {
         assert.equal(run.code, 0, run.stderr);
@@ -51,10 +55,11 @@ describe('the lock holder, from pg_locks and pg_stat_activity', () => {
     const run = await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir, XYN_LOCK_TIMEOUT: '1.5' });
     assert.equal(run.code, 4, run.stderr);
     assert.match(run.lastMessage, new RegExp(`held by pid ${pid} \\(majors-lock-holder, connected [0-9.]+s ago\\)`));
-    const waiting = run.logs.find((l) => l.msg === 'waiting for the migration lock held by another runner') as { holder?: Record<string, unknown> } | undefined;
+    const waiting = run.logs.find((l) => l.msg === 'waiting for the migration lock held by another runner') as
+      { holder?: Record<string, unknown> } | undefined;
     assert.equal(waiting?.holder?.pid, pid);
     assert.equal(typeof waiting?.holder?.idle_for_s, 'number', 'the holder is idle, and pg_stat_activity says since when');
-    assert.equal(await advisoryLocksIn(db), 1, 'only the holder\'s lock');
+    assert.equal(await advisoryLocksIn(db), 1, "only the holder's lock");
   });
 });
 
@@ -62,7 +67,12 @@ describe('the settings probe at connect', () => {
   it('a runner killed mid-statement: the server ends the statement within seconds (client_connection_check_interval), not when it finishes', async () => {
     const dir = migrationsDir({ '001_initial_schema.sql': 'CREATE TABLE IF NOT EXISTS slow_marker (id int);\nSELECT pg_sleep(120);' });
     const { child, result } = startCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir });
-    const sleeping = async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()`, [db.name])).length > 0;
+    const sleeping = async () =>
+      (
+        await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()`, [
+          db.name,
+        ])
+      ).length > 0;
     await waitFor('the slow statement', sleeping);
     child.kill('SIGKILL');
     await result;

@@ -20,22 +20,32 @@ const ledgerIds = () => ledgerIdsOf(db);
 const tableExists = async (name: string) => (await db.query('SELECT to_regclass($1) IS NOT NULL AS e', [name]))[0]!.e as boolean;
 const advisoryLocks = () => advisoryLocksIn(db);
 
-
 describe('migrate: the ordinary runs', () => {
   it('applies every file of a fresh database in order, each recorded with checksum, duration and runner', async () => {
     const run = await runCli(['migrate'], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: migrationsDir(widgets) });
     assert.equal(run.code, 0, run.stderr);
     const ledger = await db.query('SELECT id, checksum, duration_ms, applied_by FROM schema_migrations ORDER BY id');
-    assert.deepEqual(ledger.map((r) => r.id), ['001_initial_schema', '002_add_colour']);
+    assert.deepEqual(
+      ledger.map((r) => r.id),
+      ['001_initial_schema', '002_add_colour'],
+    );
     for (const row of ledger) {
       assert.match(row.checksum, /^[0-9a-f]{64}$/);
       assert.ok(row.duration_ms >= 0);
       assert.match(row.applied_by, /xyn-migrate/);
     }
-    const columns = await db.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'widgets' ORDER BY ordinal_position`);
-    assert.deepEqual(columns.map((c) => c.column_name), ['id', 'name', 'colour']);
+    const columns = await db.query(
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'widgets' ORDER BY ordinal_position`,
+    );
+    assert.deepEqual(
+      columns.map((c) => c.column_name),
+      ['id', 'name', 'colour'],
+    );
     const ledgerLog = run.logs.find((l) => l.msg === 'ledger') as { ledger: { id: string }[] } | undefined;
-    assert.deepEqual(ledgerLog?.ledger.map((r) => r.id), ['001_initial_schema', '002_add_colour']);
+    assert.deepEqual(
+      ledgerLog?.ledger.map((r) => r.id),
+      ['001_initial_schema', '002_add_colour'],
+    );
     assert.equal(run.stdout, '', 'stdout carries results only; off a terminal the ledger is a log line');
   });
 
@@ -65,7 +75,10 @@ describe('migrate: the ordinary runs', () => {
     const run = await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: migrationsDir(widgets) });
     assert.equal(run.code, 0, run.stderr);
     const rows = await db.query('SELECT id, checksum FROM schema_migrations ORDER BY id');
-    assert.deepEqual(rows.map((r) => r.id), ['001_initial_schema', '002_add_colour']);
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      ['001_initial_schema', '002_add_colour'],
+    );
     assert.ok(rows.every((r) => /^[0-9a-f]{64}$/.test(r.checksum)));
   });
 
@@ -81,10 +94,13 @@ SELECT count(*) FROM gadgets;
 INSERT INTO schema_migrations (id) VALUES ('001_initial_schema') ON CONFLICT (id) DO NOTHING;
 `;
     const ledger = `CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());`;
-    const run = await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: migrationsDir({ '000_ledger.sql': ledger, '001_initial_schema.sql': seedStyle }) });
+    const run = await runCli([], {
+      DATABASE_URL: db.url,
+      XYN_MIGRATIONS_DIR: migrationsDir({ '000_ledger.sql': ledger, '001_initial_schema.sql': seedStyle }),
+    });
     assert.equal(run.code, 0, run.stderr);
     const [row] = await db.query(`SELECT checksum FROM schema_migrations WHERE id = '001_initial_schema'`);
-    assert.match(row!.checksum, /^[0-9a-f]{64}$/, 'the program upserts its row over the file\'s own insert');
+    assert.match(row!.checksum, /^[0-9a-f]{64}$/, "the program upserts its row over the file's own insert");
     assert.ok(await tableExists('gadgets'));
   });
 
@@ -97,7 +113,11 @@ DO $$ BEGIN
   RAISE EXCEPTION 'verification failed: gadgets is not what we wanted';
 END $$;
 `;
-    const files = { '001_ledger.sql': 'CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());', '002_gadgets.sql': failing };
+    const files = {
+      '001_ledger.sql':
+        'CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());',
+      '002_gadgets.sql': failing,
+    };
     const run = await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: migrationsDir(files), XYN_REQUIRED_MIGRATIONS: '001_ledger' });
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.lastMessage, /002_gadgets\.sql:5:1/);
@@ -117,8 +137,13 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS widgets_colour_idx ON widgets (colour);
     };
     const run = await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: migrationsDir(files) });
     assert.equal(run.code, 0, run.stderr);
-    const indexes = await db.query(`SELECT indexrelid::regclass::text AS name FROM pg_index WHERE indrelid = 'widgets'::regclass AND indisvalid ORDER BY 1`);
-    assert.deepEqual(indexes.map((i) => i.name), ['widgets_colour_idx', 'widgets_name_idx', 'widgets_pkey']);
+    const indexes = await db.query(
+      `SELECT indexrelid::regclass::text AS name FROM pg_index WHERE indrelid = 'widgets'::regclass AND indisvalid ORDER BY 1`,
+    );
+    assert.deepEqual(
+      indexes.map((i) => i.name),
+      ['widgets_colour_idx', 'widgets_name_idx', 'widgets_pkey'],
+    );
     assert.deepEqual(await ledgerIds(), ['001_initial_schema', '002_add_colour', '003_index']);
   });
 });
@@ -142,7 +167,7 @@ CREATE TABLE IF NOT EXISTS half_done (id int);
     assert.equal(last.sqlstate, '42601');
   });
 
-  it('a runtime error names the failing statement\'s line, with detail', async () => {
+  it("a runtime error names the failing statement's line, with detail", async () => {
     const broken = `CREATE TABLE dupes (id int PRIMARY KEY);
 INSERT INTO dupes VALUES (1);
 
@@ -168,8 +193,9 @@ INSERT INTO dupes VALUES (1);
 
   it('a failed concurrent index build is reported, and the rerun drops the INVALID index and builds it again', async () => {
     const files = {
-      '001_initial_schema.sql': 'CREATE TABLE IF NOT EXISTS codes (code text); INSERT INTO codes VALUES (\'a\'), (\'a\');',
-      '002_unique.sql': '-- xyn:no-transaction\nCREATE TABLE IF NOT EXISTS other (id int);\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS codes_code_key ON codes (code);\n',
+      '001_initial_schema.sql': "CREATE TABLE IF NOT EXISTS codes (code text); INSERT INTO codes VALUES ('a'), ('a');",
+      '002_unique.sql':
+        '-- xyn:no-transaction\nCREATE TABLE IF NOT EXISTS other (id int);\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS codes_code_key ON codes (code);\n',
     };
     const dir = migrationsDir(files);
     const failed = await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir });
@@ -215,10 +241,16 @@ describe('migrate: bad configuration', () => {
   });
 
   it('refuses misnamed and colliding files before connecting (exit 2, file named)', async () => {
-    const misnamed = await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: migrationsDir({ ...widgets, '3_oops.sql': 'SELECT 1;' }) });
+    const misnamed = await runCli([], {
+      DATABASE_URL: db.url,
+      XYN_MIGRATIONS_DIR: migrationsDir({ ...widgets, '3_oops.sql': 'SELECT 1;' }),
+    });
     assert.equal(misnamed.code, 2);
     assert.match(misnamed.lastMessage, /3_oops\.sql/);
-    const colliding = await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: migrationsDir({ ...widgets, '0002_again.sql': 'SELECT 1;' }) });
+    const colliding = await runCli([], {
+      DATABASE_URL: db.url,
+      XYN_MIGRATIONS_DIR: migrationsDir({ ...widgets, '0002_again.sql': 'SELECT 1;' }),
+    });
     assert.equal(colliding.code, 2);
     assert.match(colliding.lastMessage, /0002_again\.sql and 002_add_colour\.sql share the number 2/);
     assert.equal(await tableExists('schema_migrations'), false);
@@ -248,7 +280,11 @@ describe('migrate: waiting for PostgreSQL', () => {
 
   it('gives up near XYN_WAIT_TIMEOUT when nothing listens: exit 3', async () => {
     const port = await reservePort();
-    const run = await runCli([], { DATABASE_URL: urlFor(db.name, testServer(), { port }), XYN_MIGRATIONS_DIR: migrationsDir(widgets), XYN_WAIT_TIMEOUT: '2' });
+    const run = await runCli([], {
+      DATABASE_URL: urlFor(db.name, testServer(), { port }),
+      XYN_MIGRATIONS_DIR: migrationsDir(widgets),
+      XYN_WAIT_TIMEOUT: '2',
+    });
     assert.equal(run.code, 3);
     assert.match(run.lastMessage, /not ready within 2s \(XYN_WAIT_TIMEOUT\)/);
     assert.ok(run.elapsedMs >= 1800 && run.elapsedMs < 6000, `took ${run.elapsedMs} ms`);
@@ -276,7 +312,8 @@ describe('migrate: waiting for PostgreSQL', () => {
 describe('migrate: many runners and killed runners', () => {
   it('12 runners started at once on 40 migrations apply each exactly once', async () => {
     const files: Record<string, string> = {
-      '001_initial_schema.sql': 'CREATE TABLE IF NOT EXISTS applications (migration text NOT NULL, at timestamptz DEFAULT clock_timestamp());',
+      '001_initial_schema.sql':
+        'CREATE TABLE IF NOT EXISTS applications (migration text NOT NULL, at timestamptz DEFAULT clock_timestamp());',
     };
     for (let n = 2; n <= 40; n++) {
       const id = String(n).padStart(3, '0');
@@ -287,7 +324,10 @@ describe('migrate: many runners and killed runners', () => {
     for (const run of runs) assert.equal(run.code, 0, run.stderr);
     const counts = await db.query('SELECT migration, count(*)::int AS n FROM applications GROUP BY migration');
     assert.equal(counts.length, 39);
-    assert.ok(counts.every((c) => c.n === 1), JSON.stringify(counts.filter((c) => c.n !== 1)));
+    assert.ok(
+      counts.every((c) => c.n === 1),
+      JSON.stringify(counts.filter((c) => c.n !== 1)),
+    );
     assert.equal((await ledgerIds()).length, 40);
     assert.equal(await advisoryLocks(), 0);
   });
@@ -295,7 +335,15 @@ describe('migrate: many runners and killed runners', () => {
   it('SIGTERM during a long statement: exit 143 within seconds, nothing of it left, no lock held', async () => {
     const files = { ...widgets, '003_slow.sql': 'CREATE TABLE slow_marker (id int);\nSELECT pg_sleep(60);' };
     const { child, result } = startCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: migrationsDir(files) });
-    await waitFor('the slow statement', async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()`, [db.name])).length > 0);
+    await waitFor(
+      'the slow statement',
+      async () =>
+        (
+          await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()`, [
+            db.name,
+          ])
+        ).length > 0,
+    );
     const signalled = Date.now();
     child.kill('SIGTERM');
     const run = await result;
@@ -311,10 +359,20 @@ describe('migrate: many runners and killed runners', () => {
     const files = { ...widgets, '003_slow.sql': 'CREATE TABLE IF NOT EXISTS slow_marker (id int);\nSELECT pg_sleep(2);' };
     const dir = migrationsDir(files);
     const { child, result } = startCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir });
-    await waitFor('the slow statement', async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(2)%' AND pid <> pg_backend_pid()`, [db.name])).length > 0);
+    await waitFor(
+      'the slow statement',
+      async () =>
+        (
+          await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(2)%' AND pid <> pg_backend_pid()`, [
+            db.name,
+          ])
+        ).length > 0,
+    );
     child.kill('SIGKILL');
     assert.equal((await result).signal, 'SIGKILL');
-    const [state] = await db.query(`SELECT to_regclass('slow_marker') IS NOT NULL AS has_table, EXISTS (SELECT 1 FROM schema_migrations WHERE id = '003_slow') AS has_row`);
+    const [state] = await db.query(
+      `SELECT to_regclass('slow_marker') IS NOT NULL AS has_table, EXISTS (SELECT 1 FROM schema_migrations WHERE id = '003_slow') AS has_row`,
+    );
     assert.equal(state!.has_table, state!.has_row, 'the migration and its ledger row are committed together or not at all');
     const rerun = await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir, XYN_LOCK_TIMEOUT: '30' });
     assert.equal(rerun.code, 0, rerun.stderr);

@@ -11,18 +11,23 @@ afterEach(async () => db.drop());
 
 function countingFiles(n: number): Record<string, string> {
   const files: Record<string, string> = {
-    '001_initial_schema.sql': 'CREATE TABLE IF NOT EXISTS applications (migration text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());',
+    '001_initial_schema.sql':
+      'CREATE TABLE IF NOT EXISTS applications (migration text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());',
   };
   for (let i = 2; i <= n; i++) {
     const id = String(i).padStart(3, '0');
     // Not idempotent on purpose: a second application would fail or count twice.
-    files[`${id}_step.sql`] = `CREATE TABLE t${id} (id int);\nINSERT INTO applications (migration) VALUES ('${id}');\nSELECT pg_sleep(0.01);`;
+    files[`${id}_step.sql`] =
+      `CREATE TABLE t${id} (id int);\nINSERT INTO applications (migration) VALUES ('${id}');\nSELECT pg_sleep(0.01);`;
   }
   return files;
 }
 
 async function applicationCounts(): Promise<{ migration: string; n: number }[]> {
-  return (await db.query('SELECT migration, count(*)::int AS n FROM applications GROUP BY migration ORDER BY migration')) as { migration: string; n: number }[];
+  return (await db.query('SELECT migration, count(*)::int AS n FROM applications GROUP BY migration ORDER BY migration')) as {
+    migration: string;
+    n: number;
+  }[];
 }
 
 describe('behind PgBouncer in transaction-pooling mode', () => {
@@ -31,18 +36,29 @@ describe('behind PgBouncer in transaction-pooling mode', () => {
     const bouncer = await startPgBouncer(testServer(), 3);
     try {
       const url = urlFor(db.name, testServer(), { port: bouncer.port });
-      const runs = await Promise.all(Array.from({ length: 8 }, () => runCli([], { DATABASE_URL: url, XYN_MIGRATIONS_DIR: dir, XYN_LOCK_TIMEOUT: '60' })));
+      const runs = await Promise.all(
+        Array.from({ length: 8 }, () => runCli([], { DATABASE_URL: url, XYN_MIGRATIONS_DIR: dir, XYN_LOCK_TIMEOUT: '60' })),
+      );
       for (const run of runs) assert.equal(run.code, 0, run.stderr.slice(-3000));
-      assert.ok(runs.some((r) => r.logs.some((l) => /connection pooler stands between us/.test(String(l.msg)))), 'the pooler was noticed');
+      assert.ok(
+        runs.some((r) => r.logs.some((l) => /connection pooler stands between us/.test(String(l.msg)))),
+        'the pooler was noticed',
+      );
       const appliedBy = runs.map((r) => r.logs.filter((l) => l.msg === 'applied').length);
       t.diagnostic(`files applied by each runner: ${appliedBy.join(', ')}`);
-      assert.equal(appliedBy.reduce((a, b) => a + b, 0), 30);
+      assert.equal(
+        appliedBy.reduce((a, b) => a + b, 0),
+        30,
+      );
     } finally {
       await bouncer.stop();
     }
     const counts = await applicationCounts();
     assert.equal(counts.length, 29);
-    assert.ok(counts.every((c) => c.n === 1), `applied twice: ${JSON.stringify(counts.filter((c) => c.n > 1))}`);
+    assert.ok(
+      counts.every((c) => c.n === 1),
+      `applied twice: ${JSON.stringify(counts.filter((c) => c.n > 1))}`,
+    );
     const order = (await db.query('SELECT migration FROM applications ORDER BY at')).map((r) => r.migration as string);
     assert.deepEqual(order, [...order].sort(), 'applied in order');
     assert.equal((await ledgerIdsOf(db)).length, 30);
@@ -54,7 +70,8 @@ describe('behind PgBouncer in transaction-pooling mode', () => {
   it('a pending no-transaction file is refused (exit 2 naming the file and the pooler) before anything is applied; a direct run applies it once', async () => {
     const files = {
       ...countingFiles(3),
-      '004_index.sql': "-- xyn:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS applications_migration ON applications (migration);\nINSERT INTO applications (migration) VALUES ('004');",
+      '004_index.sql':
+        "-- xyn:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS applications_migration ON applications (migration);\nINSERT INTO applications (migration) VALUES ('004');",
     };
     const dir = migrationsDir(files);
     const bouncer = await startPgBouncer(testServer(), 2);
@@ -77,10 +94,14 @@ describe('behind PgBouncer in transaction-pooling mode', () => {
       await bouncer.stop();
     }
     const counts = await applicationCounts();
-    assert.deepEqual(counts, [{ migration: '002', n: 1 }, { migration: '003', n: 1 }, { migration: '004', n: 1 }]);
+    assert.deepEqual(counts, [
+      { migration: '002', n: 1 },
+      { migration: '003', n: 1 },
+      { migration: '004', n: 1 },
+    ]);
   });
 
-  it('a direct runner\'s session lock holds pooled runners off; past XYN_LOCK_TIMEOUT they exit 4 naming the holder, having applied nothing', async () => {
+  it("a direct runner's session lock holds pooled runners off; past XYN_LOCK_TIMEOUT they exit 4 naming the holder, having applied nothing", async () => {
     const dir = migrationsDir(countingFiles(3));
     const holder = await db.client();
     const holderPid = (holder as unknown as { processID: number }).processID;
@@ -88,7 +109,9 @@ describe('behind PgBouncer in transaction-pooling mode', () => {
     const bouncer = await startPgBouncer(testServer(), 2);
     try {
       const url = urlFor(db.name, testServer(), { port: bouncer.port });
-      const runs = await Promise.all(Array.from({ length: 3 }, () => runCli([], { DATABASE_URL: url, XYN_MIGRATIONS_DIR: dir, XYN_LOCK_TIMEOUT: '1.5' })));
+      const runs = await Promise.all(
+        Array.from({ length: 3 }, () => runCli([], { DATABASE_URL: url, XYN_MIGRATIONS_DIR: dir, XYN_LOCK_TIMEOUT: '1.5' })),
+      );
       for (const run of runs) {
         assert.equal(run.code, 4, run.lastMessage);
         assert.match(run.lastMessage, new RegExp(`XYN_LOCK_TIMEOUT.*held by pid ${holderPid}`));
@@ -116,10 +139,16 @@ INSERT INTO blueprints VALUES ('core.migrations.apply@v1') ON CONFLICT DO NOTHIN
       const runs = await Promise.all(Array.from({ length: 5 }, () => runCli([], { DATABASE_URL: url, XYN_MIGRATIONS_DIR: dir })));
       for (const run of runs) assert.equal(run.code, 0, run.stderr.slice(-3000));
       const appliers = runs.filter((r) => r.logs.some((l) => l.msg === 'applied')).length;
-      const recorded = await db.query(`SELECT r.status, count(s.*)::int AS steps FROM runs r LEFT JOIN steps s ON s.run_id = r.id GROUP BY r.id, r.status`);
+      const recorded = await db.query(
+        `SELECT r.status, count(s.*)::int AS steps FROM runs r LEFT JOIN steps s ON s.run_id = r.id GROUP BY r.id, r.status`,
+      );
       assert.equal(recorded.length, appliers, 'one run per runner that applied something');
       assert.ok(recorded.every((r) => r.status === 'completed'));
-      assert.equal(recorded.reduce((n, r) => n + (r.steps as number), 0), 12, 'every applied file is a step of exactly one run');
+      assert.equal(
+        recorded.reduce((n, r) => n + (r.steps as number), 0),
+        12,
+        'every applied file is a step of exactly one run',
+      );
     } finally {
       await bouncer.stop();
     }

@@ -17,8 +17,11 @@ function coreWith(extra: Record<string, string> = {}): string {
 }
 
 const migrateRuns = () =>
-  db.query(`SELECT id, status, inputs, outputs, error, started_at, finished_at FROM runs WHERE blueprint_id = 'core.migrations.apply@v1' ORDER BY started_at`);
-const stepsOf = (runId: string) => db.query('SELECT idx, name, status, duration_ms, error FROM steps WHERE run_id = $1 ORDER BY idx', [runId]);
+  db.query(
+    `SELECT id, status, inputs, outputs, error, started_at, finished_at FROM runs WHERE blueprint_id = 'core.migrations.apply@v1' ORDER BY started_at`,
+  );
+const stepsOf = (runId: string) =>
+  db.query('SELECT idx, name, status, duration_ms, error FROM steps WHERE run_id = $1 ORDER BY idx', [runId]);
 
 describe('each applying migrate is a run of core.migrations.apply@v1', () => {
   it('a fresh database records one completed run with one step per file, in order', async () => {
@@ -34,8 +37,14 @@ describe('each applying migrate is a run of core.migrations.apply@v1', () => {
     assert.equal(recorded!.inputs.files.length, 6);
     assert.ok(recorded!.finished_at >= recorded!.started_at);
     const steps = await stepsOf(recorded!.id);
-    assert.deepEqual(steps.map((s) => [s.idx, s.name, s.status]), recorded!.inputs.files.map((f: string, i: number) => [i, f, 'completed']));
-    assert.deepEqual(recorded!.outputs.applied.map((a: { id: string }) => a.id), recorded!.inputs.files);
+    assert.deepEqual(
+      steps.map((s) => [s.idx, s.name, s.status]),
+      recorded!.inputs.files.map((f: string, i: number) => [i, f, 'completed']),
+    );
+    assert.deepEqual(
+      recorded!.outputs.applied.map((a: { id: string }) => a.id),
+      recorded!.inputs.files,
+    );
   });
 
   it('a rerun with nothing to apply records nothing', async () => {

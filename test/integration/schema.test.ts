@@ -32,7 +32,8 @@ async function migrated(target: TestDatabase): Promise<void> {
   assert.equal(run.code, 0, run.stderr);
 }
 
-const ledgerIds = async (target: TestDatabase) => (await target.query<{ id: string }>('SELECT id FROM schema_migrations ORDER BY id')).map((r) => r.id);
+const ledgerIds = async (target: TestDatabase) =>
+  (await target.query<{ id: string }>('SELECT id FROM schema_migrations ORDER BY id')).map((r) => r.id);
 
 /** Inserts a run of the test blueprint and returns its id. */
 async function newRun(target: TestDatabase, fields: { status?: string; priority?: number; parent?: string } = {}): Promise<string> {
@@ -64,7 +65,8 @@ async function recordedJobs(target: TestDatabase): Promise<{ status: string; ste
   return rows.map((r) => ({ status: r.status, steps: r.steps }));
 }
 
-const claimIds = async (client: pg.Client, limit: number) => (await client.query<{ id: string }>(`${CLAIM} ${limit}`)).rows.map((r) => r.id);
+const claimIds = async (client: pg.Client, limit: number) =>
+  (await client.query<{ id: string }>(`${CLAIM} ${limit}`)).rows.map((r) => r.id);
 
 interface PlanNode {
   readonly 'Node Type': string;
@@ -97,7 +99,8 @@ describe('schema: the migrated database is a working queue', () => {
   it('the claim query is an index scan on runs_claim_idx, in claim order without a sort, over 100k runs', async () => {
     // 100k runs: 3% queued (due, spread over priorities), 1% scheduled (future), 1% running,
     // 5% failed, the rest completed: the shape of a queue that has been in use for a while.
-    await db.query(`
+    await db.query(
+      `
       INSERT INTO runs (blueprint_id, status, priority, run_at, created_at, finished_at)
       SELECT $1,
              CASE WHEN g % 100 < 3 THEN 'queued'
@@ -109,20 +112,28 @@ describe('schema: the migrated database is a working queue', () => {
              CASE WHEN g % 100 = 3 THEN now() + interval '1 day' ELSE now() - g * interval '1 second' END,
              now() - g * interval '1 second',
              CASE WHEN g % 100 >= 5 THEN now() - g * interval '1 second' + interval '5 seconds' END
-      FROM generate_series(1, 100000) AS g`, [JOB]);
+      FROM generate_series(1, 100000) AS g`,
+      [JOB],
+    );
     await db.query('ANALYZE runs');
 
     const [explained] = await db.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(`EXPLAIN (FORMAT JSON) ${CLAIM} 10`);
     const nodes = planNodes(explained!['QUERY PLAN'][0]!.Plan);
     const shape = nodes.map((n) => `${n['Node Type']}${n['Index Name'] ? ` on ${n['Index Name']}` : ''}`);
-    assert.ok(nodes.some((n) => n['Node Type'] === 'Index Scan' && n['Index Name'] === 'runs_claim_idx'), `plan: ${shape.join(' → ')}`);
+    assert.ok(
+      nodes.some((n) => n['Node Type'] === 'Index Scan' && n['Index Name'] === 'runs_claim_idx'),
+      `plan: ${shape.join(' → ')}`,
+    );
     assert.ok(!nodes.some((n) => n['Node Type'] === 'Sort' || n['Node Type'] === 'Seq Scan'), `plan: ${shape.join(' → ')}`);
 
     const claimed = await db.query<{ priority: number; status: string }>(
       `SELECT r.priority, r.status FROM runs r WHERE r.id IN (${CLAIM} 10) ORDER BY r.priority DESC`,
     );
     assert.equal(claimed.length, 10);
-    assert.ok(claimed.every((r) => r.status === 'queued' && r.priority === 6), 'the ten claimed runs are queued runs of the highest priority');
+    assert.ok(
+      claimed.every((r) => r.status === 'queued' && r.priority === 6),
+      'the ten claimed runs are queued runs of the highest priority',
+    );
   });
 
   it('two concurrent claimers never get the same run; a committed claim is gone, a rolled-back one comes back', async () => {
@@ -136,7 +147,11 @@ describe('schema: the migrated database is a working queue', () => {
 
     assert.equal(firstIds.length, 5);
     assert.equal(secondIds.length, 5);
-    assert.deepEqual(firstIds.filter((id) => secondIds.includes(id)), [], 'the two claims share no run');
+    assert.deepEqual(
+      firstIds.filter((id) => secondIds.includes(id)),
+      [],
+      'the two claims share no run',
+    );
 
     await first.query(`UPDATE runs SET status = 'running', started_at = now() WHERE id = ANY($1::uuid[])`, [firstIds]);
     await first.query('COMMIT');
@@ -147,11 +162,18 @@ describe('schema: the migrated database is a working queue', () => {
     const thirdIds = await claimIds(third, 10);
     await third.query('ROLLBACK');
     assert.equal(thirdIds.length, 2);
-    assert.deepEqual(thirdIds.filter((id) => firstIds.includes(id) || secondIds.includes(id)), []);
+    assert.deepEqual(
+      thirdIds.filter((id) => firstIds.includes(id) || secondIds.includes(id)),
+      [],
+    );
 
     await second.query('ROLLBACK');
     const afterRollback = await claimIds(third, 10);
-    assert.deepEqual([...afterRollback].sort(), [...secondIds, ...thirdIds].sort(), 'the second claimer\'s runs are queued again, the first one\'s are not');
+    assert.deepEqual(
+      [...afterRollback].sort(),
+      [...secondIds, ...thirdIds].sort(),
+      "the second claimer's runs are queued again, the first one's are not",
+    );
     const running = await db.query<{ id: string }>(`SELECT id FROM runs WHERE blueprint_id = $1 AND status = 'running'`, [JOB]);
     assert.deepEqual(running.map((r) => r.id).sort(), [...firstIds].sort());
   });
@@ -183,13 +205,21 @@ describe('schema: the migrated database is a working queue', () => {
 
   it('refuses an edge from a run to itself (23514, run_edges_no_self_edge_check)', async () => {
     const run = await newRun(db);
-    await rejectsWith(db.query('INSERT INTO run_edges (parent_run_id, child_run_id) VALUES ($1, $1)', [run]), '23514', 'run_edges_no_self_edge_check');
+    await rejectsWith(
+      db.query('INSERT INTO run_edges (parent_run_id, child_run_id) VALUES ($1, $1)', [run]),
+      '23514',
+      'run_edges_no_self_edge_check',
+    );
   });
 
   it('refuses the same edge twice (23505, run_edges_pkey)', async () => {
     const [parent, child] = [await newRun(db), await newRun(db)];
     await db.query('INSERT INTO run_edges (parent_run_id, child_run_id) VALUES ($1, $2)', [parent, child]);
-    await rejectsWith(db.query('INSERT INTO run_edges (parent_run_id, child_run_id) VALUES ($1, $2)', [parent, child]), '23505', 'run_edges_pkey');
+    await rejectsWith(
+      db.query('INSERT INTO run_edges (parent_run_id, child_run_id) VALUES ($1, $2)', [parent, child]),
+      '23505',
+      'run_edges_pkey',
+    );
     // The reverse direction is another edge (a cycle is not the schema's business).
     await db.query('INSERT INTO run_edges (parent_run_id, child_run_id) VALUES ($1, $2)', [child, parent]);
   });
@@ -203,7 +233,11 @@ describe('schema: the migrated database is a working queue', () => {
 
   it('refuses a negative step position (23514, steps_idx_check)', async () => {
     const run = await newRun(db);
-    await rejectsWith(db.query(`INSERT INTO steps (run_id, idx, name) VALUES ($1, -1, 'before the start')`, [run]), '23514', 'steps_idx_check');
+    await rejectsWith(
+      db.query(`INSERT INTO steps (run_id, idx, name) VALUES ($1, -1, 'before the start')`, [run]),
+      '23514',
+      'steps_idx_check',
+    );
   });
 
   it('refuses an unknown run status (23514, runs_status_check), on insert and on update', async () => {
@@ -231,10 +265,13 @@ describe('schema: the migrated database is a working queue', () => {
     for (const run of [doomed, child, grandchild, bystander]) {
       await db.query(`INSERT INTO steps (run_id, idx, name) VALUES ($1, 0, 'a'), ($1, 1, 'b')`, [run]);
     }
-    await db.query(
-      `INSERT INTO run_edges (parent_run_id, child_run_id) VALUES ($1, $2), ($3, $1), ($1, $4), ($3, $4), ($4, $5)`,
-      [doomed, downstream, upstream, bystander, child],
-    );
+    await db.query(`INSERT INTO run_edges (parent_run_id, child_run_id) VALUES ($1, $2), ($3, $1), ($1, $4), ($3, $4), ($4, $5)`, [
+      doomed,
+      downstream,
+      upstream,
+      bystander,
+      child,
+    ]);
 
     await db.query('DELETE FROM runs WHERE id = $1', [doomed]);
 
@@ -244,9 +281,15 @@ describe('schema: the migrated database is a working queue', () => {
       `SELECT run_id, count(*) AS n FROM steps WHERE run_id = ANY($1::uuid[]) GROUP BY run_id`,
       [[doomed, child, grandchild, bystander]],
     );
-    assert.deepEqual(steps.map((s) => ({ ...s })), [{ run_id: bystander, n: '2' }]);
+    assert.deepEqual(
+      steps.map((s) => ({ ...s })),
+      [{ run_id: bystander, n: '2' }],
+    );
     const edges = await db.query<{ parent_run_id: string; child_run_id: string }>('SELECT parent_run_id, child_run_id FROM run_edges');
-    assert.deepEqual(edges.map((e) => ({ ...e })), [{ parent_run_id: upstream, child_run_id: bystander }]);
+    assert.deepEqual(
+      edges.map((e) => ({ ...e })),
+      [{ parent_run_id: upstream, child_run_id: bystander }],
+    );
   });
 });
 
@@ -264,10 +307,13 @@ interface Catalog {
 }
 
 async function catalogOf(target: TestDatabase): Promise<Catalog> {
-  const lines = async (sql: string) => (await target.query<{ line: string }>(`SELECT line FROM (${sql}) AS q ORDER BY line`)).map((r) => r.line);
+  const lines = async (sql: string) =>
+    (await target.query<{ line: string }>(`SELECT line FROM (${sql}) AS q ORDER BY line`)).map((r) => r.line);
   const inPublic = `c.relnamespace = 'public'::regnamespace`;
   return {
-    tables: await lines(`SELECT format('%s (%s)', c.relname, c.relkind) AS line FROM pg_class c WHERE ${inPublic} AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`),
+    tables: await lines(
+      `SELECT format('%s (%s)', c.relname, c.relkind) AS line FROM pg_class c WHERE ${inPublic} AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`,
+    ),
     columns: await lines(`
       SELECT format('%s.%s %s%s%s%s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
                     CASE WHEN a.attnotnull THEN ' not null' ELSE '' END,
@@ -303,21 +349,36 @@ function renamed(lines: readonly string[], from: string, to: string): string {
 describe('schema: a development database whose tables the ORM created', () => {
   const ormSchema = readFileSync(new URL('../fixtures/orm-schema.sql', import.meta.url), 'utf8');
 
-  it('migrates cleanly: exit 0, all six ledger rows, the ORM\'s rows kept and brought to the new shape', async () => {
+  it("migrates cleanly: exit 0, all six ledger rows, the ORM's rows kept and brought to the new shape", async () => {
     await db.query(ormSchema);
     const run = await migrateReal(db);
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(await ledgerIds(db), ALL_IDS);
 
-    const runs = await db.query<{ id: string; status: string; priority: number; run_at_is_created_at: boolean; parent_run_id: string | null }>(
+    const runs = await db.query<{
+      id: string;
+      status: string;
+      priority: number;
+      run_at_is_created_at: boolean;
+      parent_run_id: string | null;
+    }>(
       `SELECT id, status, priority, run_at = created_at AS run_at_is_created_at, parent_run_id
        FROM runs WHERE blueprint_id = 'orm.demo@v1' ORDER BY id`,
     );
-    assert.deepEqual(runs.map((r) => ({ ...r })), [
-      { id: '00000000-0000-4000-8000-000000000001', status: 'completed', priority: 5, run_at_is_created_at: true, parent_run_id: null },
-      { id: '00000000-0000-4000-8000-000000000002', status: 'scheduled', priority: 0, run_at_is_created_at: true, parent_run_id: '00000000-0000-4000-8000-000000000001' },
-      { id: '00000000-0000-4000-8000-000000000003', status: 'queued', priority: 0, run_at_is_created_at: true, parent_run_id: null },
-    ]);
+    assert.deepEqual(
+      runs.map((r) => ({ ...r })),
+      [
+        { id: '00000000-0000-4000-8000-000000000001', status: 'completed', priority: 5, run_at_is_created_at: true, parent_run_id: null },
+        {
+          id: '00000000-0000-4000-8000-000000000002',
+          status: 'scheduled',
+          priority: 0,
+          run_at_is_created_at: true,
+          parent_run_id: '00000000-0000-4000-8000-000000000001',
+        },
+        { id: '00000000-0000-4000-8000-000000000003', status: 'queued', priority: 0, run_at_is_created_at: true, parent_run_id: null },
+      ],
+    );
     const [counts] = await db.query<{ steps: string; edges: string }>(
       `SELECT (SELECT count(*) FROM steps WHERE run_id = '00000000-0000-4000-8000-000000000001') AS steps, (SELECT count(*) FROM run_edges) AS edges`,
     );
@@ -325,19 +386,24 @@ describe('schema: a development database whose tables the ORM created', () => {
     const notNull = await db.query<{ attname: string }>(
       `SELECT attname FROM pg_attribute WHERE attrelid = 'runs'::regclass AND attname IN ('run_at', 'priority') AND attnotnull ORDER BY attname`,
     );
-    assert.deepEqual(notNull.map((r) => r.attname), ['priority', 'run_at']);
+    assert.deepEqual(
+      notNull.map((r) => r.attname),
+      ['priority', 'run_at'],
+    );
   });
 
   it('records the job as a run of core.migrations.apply@v1 with one step per file, as on a fresh database, without a warning', async () => {
     await db.query(ormSchema);
     const run = await migrateReal(db);
     assert.equal(run.code, 0, run.stderr);
-    const warnings = run.logs.filter((l) => typeof l.level === 'number' && l.level >= 40).map((l) => ({ msg: l.msg, sqlstate: l.sqlstate, reason: l.reason }));
+    const warnings = run.logs
+      .filter((l) => typeof l.level === 'number' && l.level >= 40)
+      .map((l) => ({ msg: l.msg, sqlstate: l.sqlstate, reason: l.reason }));
     assert.deepEqual(warnings, []);
     assert.deepEqual(await recordedJobs(db), [{ status: 'completed', steps: ALL_IDS }]);
   });
 
-  it('ends with the same schema as a fresh database migrated the same way, apart from the ORM\'s own copies of an index or constraint', async () => {
+  it("ends with the same schema as a fresh database migrated the same way, apart from the ORM's own copies of an index or constraint", async () => {
     await db.query(ormSchema);
     const fresh = await freshDatabase();
     try {
@@ -383,7 +449,10 @@ describe('schema: rehearse over the migrations', () => {
     const logged = [
       ...new Set(run.logs.map((l) => l.database).filter((d): d is string => typeof d === 'string' && d.startsWith('xyn_rehearse_'))),
     ];
-    const left = await db.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'xyn\\_rehearse\\_%' AND datname = ANY($1)`, [logged]);
+    const left = await db.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname LIKE 'xyn\\_rehearse\\_%' AND datname = ANY($1)`,
+      [logged],
+    );
     return { logged, left: left.map((r) => r.datname) };
   }
 
@@ -393,13 +462,16 @@ describe('schema: rehearse over the migrations', () => {
     const scratch = await scratchDatabases(run);
     assert.equal(scratch.logged.length, 1, `the rehearsal names its scratch database: ${run.stderr}`);
     assert.deepEqual(scratch.left, []);
-    const [target] = await db.query<{ tables: string }>(`SELECT count(*) AS tables FROM pg_class WHERE relnamespace = 'public'::regnamespace`);
+    const [target] = await db.query<{ tables: string }>(
+      `SELECT count(*) AS tables FROM pg_class WHERE relnamespace = 'public'::regnamespace`,
+    );
     assert.equal(target!.tables, '0', 'the rehearsal works on its scratch database only');
   });
 
   it('fails (exit 1) naming 006_bad.sql when that file is not idempotent, and leaves no scratch database', async () => {
     const files: Record<string, string> = {};
-    for (const name of readdirSync(MIGRATIONS).filter((n) => n.endsWith('.sql'))) files[name] = readFileSync(join(MIGRATIONS, name), 'utf8');
+    for (const name of readdirSync(MIGRATIONS).filter((n) => n.endsWith('.sql')))
+      files[name] = readFileSync(join(MIGRATIONS, name), 'utf8');
     assert.equal(Object.keys(files).length, 6);
     files['006_bad.sql'] = 'ALTER TABLE runs ADD COLUMN labels jsonb;\n';
 

@@ -40,8 +40,14 @@ describe('Session on a real server', () => {
   });
 
   it('cancel stops the running statement on the server, and the session stays usable', async () => {
-    const running = session.script('SELECT pg_sleep(30)').then(() => undefined, (e: unknown) => e);
-    await waitFor('the sleep to run', async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'`)).length > 0);
+    const running = session.script('SELECT pg_sleep(30)').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await waitFor(
+      'the sleep to run',
+      async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'`)).length > 0,
+    );
     await session.cancel();
     const error = await running;
     assert.equal(serverError(error)?.code, '57014');

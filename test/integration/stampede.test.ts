@@ -29,14 +29,20 @@ function countingMigrations(n: number): string {
 }
 
 async function stampede(t: TestContext, dir: string, runners: number): Promise<number> {
-  const env = { DATABASE_URL: urlFor(db.name, testServer(), { user: role, password: ROLE_PASSWORD }), XYN_MIGRATIONS_DIR: dir, XYN_WAIT_TIMEOUT: '120' };
+  const env = {
+    DATABASE_URL: urlFor(db.name, testServer(), { user: role, password: ROLE_PASSWORD }),
+    XYN_MIGRATIONS_DIR: dir,
+    XYN_WAIT_TIMEOUT: '120',
+  };
   const started = Date.now();
   const runs = await Promise.all(Array.from({ length: runners }, () => runCli([], env)));
   const elapsed = Date.now() - started;
   for (const run of runs) assert.equal(run.code, 0, run.lastMessage);
   const waited = runs.filter((r) => r.logs.some((l) => l.msg === 'waiting for PostgreSQL' && /53300/.test(String(l.reason)))).length;
   const single = await runCli([], env);
-  t.diagnostic(`${runners} runners: all done in ${elapsed} ms (one steady-state run: ${single.elapsedMs} ms); ${waited} waited out "too many connections"`);
+  t.diagnostic(
+    `${runners} runners: all done in ${elapsed} ms (one steady-state run: ${single.elapsedMs} ms); ${waited} waited out "too many connections"`,
+  );
   return waited;
 }
 
@@ -83,7 +89,9 @@ describe('CREATE INDEX CONCURRENTLY while other runners wait for the lock', () =
       '002_fill.sql': 'INSERT INTO events SELECT g, g % 97 FROM generate_series(1, 300000) g ON CONFLICT DO NOTHING;',
       '003_kind_idx.sql': '-- xyn:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS events_kind_idx ON events (kind);',
     });
-    const runs = await Promise.all(Array.from({ length: 4 }, () => runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: withIndex, XYN_LOCK_TIMEOUT: '60' })));
+    const runs = await Promise.all(
+      Array.from({ length: 4 }, () => runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: withIndex, XYN_LOCK_TIMEOUT: '60' })),
+    );
     for (const run of runs) assert.equal(run.code, 0, run.lastMessage);
     const [index] = await db.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'events_kind_idx'::regclass`);
     assert.equal(index!.indisvalid, true);

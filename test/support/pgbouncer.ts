@@ -17,7 +17,11 @@ export interface PgBouncer {
 
 const BINARY = '/usr/sbin/pgbouncer';
 
-export async function startPgBouncer(server: Server, poolSize: number, mode: 'transaction' | 'statement' = 'transaction'): Promise<PgBouncer> {
+export async function startPgBouncer(
+  server: Server,
+  poolSize: number,
+  mode: 'transaction' | 'statement' = 'transaction',
+): Promise<PgBouncer> {
   if (spawnSync(BINARY, ['--version']).status !== 0) throw new Error(`${BINARY} is missing: install Debian's pgbouncer (.ci/run does)`);
   const port = await reservePort();
   const dir = mkdtempSync(join(tmpdir(), 'xyn-pgbouncer-'));

@@ -29,7 +29,11 @@ export function testServer(): Server {
   return JSON.parse(raw) as Server;
 }
 
-export function urlFor(database: string, server: Server = testServer(), overrides: { password?: string; port?: number; user?: string } = {}): string {
+export function urlFor(
+  database: string,
+  server: Server = testServer(),
+  overrides: { password?: string; port?: number; user?: string } = {},
+): string {
   const user = encodeURIComponent(overrides.user ?? server.user);
   const password = encodeURIComponent(overrides.password ?? server.password);
   return `postgres://${user}:${password}@${server.host}:${overrides.port ?? server.port}/${database}`;
@@ -48,7 +52,13 @@ export interface TestDatabase {
 /** A statement run as the superuser on the server's `postgres` database. */
 export async function adminQuery(text: string): Promise<void> {
   const server = testServer();
-  const client = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: 'postgres' });
+  const client = new pg.Client({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    database: 'postgres',
+  });
   await client.connect();
   try {
     await client.query(text);
@@ -89,7 +99,9 @@ export async function ledgerIdsOf(db: TestDatabase): Promise<string[]> {
 
 /** Advisory locks held in `db` (the migration lock, or none). */
 export async function advisoryLocksIn(db: TestDatabase): Promise<number> {
-  const [row] = await db.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
+  const [row] = await db.query(
+    `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+  );
   return row!.n as number;
 }
 

@@ -19,7 +19,6 @@ function tempFile(content: string): string {
   return path;
 }
 
-
 /** The database target resolved from `env`, which must name one. */
 function target(env: Record<string, string>): ConnectionTarget {
   const database = loadConfig({}, env).database;
@@ -118,7 +117,11 @@ describe('loadConfig: defaults', () => {
   });
 
   it('an XYN_REQUIRED_MIGRATIONS entry that is not a migration id is named in the error', () => {
-    assertConfigError(() => loadConfig({}, { XYN_REQUIRED_MIGRATIONS: '001_initial_schema,initial' }), /XYN_REQUIRED_MIGRATIONS/, /"initial"/);
+    assertConfigError(
+      () => loadConfig({}, { XYN_REQUIRED_MIGRATIONS: '001_initial_schema,initial' }),
+      /XYN_REQUIRED_MIGRATIONS/,
+      /"initial"/,
+    );
   });
 
   it('a ledger table that is not a plain identifier is refused', () => {
@@ -247,12 +250,20 @@ describe('loadConfig: DATABASE_URL and DATABASE_URL_FILE', () => {
 
   it('a DATABASE_URL_FILE that cannot be read is a ConfigError naming the variable and the path', () => {
     const missing = join(scratch, 'no-such-secret');
-    assertConfigError(() => loadConfig({}, { DATABASE_URL_FILE: missing }), /DATABASE_URL_FILE/, /ENOENT/, new RegExp(missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')));
+    assertConfigError(
+      () => loadConfig({}, { DATABASE_URL_FILE: missing }),
+      /DATABASE_URL_FILE/,
+      /ENOENT/,
+      new RegExp(missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')),
+    );
   });
 
   it('DATABASE_URL and DATABASE_URL_FILE both set is a ConfigError naming both', () => {
     const path = tempFile('postgres://app@db/xyn\n');
-    assertConfigError(() => loadConfig({}, { DATABASE_URL: 'postgres://app@db/xyn', DATABASE_URL_FILE: path }), /DATABASE_URL and DATABASE_URL_FILE/);
+    assertConfigError(
+      () => loadConfig({}, { DATABASE_URL: 'postgres://app@db/xyn', DATABASE_URL_FILE: path }),
+      /DATABASE_URL and DATABASE_URL_FILE/,
+    );
   });
 
   for (const [why, url] of [
@@ -286,8 +297,12 @@ describe('loadConfig: DATABASE_URL and DATABASE_URL_FILE', () => {
         ['XYN_REHEARSE_URL', { XYN_REHEARSE_URL: url }],
         ['DATABASE_URL_FILE', { DATABASE_URL_FILE: tempFile(`${url}\n`) }],
       ] as const) {
-        const error = assertConfigError(() => loadConfig({}, env), new RegExp(`${variable}\\b.*unencoded reserved character in its user name or password: percent-encode it \\(@ as %40, / as %2F`));
-        for (const piece of pieces) assert.ok(!`${error.message}${JSON.stringify(error.fields)}`.includes(piece), `${variable}: leaks ${piece}: ${error.message}`);
+        const error = assertConfigError(
+          () => loadConfig({}, env),
+          new RegExp(`${variable}\\b.*unencoded reserved character in its user name or password: percent-encode it \\(@ as %40, / as %2F`),
+        );
+        for (const piece of pieces)
+          assert.ok(!`${error.message}${JSON.stringify(error.fields)}`.includes(piece), `${variable}: leaks ${piece}: ${error.message}`);
       }
     });
   }

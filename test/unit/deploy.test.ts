@@ -106,7 +106,9 @@ describe('Dockerfile', () => {
     assert.ok(stages.length >= 2, `expected at least two stages, found ${stages.length}`);
     assert.match(build.image, /^node:20[.-]/, 'the build stage starts from a node:20 image');
     assert.equal(build.name, 'build');
-    const runs = ofKeyword(build, 'RUN').map((r) => r.getArgumentsContent() ?? '').join('\n');
+    const runs = ofKeyword(build, 'RUN')
+      .map((r) => r.getArgumentsContent() ?? '')
+      .join('\n');
     assert.match(runs, /\bnpm ci\b/, 'the build stage installs the locked dependencies with npm ci');
     assert.match(runs, /\bnpm run build\b/, 'the build stage bundles with npm run build');
     assert.match(runtime.image, /^gcr\.io\/distroless\/nodejs20-debian\d+[:@]/, 'the runtime is distroless Node.js 20');
@@ -140,11 +142,21 @@ describe('Dockerfile', () => {
       [['/nodejs/bin/node', '/app/cli.js', '--version']],
       'the runtime stage runs only the code-cache training run, in exec form',
     );
-    const cacheOut = ofKeyword(runtime, 'ARG').flatMap(properties).find((p) => p.getName() === 'XYN_CODE_CACHE_OUT');
+    const cacheOut = ofKeyword(runtime, 'ARG')
+      .flatMap(properties)
+      .find((p) => p.getName() === 'XYN_CODE_CACHE_OUT');
     assert.equal(cacheOut?.getValue(), '/app/cli.js.cache', 'an ARG (not an ENV, which would stay in the image) asks for the cache');
-    assert.ok(!ofKeyword(runtime, 'ENV').flatMap(properties).some((p) => p.getName() === 'XYN_CODE_CACHE_OUT'), 'no ENV XYN_CODE_CACHE_OUT');
+    assert.ok(
+      !ofKeyword(runtime, 'ENV')
+        .flatMap(properties)
+        .some((p) => p.getName() === 'XYN_CODE_CACHE_OUT'),
+      'no ENV XYN_CODE_CACHE_OUT',
+    );
     const line = (instruction: Instruction) => instruction.getRange().start.line;
-    assert.ok(line(ofKeyword(runtime, 'ARG').find((a) => /XYN_CODE_CACHE_OUT/.test(a.getTextContent()))!) < line(ofKeyword(runtime, 'RUN')[0]!), 'the ARG comes before the training RUN');
+    assert.ok(
+      line(ofKeyword(runtime, 'ARG').find((a) => /XYN_CODE_CACHE_OUT/.test(a.getTextContent()))!) < line(ofKeyword(runtime, 'RUN')[0]!),
+      'the ARG comes before the training RUN',
+    );
     assert.deepEqual(ofKeyword(runtime, 'ADD'), [], 'no ADD in the runtime stage');
   });
 
@@ -166,11 +178,19 @@ describe('Dockerfile', () => {
   });
 
   it('sets XYN_MIGRATIONS_DIR=/migrations and runs node on /app/cli.js in exec form, migrate by default', () => {
-    const env = Object.fromEntries(ofKeyword(runtime, 'ENV').flatMap(properties).map((p) => [p.getName(), p.getValue()]));
+    const env = Object.fromEntries(
+      ofKeyword(runtime, 'ENV')
+        .flatMap(properties)
+        .map((p) => [p.getName(), p.getValue()]),
+    );
     assert.equal(env['XYN_MIGRATIONS_DIR'], '/migrations');
     const entrypoints = ofKeyword(runtime, 'ENTRYPOINT');
     assert.equal(entrypoints.length, 1, 'one ENTRYPOINT');
-    assert.deepEqual(execForm(entrypoints[0]!), ['/nodejs/bin/node', '/app/cli.js'], 'ENTRYPOINT is exec form (node is PID 1 and gets SIGTERM)');
+    assert.deepEqual(
+      execForm(entrypoints[0]!),
+      ['/nodejs/bin/node', '/app/cli.js'],
+      'ENTRYPOINT is exec form (node is PID 1 and gets SIGTERM)',
+    );
     const cmds = ofKeyword(runtime, 'CMD');
     assert.equal(cmds.length, 1, 'one CMD');
     assert.deepEqual(execForm(cmds[0]!), ['migrate']);
@@ -192,7 +212,11 @@ describe('Dockerfile', () => {
 
   it('carries the OCI labels', () => {
     const unquote = (value: string | null) => value?.replace(/^"(.*)"$/s, '$1') ?? null;
-    const labels = Object.fromEntries(ofKeyword(runtime, 'LABEL').flatMap(properties).map((p) => [p.getName(), unquote(p.getValue())]));
+    const labels = Object.fromEntries(
+      ofKeyword(runtime, 'LABEL')
+        .flatMap(properties)
+        .map((p) => [p.getName(), unquote(p.getValue())]),
+    );
     for (const key of ['title', 'description', 'source', 'licenses', 'version']) {
       const value = labels[`org.opencontainers.image.${key}`];
       assert.ok(typeof value === 'string' && value.length > 0, `label org.opencontainers.image.${key} is set`);
@@ -230,13 +254,29 @@ describe('.dockerignore', () => {
   };
 
   it('keeps node_modules, .git, test, bench, dist and local secrets out of the build context', () => {
-    for (const path of ['node_modules', 'node_modules/pg/index.js', '.git', 'test/unit/x.ts', 'bench', 'dist/cli.js', '.env', 'src/node_modules/x']) {
+    for (const path of [
+      'node_modules',
+      'node_modules/pg/index.js',
+      '.git',
+      'test/unit/x.ts',
+      'bench',
+      'dist/cli.js',
+      '.env',
+      'src/node_modules/x',
+    ]) {
       assert.ok(ignored(path), `${path} is excluded`);
     }
   });
 
   it('keeps what the Dockerfile copies', () => {
-    for (const path of ['package.json', 'package-lock.json', 'build.mjs', 'tsconfig.json', 'src/cli.ts', ...migrationFiles().map((f) => `migrations/${f}`)]) {
+    for (const path of [
+      'package.json',
+      'package-lock.json',
+      'build.mjs',
+      'tsconfig.json',
+      'src/cli.ts',
+      ...migrationFiles().map((f) => `migrations/${f}`),
+    ]) {
       assert.ok(!ignored(path), `${path} stays in the build context`);
     }
   });
@@ -397,7 +437,10 @@ function podSpecs(doc: K8sDoc): { label: string; spec: IPodSpec }[] {
 }
 
 /** Init and app containers (a patch or a documentation fragment may have only one kind). */
-const allContainers = (spec: IPodSpec): IContainer[] => [...(spec.initContainers ?? []), ...((spec.containers as IContainer[] | undefined) ?? [])];
+const allContainers = (spec: IPodSpec): IContainer[] => [
+  ...(spec.initContainers ?? []),
+  ...((spec.containers as IContainer[] | undefined) ?? []),
+];
 const isMigrate = (container: IContainer) => (container.image ?? '').includes('xyn-migrate');
 const envOf = (container: IContainer, name: string) => container.env?.find((e) => e.name === name);
 
@@ -436,7 +479,11 @@ function assertHardened(docs: K8sDoc[]): void {
           assert.match(envOf(container, name)?.value ?? '', /^\d+(\.\d+)?$/, `${where}: ${name} is a number of seconds`);
         }
         assert.ok(envOf(container, 'XYN_REQUIRED_MIGRATIONS')?.value, `${where}: XYN_REQUIRED_MIGRATIONS is set`);
-        assert.match(container.image ?? '', /:[\w][\w.-]*(@sha256:[0-9a-f]{64})?$|@sha256:[0-9a-f]{64}$/, `${where}: image pinned by tag or digest`);
+        assert.match(
+          container.image ?? '',
+          /:[\w][\w.-]*(@sha256:[0-9a-f]{64})?$|@sha256:[0-9a-f]{64}$/,
+          `${where}: image pinned by tag or digest`,
+        );
         assert.doesNotMatch(container.image ?? '', /:latest$/, `${where}: image is not :latest`);
       }
     }
@@ -533,7 +580,10 @@ describe('k8s/', () => {
     assert.equal(init[0]!.name, 'migrate');
     assert.ok(isMigrate(init[0]!));
     assert.deepEqual(init[0]!.args, ['migrate']);
-    assert.ok(spec.containers.some((c) => !isMigrate(c)), 'the app container runs after it');
+    assert.ok(
+      spec.containers.some((c) => !isMigrate(c)),
+      'the app container runs after it',
+    );
   });
 
   it('has a pre-deploy hook Job for Helm and Argo CD, bounded in tries and time', () => {
@@ -586,9 +636,15 @@ describe('k8s/', () => {
     assert.equal(mounts.length, 2, 'one mount patch for the Deployment, one for the Job');
     for (const patch of mounts) {
       const spec = podSpecs({ ...patch, object: patch.object }).at(0)?.spec ?? ({} as IPodSpec);
-      assert.ok(spec.volumes?.some((v) => v.name === 'migrations' && v.configMap?.name === 'xyn-migrations'), `${patch.label}: the ConfigMap volume`);
+      assert.ok(
+        spec.volumes?.some((v) => v.name === 'migrations' && v.configMap?.name === 'xyn-migrations'),
+        `${patch.label}: the ConfigMap volume`,
+      );
       const mounted = allContainers(spec).flatMap((c) => c.volumeMounts ?? []);
-      assert.ok(mounted.some((m) => m.name === 'migrations' && m.mountPath === '/migrations' && m.readOnly === true), `${patch.label}: mounted read-only at /migrations`);
+      assert.ok(
+        mounted.some((m) => m.name === 'migrations' && m.mountPath === '/migrations' && m.readOnly === true),
+        `${patch.label}: mounted read-only at /migrations`,
+      );
     }
   });
 
@@ -612,7 +668,11 @@ describe('k8s/', () => {
     for (const file of kustomizationFiles()) {
       used.add(file);
       const k = parseYaml(readFileSync(file, 'utf8')) as { resources?: string[]; components?: string[]; patches?: { path?: string }[] };
-      for (const entry of [...(k.resources ?? []), ...(k.components ?? []), ...(k.patches ?? []).flatMap((p) => (p.path ? [p.path] : []))]) {
+      for (const entry of [
+        ...(k.resources ?? []),
+        ...(k.components ?? []),
+        ...(k.patches ?? []).flatMap((p) => (p.path ? [p.path] : [])),
+      ]) {
         const path = resolve(dirname(file), entry);
         assert.ok(existsSync(path), `${rel(file)}: ${entry} exists`);
         used.add(path);
@@ -651,7 +711,11 @@ describe('k8s/', () => {
     // the CloudNativePG variant reaches every container, the Job's too
     for (const { spec, label } of output('k8s/overlays/cloudnative-pg').flatMap(podSpecs)) {
       for (const container of allContainers(spec)) {
-        assert.deepEqual(envOf(container, 'DATABASE_URL')?.valueFrom?.secretKeyRef, { name: 'xyn-db-app', key: 'uri' }, `${label} ${container.name}`);
+        assert.deepEqual(
+          envOf(container, 'DATABASE_URL')?.valueFrom?.secretKeyRef,
+          { name: 'xyn-db-app', key: 'uri' },
+          `${label} ${container.name}`,
+        );
       }
     }
   });
@@ -742,10 +806,22 @@ describe('the Deploy documentation', () => {
   it('has the copy-pasteable blocks: initContainer, Job, compose, docker run --read-only', () => {
     assert.ok(source, 'README.md has a ## Deploy section');
     const blocks = (lang: string) => [...source.text.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
-    assert.ok(blocks('sh').some((b) => /docker run --rm --read-only/.test(b)), 'a docker run --read-only block');
-    assert.ok(blocks('yaml').some((b) => /^initContainers:/m.test(b)), 'an initContainer block');
-    assert.ok(blocks('yaml').some((b) => /^kind: Job$/m.test(b)), 'a Job block');
-    assert.ok(blocks('yaml').some((b) => /^services:/m.test(b) && /service_completed_successfully/.test(b)), 'a compose block');
+    assert.ok(
+      blocks('sh').some((b) => /docker run --rm --read-only/.test(b)),
+      'a docker run --read-only block',
+    );
+    assert.ok(
+      blocks('yaml').some((b) => /^initContainers:/m.test(b)),
+      'an initContainer block',
+    );
+    assert.ok(
+      blocks('yaml').some((b) => /^kind: Job$/m.test(b)),
+      'a Job block',
+    );
+    assert.ok(
+      blocks('yaml').some((b) => /^services:/m.test(b) && /service_completed_successfully/.test(b)),
+      'a compose block',
+    );
     // one exit codes table in the README (under "Running it"); the Deploy part links to it
     assert.match(source.text, /\]\(#exit-codes\)/, 'the Deploy part links to the exit codes table');
     for (const code of ['0', '1', '2', '3', '4', '5', '130 / 143']) {
@@ -755,7 +831,10 @@ describe('the Deploy documentation', () => {
 
   it('every YAML block validates (Kubernetes objects, pod-spec fragments, env lists, compose files)', () => {
     assert.ok(source, 'README.md has a ## Deploy section');
-    const blocks = [...source.text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m, i) => ({ label: `${source.file} yaml block ${i + 1}`, text: m[1]! }));
+    const blocks = [...source.text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m, i) => ({
+      label: `${source.file} yaml block ${i + 1}`,
+      text: m[1]!,
+    }));
     assert.ok(blocks.length >= 4);
     const objects: K8sDoc[] = [];
     const fragments: (K8sDoc & { partial: true })[] = [];
@@ -764,8 +843,10 @@ describe('the Deploy documentation', () => {
     for (const block of blocks) {
       const value: unknown = parseYaml(block.text);
       if (isObj(value) && 'kind' in value) objects.push({ label: block.label, object: value });
-      else if (isObj(value) && 'services' in value) assert.ok(validateCompose(value), `${block.label}: ${JSON.stringify(validateCompose.errors)}`);
-      else if (isObj(value) && ('initContainers' in value || 'containers' in value)) fragments.push({ label: block.label, object: wrap(value), partial: true });
+      else if (isObj(value) && 'services' in value)
+        assert.ok(validateCompose(value), `${block.label}: ${JSON.stringify(validateCompose.errors)}`);
+      else if (isObj(value) && ('initContainers' in value || 'containers' in value))
+        fragments.push({ label: block.label, object: wrap(value), partial: true });
       else if (Array.isArray(value) && value.every((e) => isObj(e) && typeof e['name'] === 'string')) {
         fragments.push({ label: block.label, object: wrap({ containers: [{ name: 'x', env: value }] }), partial: true });
       } else assert.fail(`${block.label}: not a Kubernetes object, pod-spec fragment, env list or compose file`);

@@ -20,7 +20,6 @@ function migrationsFolder(files: Record<string, string | Buffer>): string {
   return folder;
 }
 
-
 const sha256 = (content: string | Buffer) => createHash('sha256').update(content).digest('hex');
 
 describe('discoverMigrations: naming', () => {
@@ -47,7 +46,12 @@ describe('discoverMigrations: naming', () => {
   });
 
   it('orders by number, not lexicographically: 1000_x.sql comes after 999_y.sql', () => {
-    const folder = migrationsFolder({ '1000_x.sql': 'SELECT 1;', '999_y.sql': 'SELECT 2;', '002_b.sql': 'SELECT 3;', '010_c.sql': 'SELECT 4;' });
+    const folder = migrationsFolder({
+      '1000_x.sql': 'SELECT 1;',
+      '999_y.sql': 'SELECT 2;',
+      '002_b.sql': 'SELECT 3;',
+      '010_c.sql': 'SELECT 4;',
+    });
     const files = discoverMigrations(folder);
     assert.deepEqual(
       files.map((f) => f.id),
@@ -98,12 +102,15 @@ describe('discoverMigrations: naming', () => {
 
 describe('discoverMigrations: content', () => {
   it('a file that is not valid UTF-8 is a ConfigError naming the file', () => {
-    const folder = migrationsFolder({ '001_a.sql': 'SELECT 1;', '002_latin1.sql': Buffer.from([0x53, 0x45, 0x4c, 0x45, 0x43, 0x54, 0x20, 0x27, 0xe9, 0x27, 0x3b]) });
+    const folder = migrationsFolder({
+      '001_a.sql': 'SELECT 1;',
+      '002_latin1.sql': Buffer.from([0x53, 0x45, 0x4c, 0x45, 0x43, 0x54, 0x20, 0x27, 0xe9, 0x27, 0x3b]),
+    });
     assertConfigError(() => discoverMigrations(folder), /002_latin1\.sql/, /UTF-8/);
   });
 
   it('the checksum is the sha256 of the file bytes, in hex', () => {
-    const content = "CREATE TABLE a (id int);\n-- café 😀\n";
+    const content = 'CREATE TABLE a (id int);\n-- café 😀\n';
     const folder = migrationsFolder({ '001_a.sql': content });
     const [file] = discoverMigrations(folder);
     assert.equal(file?.checksum, sha256(Buffer.from(content, 'utf8')));
@@ -227,7 +234,10 @@ describe('discoverMigrations: the file’s own transaction control', () => {
   it('START TRANSACTION …; and END; are blanked like BEGIN and COMMIT', () => {
     const content = 'START TRANSACTION ISOLATION LEVEL READ COMMITTED;\nCREATE TABLE a (id int);\nEND;\n';
     const [file] = discoverMigrations(migrationsFolder({ '001_a.sql': content }));
-    assert.equal(file?.executable, `${' '.repeat('START TRANSACTION ISOLATION LEVEL READ COMMITTED;'.length)}\nCREATE TABLE a (id int);\n${' '.repeat(4)}\n`);
+    assert.equal(
+      file?.executable,
+      `${' '.repeat('START TRANSACTION ISOLATION LEVEL READ COMMITTED;'.length)}\nCREATE TABLE a (id int);\n${' '.repeat(4)}\n`,
+    );
   });
 
   it('BEGIN inside a DO body, a BEGIN ATOMIC function or a comment is kept', () => {

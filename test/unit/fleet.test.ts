@@ -20,7 +20,10 @@ const file = (text: string) => {
 
 describe('targets file', () => {
   it('reads databases, URLs and schemas; skips blank lines and # comments', () => {
-    const targets = readTargetsFile(file('# fleet\n\ntenant_a\n  tenant_b   shop  # trailing\npostgres://u:secret@other:6543/t_c\n'), server);
+    const targets = readTargetsFile(
+      file('# fleet\n\ntenant_a\n  tenant_b   shop  # trailing\npostgres://u:secret@other:6543/t_c\n'),
+      server,
+    );
     assert.deepEqual(
       targets.map((t) => [t.name, t.connection.host, t.connection.port, t.connection.database, t.schema]),
       [
@@ -42,7 +45,10 @@ describe('targets file', () => {
   ] as const) {
     it(`${what} is exit 2 naming its line`, () => {
       const path = file(text);
-      assert.throws(() => readTargetsFile(path, server), (error: unknown) => error instanceof ConfigError && error.message.includes(`${path}:${line}:`));
+      assert.throws(
+        () => readTargetsFile(path, server),
+        (error: unknown) => error instanceof ConfigError && error.message.includes(`${path}:${line}:`),
+      );
     });
   }
 
@@ -53,19 +59,39 @@ describe('targets file', () => {
 
 describe('shards', () => {
   it('n shards cover every target exactly once, and a target always lands in the same shard', () => {
-    const targets = Array.from({ length: 1000 }, (_, i) => ({ name: `t${i}`, connection: { ...server, database: `t${i}` }, schema: i % 3 ? undefined : 's', origin: '' })) as Target[];
+    const targets = Array.from({ length: 1000 }, (_, i) => ({
+      name: `t${i}`,
+      connection: { ...server, database: `t${i}` },
+      schema: i % 3 ? undefined : 's',
+      origin: '',
+    })) as Target[];
     for (const count of [1, 2, 7]) {
       const shares = Array.from({ length: count }, (_, index) => targets.filter((t) => inShard(t, { index, count })));
-      assert.equal(shares.reduce((n, s) => n + s.length, 0), targets.length);
+      assert.equal(
+        shares.reduce((n, s) => n + s.length, 0),
+        targets.length,
+      );
       assert.equal(new Set(shares.flat()).size, targets.length);
-      if (count === 7) assert.ok(shares.every((s) => s.length > 100), 'roughly even');
+      if (count === 7)
+        assert.ok(
+          shares.every((s) => s.length > 100),
+          'roughly even',
+        );
     }
   });
 });
 
 describe('the pool', () => {
   const targets = Array.from({ length: 10 }, (_, i) => ({ name: `t${i}`, connection: server, schema: undefined, origin: '' })) as Target[];
-  const result = (t: Target, status: TargetResult['status']): TargetResult => ({ target: t.name, schema: null, status, exit_code: status === 'failed' ? 1 : 0, applied: [], duration_ms: 0, error: null });
+  const result = (t: Target, status: TargetResult['status']): TargetResult => ({
+    target: t.name,
+    schema: null,
+    status,
+    exit_code: status === 'failed' ? 1 : 0,
+    applied: [],
+    duration_ms: 0,
+    error: null,
+  });
 
   it('never runs more than `concurrency` at once, and keeps the list order in its results', async () => {
     let running = 0;
@@ -81,13 +107,29 @@ describe('the pool', () => {
       { concurrency: 3, canary: 0, stop: new Stop(), onResult: () => undefined },
     );
     assert.equal(most, 3);
-    assert.deepEqual(results.map((r) => r.target), targets.map((t) => t.name));
+    assert.deepEqual(
+      results.map((r) => r.target),
+      targets.map((t) => t.name),
+    );
   });
 
   it('a failing canary leaves every other target skipped; a passing one lets them run', async () => {
-    const failing = await forEachTarget(targets, async (t) => result(t, t.name === 't1' ? 'failed' : 'applied'), { concurrency: 4, canary: 2, stop: new Stop(), onResult: () => undefined });
-    assert.deepEqual(failing.map((r) => r.status), ['applied', 'failed', ...Array(8).fill('skipped')]);
-    const passing = await forEachTarget(targets, async (t) => result(t, 'applied'), { concurrency: 4, canary: 2, stop: new Stop(), onResult: () => undefined });
+    const failing = await forEachTarget(targets, async (t) => result(t, t.name === 't1' ? 'failed' : 'applied'), {
+      concurrency: 4,
+      canary: 2,
+      stop: new Stop(),
+      onResult: () => undefined,
+    });
+    assert.deepEqual(
+      failing.map((r) => r.status),
+      ['applied', 'failed', ...Array(8).fill('skipped')],
+    );
+    const passing = await forEachTarget(targets, async (t) => result(t, 'applied'), {
+      concurrency: 4,
+      canary: 2,
+      stop: new Stop(),
+      onResult: () => undefined,
+    });
     assert.ok(passing.every((r) => r.status === 'applied'));
   });
 
@@ -101,6 +143,9 @@ describe('the pool', () => {
       },
       { concurrency: 1, canary: 0, stop, onResult: () => undefined },
     );
-    assert.deepEqual(results.map((r) => r.status), ['applied', 'applied', 'applied', ...Array(7).fill('skipped')]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['applied', 'applied', 'applied', ...Array(7).fill('skipped')],
+    );
   });
 });

@@ -25,11 +25,16 @@ function folderOf(files: Record<string, string | Buffer>): string {
 /** The ledger of the default configuration: public.schema_migrations. */
 const LEDGER = { schema: 'public', table: 'schema_migrations' };
 
-const lintFiles = async (files: Record<string, string | Buffer>, ledger = LEDGER): Promise<Finding[]> => [...(await lintMigrations(folderOf(files), ledger)).findings];
+const lintFiles = async (files: Record<string, string | Buffer>, ledger = LEDGER): Promise<Finding[]> => [
+  ...(await lintMigrations(folderOf(files), ledger)).findings,
+];
 
 /** Lints one transactional file (after 001, which creates the table `runs`). */
 async function lintAfterRuns(sql: string): Promise<Finding[]> {
-  const findings = await lintFiles({ '001_runs.sql': 'CREATE TABLE IF NOT EXISTS runs (id bigint PRIMARY KEY, status text);\n', '002_change.sql': sql });
+  const findings = await lintFiles({
+    '001_runs.sql': 'CREATE TABLE IF NOT EXISTS runs (id bigint PRIMARY KEY, status text);\n',
+    '002_change.sql': sql,
+  });
   return findings.filter((f) => f.file === '002_change.sql');
 }
 
@@ -107,7 +112,10 @@ describe('lint: transaction control', () => {
   });
 
   it('COMMIT PREPARED and PREPARE TRANSACTION are findings', async () => {
-    assert.deepEqual(rules(await lintAfterRuns("PREPARE TRANSACTION 'x';\nCOMMIT PREPARED 'x';\n")), ['transaction-control', 'transaction-control']);
+    assert.deepEqual(rules(await lintAfterRuns("PREPARE TRANSACTION 'x';\nCOMMIT PREPARED 'x';\n")), [
+      'transaction-control',
+      'transaction-control',
+    ]);
   });
 
   it('BEGIN in a -- xyn:no-transaction file is a finding', async () => {
@@ -118,7 +126,9 @@ describe('lint: transaction control', () => {
 
 describe('lint: directives', () => {
   it('-- xyn:no-transaction after the first statement has no effect and is a finding', async () => {
-    const findings = await lintAfterRuns('SELECT 1;\n-- xyn:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS runs_status_idx ON runs (status);\n');
+    const findings = await lintAfterRuns(
+      'SELECT 1;\n-- xyn:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS runs_status_idx ON runs (status);\n',
+    );
     assert.deepEqual(rules(findings), ['directive', 'concurrently-in-transaction']);
     assert.equal(where(findings[0]), '002_change.sql:2:1');
   });
@@ -174,7 +184,9 @@ describe('lint: IF NOT EXISTS guards', () => {
 
 describe('lint: constraints need a guard', () => {
   it('ADD CONSTRAINT at the top level is an unguarded-constraint finding', async () => {
-    assert.deepEqual(rules(await lintAfterRuns('ALTER TABLE runs ADD CONSTRAINT runs_status_check CHECK (status <> \'\');\n')), ['unguarded-constraint']);
+    assert.deepEqual(rules(await lintAfterRuns("ALTER TABLE runs ADD CONSTRAINT runs_status_check CHECK (status <> '');\n")), [
+      'unguarded-constraint',
+    ]);
   });
 
   it('ADD CONSTRAINT inside a DO block that checks pg_constraint: no finding', async () => {
@@ -200,7 +212,8 @@ describe('lint: CONCURRENTLY needs -- xyn:no-transaction', () => {
   });
 
   it('both in a -- xyn:no-transaction file: no finding', async () => {
-    const sql = '-- xyn:no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS runs_old_idx;\nCREATE INDEX CONCURRENTLY IF NOT EXISTS runs_status_idx ON runs (status);\n';
+    const sql =
+      '-- xyn:no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS runs_old_idx;\nCREATE INDEX CONCURRENTLY IF NOT EXISTS runs_status_idx ON runs (status);\n';
     assert.deepEqual(await lintAfterRuns(sql), []);
   });
 });
@@ -213,11 +226,14 @@ describe('lint: an index built without CONCURRENTLY', () => {
   });
 
   it('on a table no file creates is a finding', async () => {
-    assert.deepEqual(rules(await lintAfterRuns('CREATE INDEX IF NOT EXISTS users_email_idx ON public.users (email);\n')), ['index-without-concurrently']);
+    assert.deepEqual(rules(await lintAfterRuns('CREATE INDEX IF NOT EXISTS users_email_idx ON public.users (email);\n')), [
+      'index-without-concurrently',
+    ]);
   });
 
   it('on a table created earlier in the same file: no finding', async () => {
-    const sql = 'BEGIN;\nCREATE TABLE IF NOT EXISTS labels (id int, run_id bigint);\nCREATE INDEX IF NOT EXISTS labels_run_id_idx ON public.labels (run_id);\nCOMMIT;\n';
+    const sql =
+      'BEGIN;\nCREATE TABLE IF NOT EXISTS labels (id int, run_id bigint);\nCREATE INDEX IF NOT EXISTS labels_run_id_idx ON public.labels (run_id);\nCOMMIT;\n';
     assert.deepEqual(await lintAfterRuns(sql), []);
   });
 });
@@ -230,7 +246,8 @@ describe('lint: SET NOT NULL', () => {
   it('after a CHECK that is still NOT VALID is a finding', async () => {
     const findings = await lintFiles({
       '001_runs.sql': 'CREATE TABLE IF NOT EXISTS runs (id bigint, status text);\n',
-      '002_check.sql': '-- xyn:lint-ignore unguarded-constraint\nALTER TABLE runs ADD CONSTRAINT runs_status_not_null CHECK (status IS NOT NULL) NOT VALID;\n',
+      '002_check.sql':
+        '-- xyn:lint-ignore unguarded-constraint\nALTER TABLE runs ADD CONSTRAINT runs_status_not_null CHECK (status IS NOT NULL) NOT VALID;\n',
       '003_not_null.sql': 'ALTER TABLE runs ALTER COLUMN status SET NOT NULL;\n',
     });
     assert.deepEqual(rules(findings), ['set-not-null-without-check']);
@@ -239,7 +256,8 @@ describe('lint: SET NOT NULL', () => {
   it('after a CHECK (column IS NOT NULL) added NOT VALID and validated by earlier files: no finding', async () => {
     const findings = await lintFiles({
       '001_runs.sql': 'CREATE TABLE IF NOT EXISTS runs (id bigint, status text);\n',
-      '002_check.sql': '-- xyn:lint-ignore unguarded-constraint\nALTER TABLE runs ADD CONSTRAINT runs_status_not_null CHECK (status IS NOT NULL) NOT VALID;\n',
+      '002_check.sql':
+        '-- xyn:lint-ignore unguarded-constraint\nALTER TABLE runs ADD CONSTRAINT runs_status_not_null CHECK (status IS NOT NULL) NOT VALID;\n',
       '003_validate.sql': 'ALTER TABLE runs VALIDATE CONSTRAINT runs_status_not_null;\n',
       '004_not_null.sql': 'ALTER TABLE runs ALTER COLUMN status SET NOT NULL;\n',
     });
@@ -247,24 +265,39 @@ describe('lint: SET NOT NULL', () => {
   });
 
   it('on a table created earlier in the same file: no finding', async () => {
-    assert.deepEqual(await lintAfterRuns('CREATE TABLE IF NOT EXISTS labels (id int);\nALTER TABLE labels ALTER COLUMN id SET NOT NULL;\n'), []);
+    assert.deepEqual(
+      await lintAfterRuns('CREATE TABLE IF NOT EXISTS labels (id int);\nALTER TABLE labels ALTER COLUMN id SET NOT NULL;\n'),
+      [],
+    );
   });
 });
 
 describe('lint: ADD COLUMN with a volatile default', () => {
-  for (const type of ["uuid DEFAULT gen_random_uuid()", 'double precision DEFAULT random()', "timestamptz DEFAULT pg_catalog.clock_timestamp() + interval '1 day'", 'bigserial', 'bigint GENERATED ALWAYS AS IDENTITY']) {
+  for (const type of [
+    'uuid DEFAULT gen_random_uuid()',
+    'double precision DEFAULT random()',
+    "timestamptz DEFAULT pg_catalog.clock_timestamp() + interval '1 day'",
+    'bigserial',
+    'bigint GENERATED ALWAYS AS IDENTITY',
+  ]) {
     it(`ADD COLUMN x ${type} on an existing table is a finding`, async () => {
       assert.deepEqual(rules(await lintAfterRuns(`ALTER TABLE runs ADD COLUMN IF NOT EXISTS x ${type};\n`)), ['volatile-default']);
     });
   }
 
   it("stable or constant defaults (now(), 0, '{}'::jsonb) rewrite nothing: no finding", async () => {
-    const sql = "ALTER TABLE runs ADD COLUMN IF NOT EXISTS run_at timestamptz NOT NULL DEFAULT now(), ADD COLUMN IF NOT EXISTS priority int DEFAULT 0, ADD COLUMN IF NOT EXISTS labels jsonb DEFAULT '{}'::jsonb;\n";
+    const sql =
+      "ALTER TABLE runs ADD COLUMN IF NOT EXISTS run_at timestamptz NOT NULL DEFAULT now(), ADD COLUMN IF NOT EXISTS priority int DEFAULT 0, ADD COLUMN IF NOT EXISTS labels jsonb DEFAULT '{}'::jsonb;\n";
     assert.deepEqual(await lintAfterRuns(sql), []);
   });
 
   it('on a table created earlier in the same file: no finding', async () => {
-    assert.deepEqual(await lintAfterRuns('CREATE TABLE IF NOT EXISTS labels (id int);\nALTER TABLE labels ADD COLUMN IF NOT EXISTS key uuid DEFAULT gen_random_uuid();\n'), []);
+    assert.deepEqual(
+      await lintAfterRuns(
+        'CREATE TABLE IF NOT EXISTS labels (id int);\nALTER TABLE labels ADD COLUMN IF NOT EXISTS key uuid DEFAULT gen_random_uuid();\n',
+      ),
+      [],
+    );
   });
 
   it('points at the volatile function', async () => {
@@ -279,7 +312,10 @@ describe('lint: a column type change', () => {
   });
 
   it('on a table created earlier in the same file: no finding', async () => {
-    assert.deepEqual(await lintAfterRuns('CREATE TABLE IF NOT EXISTS labels (id int);\nALTER TABLE labels ALTER COLUMN id SET DATA TYPE bigint;\n'), []);
+    assert.deepEqual(
+      await lintAfterRuns('CREATE TABLE IF NOT EXISTS labels (id int);\nALTER TABLE labels ALTER COLUMN id SET DATA TYPE bigint;\n'),
+      [],
+    );
   });
 });
 
@@ -308,7 +344,8 @@ describe('lint: VALIDATE CONSTRAINT in the transaction that added it NOT VALID',
 });
 
 describe('lint: silencing', () => {
-  const twoIndexes = 'CREATE INDEX IF NOT EXISTS runs_status_idx ON runs (status);\nCREATE INDEX IF NOT EXISTS runs_id_status_idx ON runs (id, status);\n';
+  const twoIndexes =
+    'CREATE INDEX IF NOT EXISTS runs_status_idx ON runs (status);\nCREATE INDEX IF NOT EXISTS runs_id_status_idx ON runs (id, status);\n';
 
   it('-- xyn:lint-ignore <rule>: why … silences the rule in the whole file, wherever it stands', async () => {
     assert.deepEqual(await lintAfterRuns(`${twoIndexes}-- xyn:lint-ignore index-without-concurrently: runs is tiny everywhere\n`), []);
@@ -321,12 +358,15 @@ describe('lint: silencing', () => {
   });
 
   it('several rules in one comment, separated by commas or spaces', async () => {
-    const sql = "-- xyn:lint-ignore missing-if-not-exists, index-without-concurrently volatile-default\nCREATE INDEX runs_status_idx ON runs (status);\nALTER TABLE runs ADD COLUMN k uuid DEFAULT gen_random_uuid();\n";
+    const sql =
+      '-- xyn:lint-ignore missing-if-not-exists, index-without-concurrently volatile-default\nCREATE INDEX runs_status_idx ON runs (status);\nALTER TABLE runs ADD COLUMN k uuid DEFAULT gen_random_uuid();\n';
     assert.deepEqual(await lintAfterRuns(sql), []);
   });
 
   it('a statement the parser rejects can be silenced for that statement (syntax newer than the parser)', async () => {
-    const findings = await lintAfterRuns('-- xyn:lint-ignore-next syntax: needs PostgreSQL 19\nALTER TABLE runs FROBNICATE;\nALTER TABLE runs FROBNICATE;\n');
+    const findings = await lintAfterRuns(
+      '-- xyn:lint-ignore-next syntax: needs PostgreSQL 19\nALTER TABLE runs FROBNICATE;\nALTER TABLE runs FROBNICATE;\n',
+    );
     assert.deepEqual(rules(findings), ['syntax']);
     assert.equal(findings[0]?.line, 3);
   });
@@ -356,7 +396,8 @@ describe('lint: the shipped migrations and the template', () => {
   it('migrations/ has no finding beyond the known ones', async () => {
     const { findings, files } = await lintMigrations('migrations', LEDGER);
     assert.ok(files >= 6);
-    for (const finding of findings) assert.ok(known.includes(`${where(finding)} ${finding.rule}`), `unexpected: ${where(finding)} ${finding.rule} ${finding.message}`);
+    for (const finding of findings)
+      assert.ok(known.includes(`${where(finding)} ${finding.rule}`), `unexpected: ${where(finding)} ${finding.rule} ${finding.message}`);
   });
 
   it('a file written by `new` from the template lints clean, for the default ledger and a configured one', async () => {
@@ -366,7 +407,8 @@ describe('lint: the shipped migrations and the template', () => {
   });
 
   it("the template's ledger insert: unqualified in public, qualified elsewhere, reserved words quoted", () => {
-    const insertOf = (ledger: { schema: string; table: string }) => /^INSERT INTO (\S+) \(id\)/m.exec(migrationTemplate('006_x', ledger))?.[1];
+    const insertOf = (ledger: { schema: string; table: string }) =>
+      /^INSERT INTO (\S+) \(id\)/m.exec(migrationTemplate('006_x', ledger))?.[1];
     assert.equal(insertOf(LEDGER), 'schema_migrations');
     assert.equal(insertOf({ schema: 'ops', table: 'applied_migrations' }), 'ops.applied_migrations');
     assert.equal(insertOf({ schema: 'public', table: 'order' }), '"order"');
@@ -376,13 +418,17 @@ describe('lint: the shipped migrations and the template', () => {
 
 describe('lint: a file records itself in the configured ledger only', () => {
   const ops = { schema: 'ops', table: 'applied_migrations' };
-  const selfInsert = (table: string) => `CREATE TABLE IF NOT EXISTS a (id int);\nINSERT INTO ${table} (id) VALUES ('001_a') ON CONFLICT (id) DO NOTHING;\n`;
+  const selfInsert = (table: string) =>
+    `CREATE TABLE IF NOT EXISTS a (id int);\nINSERT INTO ${table} (id) VALUES ('001_a') ON CONFLICT (id) DO NOTHING;\n`;
 
   it('inserting its own id into schema_migrations under another ledger is a finding at the table name, naming both', async () => {
     const findings = await lintFiles({ '001_a.sql': selfInsert('schema_migrations') }, ops);
     assert.deepEqual(rules(findings), ['foreign-ledger-insert']);
     assert.equal(where(findings[0]), '001_a.sql:2:13');
-    assert.match(findings[0]!.message, /records its id 001_a in schema_migrations, but the ledger is ops\.applied_migrations \(XYN_LEDGER_SCHEMA=ops, XYN_LEDGER_TABLE=applied_migrations\)/);
+    assert.match(
+      findings[0]!.message,
+      /records its id 001_a in schema_migrations, but the ledger is ops\.applied_migrations \(XYN_LEDGER_SCHEMA=ops, XYN_LEDGER_TABLE=applied_migrations\)/,
+    );
     assert.equal(lintRules['foreign-ledger-insert'].silenceable, true);
   });
 
@@ -408,7 +454,10 @@ describe('lint: a file records itself in the configured ledger only', () => {
 
 describe('lint: output and exit code', () => {
   it('findings make a LintFindings error: exit 1, a one-sentence summary', async () => {
-    const report = await lintMigrations(folderOf({ '001_a.sql': 'CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n', '002_b.sql': 'ROLLBACK;\n' }), LEDGER);
+    const report = await lintMigrations(
+      folderOf({ '001_a.sql': 'CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n', '002_b.sql': 'ROLLBACK;\n' }),
+      LEDGER,
+    );
     const error = new LintFindings(report);
     assert.equal(error.exitCode, 1);
     assert.equal(error.message, '3 lint findings in 2 files.');

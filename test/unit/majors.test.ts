@@ -46,8 +46,12 @@ describe('the supported range', () => {
   });
 
   it('refuses a server older than the oldest supported major, naming its version; accepts the others and an unknown one', () => {
-    assert.equal(unsupportedServer('13.23'), 'PostgreSQL 13.23 is not supported: xyn-migrate supports PostgreSQL 14 to 18, each tested; upgrade the server');
+    assert.equal(
+      unsupportedServer('13.23'),
+      'PostgreSQL 13.23 is not supported: xyn-migrate supports PostgreSQL 14 to 18, each tested; upgrade the server',
+    );
     assert.match(unsupportedServer('9.6.24 (Debian 9.6.24-1.pgdg110+1)') ?? '', /^PostgreSQL 9\.6\.24 is not supported/);
-    for (const version of ['14.23', '18.4 (Debian 18.4-1.pgdg13+1)', '19devel', undefined, '']) assert.equal(unsupportedServer(version), undefined, version);
+    for (const version of ['14.23', '18.4 (Debian 18.4-1.pgdg13+1)', '19devel', undefined, ''])
+      assert.equal(unsupportedServer(version), undefined, version);
   });
 });

@@ -23,7 +23,13 @@ function file(id: string, checksum = `sum-of-${id}`): MigrationFile {
 
 /** A ledger row; `checksum: null` is a row adopted from the old shell script's ledger. */
 function row(id: string, checksum: string | null = `sum-of-${id}`): LedgerRow {
-  return { id, appliedAt: new Date('2024-01-01T00:00:00Z'), checksum, durationMs: checksum === null ? null : 12, appliedBy: checksum === null ? null : 'test' };
+  return {
+    id,
+    appliedAt: new Date('2024-01-01T00:00:00Z'),
+    checksum,
+    durationMs: checksum === null ? null : 12,
+    appliedBy: checksum === null ? null : 'test',
+  };
 }
 
 const strict: PlanOptions = { required: { kind: 'list', ids: [] }, allowDrift: false, allowOutOfOrder: false, allowMissingFiles: false };
@@ -92,7 +98,10 @@ describe('planMigrations: entries', () => {
 
   it('of two rows without files, the one below the newest file is refused and the one above it is ahead', () => {
     const plan = planMigrations([file('001_a'), file('003_c')], [row('001_a'), row('002_gone'), row('003_c'), row('009_newer')], strict);
-    assert.deepEqual(plan.refusals.map((r) => [r.kind, r.id]), [['missing-file', '002_gone']]);
+    assert.deepEqual(
+      plan.refusals.map((r) => [r.kind, r.id]),
+      [['missing-file', '002_gone']],
+    );
     assert.deepEqual(plan.ahead, ['009_newer']);
   });
 
@@ -154,7 +163,11 @@ describe('planMigrations: refusals and overrides', () => {
   });
 
   it('an applied id with no file is a warning when missing files are allowed', () => {
-    const plan = planMigrations([file('001_a'), file('003_c')], [row('001_a'), row('002_gone'), row('003_c')], options({ allowMissingFiles: true }));
+    const plan = planMigrations(
+      [file('001_a'), file('003_c')],
+      [row('001_a'), row('002_gone'), row('003_c')],
+      options({ allowMissingFiles: true }),
+    );
     assert.deepEqual(plan.refusals, []);
     assert.equal(plan.warnings.length, 1);
     assert.match(plan.warnings[0]!.message, /002_gone/);
@@ -240,12 +253,20 @@ describe('planMigrations: rows adopted without a checksum', () => {
 
 describe('planMigrations: required migrations', () => {
   it('a required id with no ledger row is missing, even when its file is pending', () => {
-    const plan = planMigrations([file('001_initial_schema'), file('002_b')], [], options({ required: { kind: 'list', ids: ['001_initial_schema'] } }));
+    const plan = planMigrations(
+      [file('001_initial_schema'), file('002_b')],
+      [],
+      options({ required: { kind: 'list', ids: ['001_initial_schema'] } }),
+    );
     assert.deepEqual(plan.missingRequired, ['001_initial_schema']);
   });
 
   it('a required id that is applied is not missing', () => {
-    const plan = planMigrations([file('001_initial_schema')], [row('001_initial_schema')], options({ required: { kind: 'list', ids: ['001_initial_schema'] } }));
+    const plan = planMigrations(
+      [file('001_initial_schema')],
+      [row('001_initial_schema')],
+      options({ required: { kind: 'list', ids: ['001_initial_schema'] } }),
+    );
     assert.deepEqual(plan.missingRequired, []);
   });
 
@@ -255,7 +276,11 @@ describe('planMigrations: required migrations', () => {
   });
 
   it('required `all` means every file present, and only those', () => {
-    const plan = planMigrations([file('001_a'), file('002_b'), file('003_c')], [row('001_a'), row('000_old_not_a_file')], options({ required: { kind: 'all' }, allowMissingFiles: true }));
+    const plan = planMigrations(
+      [file('001_a'), file('002_b'), file('003_c')],
+      [row('001_a'), row('000_old_not_a_file')],
+      options({ required: { kind: 'all' }, allowMissingFiles: true }),
+    );
     assert.deepEqual(plan.missingRequired, ['002_b', '003_c']);
   });
 
@@ -280,7 +305,10 @@ describe('isSteadyState and migrationNumber', () => {
     assert.equal(isSteadyState(planMigrations([file('001_a')], [], strict)), false);
     assert.equal(isSteadyState(planMigrations([file('001_a')], [row('001_a', null)], strict)), false);
     assert.equal(isSteadyState(planMigrations([file('001_a', 'x')], [row('001_a', 'y')], strict)), false);
-    assert.equal(isSteadyState(planMigrations([file('001_a')], [row('001_a')], options({ required: { kind: 'list', ids: ['002_b'] } }))), false);
+    assert.equal(
+      isSteadyState(planMigrations([file('001_a')], [row('001_a')], options({ required: { kind: 'list', ids: ['002_b'] } }))),
+      false,
+    );
   });
 
   it('a warning alone (allowed drift) is still the steady state', () => {

@@ -14,7 +14,11 @@ const texts = (sql: string): string[] => lex(sql).statements.map((s) => s.text);
 
 const onlyStatement = (sql: string): Statement => {
   const { statements } = lex(sql);
-  assert.equal(statements.length, 1, `expected one statement in ${JSON.stringify(sql)}, got ${JSON.stringify(statements.map((s) => s.text))}`);
+  assert.equal(
+    statements.length,
+    1,
+    `expected one statement in ${JSON.stringify(sql)}, got ${JSON.stringify(statements.map((s) => s.text))}`,
+  );
   return statements[0]!;
 };
 
@@ -125,7 +129,7 @@ describe('lex: statement boundaries', () => {
 
   it('CASE … END inside a BEGIN ATOMIC body does not close the body early', () => {
     const fn =
-      'CREATE OR REPLACE FUNCTION sign_of(a int) RETURNS text LANGUAGE sql\nBEGIN ATOMIC\n  SELECT CASE WHEN a < 0 THEN \'-\' ELSE \'+\' END;\n  SELECT \'done\';\nEND';
+      "CREATE OR REPLACE FUNCTION sign_of(a int) RETURNS text LANGUAGE sql\nBEGIN ATOMIC\n  SELECT CASE WHEN a < 0 THEN '-' ELSE '+' END;\n  SELECT 'done';\nEND";
     assert.deepEqual(texts(`${fn};\nSELECT 2;`), [fn, 'SELECT 2']);
   });
 
@@ -192,11 +196,21 @@ describe('lex: statement positions and keywords', () => {
   });
 
   it('keeps the first four words upper-cased as keywords', () => {
-    assert.deepEqual(onlyStatement('create unique index concurrently if not exists i on t (a)').keywords, ['CREATE', 'UNIQUE', 'INDEX', 'CONCURRENTLY']);
+    assert.deepEqual(onlyStatement('create unique index concurrently if not exists i on t (a)').keywords, [
+      'CREATE',
+      'UNIQUE',
+      'INDEX',
+      'CONCURRENTLY',
+    ]);
   });
 
   it('keywords skip strings, comments and punctuation', () => {
-    assert.deepEqual(onlyStatement("/* x */ begin -- y\n transaction isolation level serializable").keywords, ['BEGIN', 'TRANSACTION', 'ISOLATION', 'LEVEL']);
+    assert.deepEqual(onlyStatement('/* x */ begin -- y\n transaction isolation level serializable').keywords, [
+      'BEGIN',
+      'TRANSACTION',
+      'ISOLATION',
+      'LEVEL',
+    ]);
   });
 });
 

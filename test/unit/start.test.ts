@@ -73,7 +73,11 @@ describe('the code cache', () => {
       const env = { PATH: process.env.PATH, XYN_CODE_CACHE_OUT: out };
       const trained = spawnSync(process.execPath, [join(dir, 'cli.js'), '--version'], { encoding: 'utf8', env });
       assert.equal(trained.status, 0, trained.stderr);
-      assert.deepEqual(readFileSync(out).subarray(0, 32), readFileSync(join(DIST, 'cli.js.cache')).subarray(0, 32), 'made for this very file');
+      assert.deepEqual(
+        readFileSync(out).subarray(0, 32),
+        readFileSync(join(DIST, 'cli.js.cache')).subarray(0, 32),
+        'made for this very file',
+      );
       const unwritable = spawnSync(process.execPath, [join(dir, 'cli.js'), '--version'], {
         encoding: 'utf8',
         env: { ...env, XYN_CODE_CACHE_OUT: join(dir, 'no-such-folder', 'x.cache') },
