@@ -150,6 +150,8 @@ async function setup(): Promise<void> {
     const t0 = Date.now();
     engine.docker(['build', '--network', 'host', '--build-arg', `VERSION=${version}`, ...npmSecrets(secrets), '-t', IMAGE, '-f', join(ROOT, 'Dockerfile'), ROOT]);
     log(`built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    // The image this run replaced, and any other untagged one, would pile up in the kept data root.
+    engine.docker(['image', 'prune', '--force']);
   } finally {
     rmSync(secrets, { recursive: true, force: true });
   }
