@@ -8,7 +8,7 @@
  * cache stay there, so a warm run builds nothing it built before.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -53,6 +53,7 @@ export interface Engine {
 }
 
 export async function startEngine(dataRoot: string, log: (line: string) => void): Promise<Engine> {
+  removeStaleRunDirs();
   const run = mkdtempSync(join(tmpdir(), 'xyn-dockerd-'));
   const configFile = join(run, 'daemon.json');
   writeFileSync(configFile, JSON.stringify(DAEMON_CONFIG));
@@ -62,7 +63,8 @@ export async function startEngine(dataRoot: string, log: (line: string) => void)
   const daemon: ChildProcess = spawn(
     DOCKERD,
     ['--config-file', configFile, '--data-root', dataRoot, '--exec-root', join(run, 'exec'), '--pidfile', join(run, 'dockerd.pid'), '--host', `unix://${socket}`],
-    { stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')] },
+    // detached: a process group of its own, so that nothing dockerd signals at shutdown reaches this test
+    { stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')], detached: true },
   );
   const pid = daemon.pid;
   if (pid === undefined) throw new Error('dockerd did not start');
@@ -119,6 +121,22 @@ function removeRunDir(run: string): void {
     .sort((a, b) => b.length - a.length);
   for (const point of mounts) spawnSync('umount', ['-l', point], { stdio: 'ignore' });
   rmSync(run, { recursive: true, force: true });
+}
+
+/** Run folders of earlier runs that were killed (their dockerd is gone), with their mounts. */
+function removeStaleRunDirs(): void {
+  for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith('xyn-dockerd-'))) {
+    const run = join(tmpdir(), name);
+    let alive = false;
+    try {
+      process.kill(Number(readFileSync(join(run, 'dockerd.pid'), 'utf8')), 0);
+      alive = true;
+    } catch (error) {
+      // no such process; or no pid file yet, which a run that is starting right now may not have written
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && Date.now() - statSync(run).mtimeMs < 300_000) alive = true;
+    }
+    if (!alive) removeRunDir(run);
+  }
 }
 
 /** The host's network interfaces that an engine with a bridge would have made. */

