@@ -29,14 +29,21 @@ const PACKAGES: Record<string, string> = {
 
 /** Installs with apt-get what is missing; throws saying why when that cannot be done. */
 export function ensurePackages(log: (line: string) => void): void {
-  const missing = [...new Set(Object.entries(PACKAGES).filter(([file]) => !existsSync(file)).map(([, pkg]) => pkg))];
+  const missing = [
+    ...new Set(
+      Object.entries(PACKAGES)
+        .filter(([file]) => !existsSync(file))
+        .map(([, pkg]) => pkg),
+    ),
+  ];
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) throw new Error(`the image test needs ${missing.join(', ')} (Debian packages) and root to install them`);
   log(`installing ${missing.join(', ')} with apt-get`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const apt = (args: string[]) => {
     const result = spawnSync('apt-get', args, { env, encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed (exit ${result.status}): ${(result.stderr || result.stdout).slice(-2000)}`);
+    if (result.status !== 0)
+      throw new Error(`apt-get ${args.join(' ')} failed (exit ${result.status}): ${(result.stderr || result.stdout).slice(-2000)}`);
   };
   apt(['update', '-qq']);
   apt(['install', '-y', '-qq', '--no-install-recommends', ...missing]);
@@ -62,7 +69,18 @@ export async function startEngine(dataRoot: string, log: (line: string) => void)
   const logFile = join(run, 'dockerd.log');
   const daemon: ChildProcess = spawn(
     DOCKERD,
-    ['--config-file', configFile, '--data-root', dataRoot, '--exec-root', join(run, 'exec'), '--pidfile', join(run, 'dockerd.pid'), '--host', `unix://${socket}`],
+    [
+      '--config-file',
+      configFile,
+      '--data-root',
+      dataRoot,
+      '--exec-root',
+      join(run, 'exec'),
+      '--pidfile',
+      join(run, 'dockerd.pid'),
+      '--host',
+      `unix://${socket}`,
+    ],
     // detached: a process group of its own, so that nothing dockerd signals at shutdown reaches this test
     { stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')], detached: true },
   );

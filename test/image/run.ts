@@ -75,11 +75,17 @@ let engine: Engine | undefined;
  * `docker run --rm --network host … IMAGE args`. `env` goes in by name only (`-e NAME`), so no
  * URL or password is ever on a command line or in this test's output.
  */
-function runContainer(args: readonly string[], options: { docker?: string[]; env?: Record<string, string>; image?: string; name?: string } = {}): { done: Promise<Run> } {
+function runContainer(
+  args: readonly string[],
+  options: { docker?: string[]; env?: Record<string, string>; image?: string; name?: string } = {},
+): { done: Promise<Run> } {
   assert(engine, 'no engine');
   const env = options.env ?? {};
   const command = [
-    'run', '--rm', '--network', 'host',
+    'run',
+    '--rm',
+    '--network',
+    'host',
     ...(options.name ? ['--name', options.name] : []),
     ...Object.keys(env).flatMap((name) => ['-e', name]),
     ...(options.docker ?? []),
@@ -151,7 +157,19 @@ async function setup(): Promise<void> {
   try {
     log(`building ${IMAGE} with ./Dockerfile (BuildKit)`);
     const t0 = Date.now();
-    engine.docker(['build', '--network', 'host', '--build-arg', `VERSION=${version}`, ...npmSecrets(secrets), '-t', IMAGE, '-f', join(ROOT, 'Dockerfile'), ROOT]);
+    engine.docker([
+      'build',
+      '--network',
+      'host',
+      '--build-arg',
+      `VERSION=${version}`,
+      ...npmSecrets(secrets),
+      '-t',
+      IMAGE,
+      '-f',
+      join(ROOT, 'Dockerfile'),
+      ROOT,
+    ]);
     log(`built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     // The image this run replaced, and any other untagged one, would pile up in the kept data root.
     engine.docker(['image', 'prune', '--force']);
@@ -162,7 +180,12 @@ async function setup(): Promise<void> {
   notInterrupted();
   server = await startOwnServer();
   const url = new URL(server.url);
-  process.env.XYN_TEST_PG = JSON.stringify({ host: url.hostname, port: Number(url.port), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) });
+  process.env.XYN_TEST_PG = JSON.stringify({
+    host: url.hostname,
+    port: Number(url.port),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+  });
   log(`PostgreSQL on 127.0.0.1:${url.port}`);
 }
 
@@ -173,8 +196,14 @@ async function cases(): Promise<void> {
   const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
   await check('the image: its label and --version are package.json version; TZ=UTC; only the .sql files; size', async () => {
-    const inspect = JSON.parse(engine!.docker(['image', 'inspect', IMAGE]))[0] as { Size: number; Config: { Labels: Record<string, string>; Env: string[]; User: string } };
-    assert(inspect.Config.Labels['org.opencontainers.image.version'] === version, `label version ${inspect.Config.Labels['org.opencontainers.image.version']}`);
+    const inspect = JSON.parse(engine!.docker(['image', 'inspect', IMAGE]))[0] as {
+      Size: number;
+      Config: { Labels: Record<string, string>; Env: string[]; User: string };
+    };
+    assert(
+      inspect.Config.Labels['org.opencontainers.image.version'] === version,
+      `label version ${inspect.Config.Labels['org.opencontainers.image.version']}`,
+    );
     const run = await runImage(['--version']);
     expectExit(run, 0, '--version');
     assert(run.stdout.trim() === version, `--version printed ${run.stdout.trim()}`);
@@ -191,7 +220,9 @@ async function cases(): Promise<void> {
     } finally {
       engine!.docker(['rm', container]);
     }
-    const base = JSON.parse(engine!.docker(['image', 'inspect', baseNames(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).distroless]))[0] as { Size: number };
+    const base = JSON.parse(
+      engine!.docker(['image', 'inspect', baseNames(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).distroless]),
+    )[0] as { Size: number };
     log(`image size ${(inspect.Size / 1e6).toFixed(1)} MB (the distroless stand-in base: ${(base.Size / 1e6).toFixed(1)} MB)`);
   });
 
@@ -241,7 +272,10 @@ async function cases(): Promise<void> {
 
   await check('an arbitrary uid with group 0 (OpenShift): migrate exits 0', async () => {
     const db = await database();
-    const run = await runImage([], { env: { DATABASE_URL: db.url }, docker: ['--read-only', '--user', '1000730000:0', '--cap-drop', 'ALL'] });
+    const run = await runImage([], {
+      env: { DATABASE_URL: db.url },
+      docker: ['--read-only', '--user', '1000730000:0', '--cap-drop', 'ALL'],
+    });
     expectExit(run, 0, 'uid 1000730000');
   });
 
@@ -251,7 +285,10 @@ async function cases(): Promise<void> {
     chmodSync(dir, 0o755);
     writeFileSync(join(dir, 'database_url'), `${db.url}\n`, { mode: 0o444 });
     try {
-      const run = await runImage([], { env: { DATABASE_URL_FILE: '/run/secrets/database_url' }, docker: ['--read-only', '-v', `${join(dir, 'database_url')}:/run/secrets/database_url:ro`] });
+      const run = await runImage([], {
+        env: { DATABASE_URL_FILE: '/run/secrets/database_url' },
+        docker: ['--read-only', '-v', `${join(dir, 'database_url')}:/run/secrets/database_url:ro`],
+      });
       expectExit(run, 0, 'migrate with DATABASE_URL_FILE');
       assert((await ledgerIdsOf(db)).length === SHIPPED, 'the migrations were applied');
     } finally {
@@ -267,11 +304,17 @@ async function cases(): Promise<void> {
     writeFileSync(termLog, '', { mode: 0o666 });
     chmodSync(termLog, 0o666);
     try {
-      const run = await runImage([], { env: { DATABASE_URL: db.url }, docker: ['--read-only', '-v', `${dir}:/migrations:ro`, '-v', `${termLog}:/dev/termination-log`] });
+      const run = await runImage([], {
+        env: { DATABASE_URL: db.url },
+        docker: ['--read-only', '-v', `${dir}:/migrations:ro`, '-v', `${termLog}:/dev/termination-log`],
+      });
       expectExit(run, 1, 'broken migration');
       const message = readFileSync(termLog, 'utf8');
       assert(/001_broken\.sql:2:1/.test(message), `termination log: ${JSON.stringify(message)}`);
-      assert(message.trim() === lastMessage(run).trim(), `termination log ${JSON.stringify(message)} vs last log line ${JSON.stringify(lastMessage(run))}`);
+      assert(
+        message.trim() === lastMessage(run).trim(),
+        `termination log ${JSON.stringify(message)} vs last log line ${JSON.stringify(lastMessage(run))}`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
       rmSync(logDir, { recursive: true, force: true });
@@ -283,15 +326,31 @@ async function cases(): Promise<void> {
     const dir = migrationsDir({ '001_slow.sql': 'CREATE TABLE slow_marker (id int);\nSELECT pg_sleep(60);' });
     const name = `xyn-image-test-stop-${process.pid}`;
     try {
-      const { done } = runContainer([], { env: { DATABASE_URL: db.url }, name, docker: ['--label', 'xyn.image-test', '-v', `${dir}:/migrations:ro`] });
-      await waitFor('the slow statement', async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()`, [db.name])).length > 0, 30_000);
+      const { done } = runContainer([], {
+        env: { DATABASE_URL: db.url },
+        name,
+        docker: ['--label', 'xyn.image-test', '-v', `${dir}:/migrations:ro`],
+      });
+      await waitFor(
+        'the slow statement',
+        async () =>
+          (
+            await db.query(
+              `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()`,
+              [db.name],
+            )
+          ).length > 0,
+        30_000,
+      );
       const t0 = Date.now();
       engine!.docker(['stop', name]);
       const run = await done;
       expectExit(run, 143, 'docker stop');
       assert(Date.now() - t0 < 9_000, `stopped after ${Date.now() - t0} ms: SIGTERM was not handled (docker sends SIGKILL at 10 s)`);
       assert((await advisoryLocksIn(db)) === 0, 'an advisory lock is still held');
-      const [left] = await db.query(`SELECT to_regclass('slow_marker') IS NOT NULL AS has_table, (SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()) AS sessions`);
+      const [left] = await db.query(
+        `SELECT to_regclass('slow_marker') IS NOT NULL AS has_table, (SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()) AS sessions`,
+      );
       assert(left!.has_table === false, 'the slow migration left its table');
       assert(left!.sessions === 0, `${left!.sessions} sessions of the container are left`);
       assert(engine!.docker(['ps', '-aq', '--filter', `name=${name}`]).trim() === '', 'the container is left');
@@ -302,7 +361,9 @@ async function cases(): Promise<void> {
 
   await check('10 containers at once on one database: every one exits 0, each migration applied once', async () => {
     const db = await database();
-    const runs = await Promise.all(Array.from({ length: 10 }, () => runImage([], { env: { DATABASE_URL: db.url }, docker: ['--read-only'] })));
+    const runs = await Promise.all(
+      Array.from({ length: 10 }, () => runImage([], { env: { DATABASE_URL: db.url }, docker: ['--read-only'] })),
+    );
     runs.forEach((run, i) => expectExit(run, 0, `container ${i + 1}`));
     const ids = await ledgerIdsOf(db);
     assert(ids.length === SHIPPED && new Set(ids).size === SHIPPED, `ledger: ${ids.join(', ')}`);
@@ -334,7 +395,10 @@ async function cases(): Promise<void> {
       }
       const median = (a) => a.sort((x, y) => x - y)[a.length >> 1];
       console.log(JSON.stringify(Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, { wall: median(v.wall), cpu: v.cpu / 15 }]))));`;
-    const run = await runImage(['-e', script], { env: { DATABASE_URL: db.url }, docker: ['--read-only', '--entrypoint', '/nodejs/bin/node'] });
+    const run = await runImage(['-e', script], {
+      env: { DATABASE_URL: db.url },
+      docker: ['--read-only', '--entrypoint', '/nodejs/bin/node'],
+    });
     expectExit(run, 0, 'the timing script');
     const { utc, unset } = JSON.parse(run.stdout) as Record<'utc' | 'unset', { wall: number; cpu: number }>;
     const show = (t: { wall: number; cpu: number }) => `${t.wall.toFixed(0)} ms wall (median), ${t.cpu.toFixed(0)} ms CPU (mean)`;
@@ -344,7 +408,10 @@ async function cases(): Promise<void> {
   await check('no bridge, no veth, no docker0 was made; every network the engine has is host or none', () => {
     assert(bridgeInterfaces().length === 0, `interfaces: ${bridgeInterfaces().join(', ')}`);
     const networks = engine!.docker(['network', 'ls', '--format', '{{.Driver}}']).trim().split('\n');
-    assert(networks.every((d) => d === 'host' || d === 'null'), `networks: ${networks.join(', ')}`);
+    assert(
+      networks.every((d) => d === 'host' || d === 'null'),
+      `networks: ${networks.join(', ')}`,
+    );
   });
 }
 
@@ -356,7 +423,10 @@ async function composeBothWays(): Promise<void> {
   };
   const { migrate, app } = compose.services;
   assert(migrate && app, 'docker-compose.yml has migrate and app');
-  assert((app['depends_on'] as Record<string, { condition: string }>)['migrate']?.condition === 'service_completed_successfully', 'app waits for migrate to complete successfully');
+  assert(
+    (app['depends_on'] as Record<string, { condition: string }>)['migrate']?.condition === 'service_completed_successfully',
+    'app waits for migrate to complete successfully',
+  );
   // Our PostgreSQL stands in for the postgres service (an image that cannot be pulled here).
   delete compose.services['postgres'];
   delete compose.volumes;
@@ -381,13 +451,27 @@ async function composeBothWays(): Promise<void> {
   const project = `xynimagetest${process.pid}`;
   const networksBefore = engine!.docker(['network', 'ls', '-q']).trim();
   const composeCmd = (args: string[], env: Record<string, string>) =>
-    spawnSync('docker-compose', ['-p', project, '-f', join(dir, 'docker-compose.yml'), ...args], { env: { ...engine!.env, ...env }, encoding: 'utf8' });
+    spawnSync('docker-compose', ['-p', project, '-f', join(dir, 'docker-compose.yml'), ...args], {
+      env: { ...engine!.env, ...env },
+      encoding: 'utf8',
+    });
   const state = (service: string) => {
-    const id = engine!.docker(['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`]).trim();
+    const id = engine!
+      .docker([
+        'ps',
+        '-aq',
+        '--filter',
+        `label=com.docker.compose.project=${project}`,
+        '--filter',
+        `label=com.docker.compose.service=${service}`,
+      ])
+      .trim();
     if (!id) return null;
     return JSON.parse(engine!.docker(['inspect', '-f', '{{json .State}}', id])) as { Running: boolean; ExitCode: number };
   };
-  const good = migrationsDir(Object.fromEntries(['001_one.sql', '002_two.sql'].map((f) => [f, `CREATE TABLE t_${f.slice(0, 3)} (id int);`])));
+  const good = migrationsDir(
+    Object.fromEntries(['001_one.sql', '002_two.sql'].map((f) => [f, `CREATE TABLE t_${f.slice(0, 3)} (id int);`])),
+  );
   const broken = migrationsDir({ '001_one.sql': 'CREATE TABLE t_001 (id int);', '002_two.sql': 'SELEC 1;' });
   try {
     for (const [label, migrations, ok] of [
@@ -410,7 +494,10 @@ async function composeBothWays(): Promise<void> {
         assert(up.status !== 0, `${label}: docker-compose up exited 0`);
         assert(migrateState.ExitCode === 1, `${label}: migrate ${JSON.stringify(migrateState)}`);
         assert(appState === null || !appState.Running, `${label}: app was started: ${JSON.stringify(appState)}`);
-        assert(/exited with code 1|did(n't| not) complete successfully/.test(up.stderr), `${label}: docker-compose said: ${up.stderr.slice(-800)}`);
+        assert(
+          /exited with code 1|did(n't| not) complete successfully/.test(up.stderr),
+          `${label}: docker-compose said: ${up.stderr.slice(-800)}`,
+        );
       }
     }
     assert(engine!.docker(['network', 'ls', '-q']).trim() === networksBefore, 'docker-compose made a network');

@@ -38,7 +38,9 @@ export function baseNames(dockerfile: string): BaseNames {
   const node = froms.find((f) => /^node:\d+-bookworm-slim$/.test(f));
   const distroless = froms.find((f) => /^gcr\.io\/distroless\/nodejs\d+-debian12:nonroot$/.test(f));
   if (!node || !distroless) {
-    throw new Error(`the stand-ins are made for FROM node:<major>-bookworm-slim and gcr.io/distroless/nodejs<major>-debian12:nonroot; the Dockerfile has ${froms.join(', ')}`);
+    throw new Error(
+      `the stand-ins are made for FROM node:<major>-bookworm-slim and gcr.io/distroless/nodejs<major>-debian12:nonroot; the Dockerfile has ${froms.join(', ')}`,
+    );
   }
   const nodeMajor = /^node:(\d+)/.exec(node)![1]!;
   if (!distroless.includes(`nodejs${nodeMajor}-`)) throw new Error(`${node} and ${distroless} are different Node majors`);
@@ -47,7 +49,10 @@ export function baseNames(dockerfile: string): BaseNames {
 
 /** apt's own Debian mirror, as the machine's apt sources name it (deb822 or one-line form). */
 function debianMirror(): string {
-  const files = ['/etc/apt/sources.list', ...(existsSync('/etc/apt/sources.list.d') ? readdirSync('/etc/apt/sources.list.d').map((f) => join('/etc/apt/sources.list.d', f)) : [])];
+  const files = [
+    '/etc/apt/sources.list',
+    ...(existsSync('/etc/apt/sources.list.d') ? readdirSync('/etc/apt/sources.list.d').map((f) => join('/etc/apt/sources.list.d', f)) : []),
+  ];
   for (const file of files.filter((f) => /\.(list|sources)$/.test(f) && existsSync(f))) {
     const text = readFileSync(file, 'utf8');
     for (const stanza of text.split(/\n\s*\n/)) {
@@ -62,7 +67,8 @@ function debianMirror(): string {
 
 function sh(command: string, args: string[], options: { cwd?: string } = {}): string {
   const result = spawnSync(command, args, { ...options, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${(result.stderr || result.stdout).slice(-2000)}`);
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${(result.stderr || result.stdout).slice(-2000)}`);
   return result.stdout;
 }
 
@@ -138,7 +144,17 @@ export function ensureStandins(engine: Engine, names: BaseNames, cacheDir: strin
 
     // 3. distroless: node, the libraries ldd names, CA bundle, zoneinfo, passwd/group; no shell.
     const libraries = engine
-      .docker(['run', '--rm', '--network', 'host', '--entrypoint', 'sh', names.node, '-c', 'for f in $(ldd /usr/local/bin/node | grep -o "/[^ ]*"); do echo "$f $(readlink -f "$f")"; done'])
+      .docker([
+        'run',
+        '--rm',
+        '--network',
+        'host',
+        '--entrypoint',
+        'sh',
+        names.node,
+        '-c',
+        'for f in $(ldd /usr/local/bin/node | grep -o "/[^ ]*"); do echo "$f $(readlink -f "$f")"; done',
+      ])
       .trim()
       .split('\n')
       .map((line) => line.split(' ') as [string, string]);
@@ -148,7 +164,10 @@ export function ensureStandins(engine: Engine, names: BaseNames, cacheDir: strin
     mkdirSync(join(distrolessContext, 'tmp'));
     chmodSync(join(distrolessContext, 'tmp'), 0o1777);
     mkdirSync(join(distrolessContext, 'home', 'nonroot'), { recursive: true });
-    writeFileSync(join(distrolessContext, 'etc', 'passwd'), 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n');
+    writeFileSync(
+      join(distrolessContext, 'etc', 'passwd'),
+      'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n',
+    );
     writeFileSync(join(distrolessContext, 'etc', 'group'), 'root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n');
     writeFileSync(
       join(distrolessContext, 'Dockerfile'),

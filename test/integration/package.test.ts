@@ -20,26 +20,52 @@ let tarball: string;
 let packed: { size: number; unpackedSize: number; files: { path: string }[] };
 /** Only node on PATH besides the system's: the checkout's node_modules/.bin is not there. */
 const basePath = `${dirname(process.execPath)}:/usr/bin:/bin`;
-const npmEnv = () => ({ PATH: basePath, HOME: join(work, 'home'), npm_config_cache: join(work, 'npm-cache'), npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false' });
+const npmEnv = () => ({
+  PATH: basePath,
+  HOME: join(work, 'home'),
+  npm_config_cache: join(work, 'npm-cache'),
+  npm_config_update_notifier: 'false',
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+});
 
 function installed(args: string[], env: Record<string, string> = {}) {
-  return spawnSync('xyn-migrate', args, { cwd: work, encoding: 'utf8', env: { PATH: `${join(work, 'prefix', 'bin')}:${basePath}`, HOME: join(work, 'home'), ...env } });
+  return spawnSync('xyn-migrate', args, {
+    cwd: work,
+    encoding: 'utf8',
+    env: { PATH: `${join(work, 'prefix', 'bin')}:${basePath}`, HOME: join(work, 'home'), ...env },
+  });
 }
 
 before(() => {
   work = mkdtempSync(join(tmpdir(), 'xyn-package-'));
   mkdirSync(join(work, 'home'));
-  const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
+  const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
   packed = (JSON.parse(out) as (typeof packed & { filename: string })[])[0]!;
   tarball = join(work, `${manifest.name}-${manifest.version}.tgz`);
-  process.stderr.write(`npm pack: ${tarball} ${(packed.size / 1024).toFixed(0)} KiB packed, ${(packed.unpackedSize / 1024).toFixed(0)} KiB unpacked\n`);
+  process.stderr.write(
+    `npm pack: ${tarball} ${(packed.size / 1024).toFixed(0)} KiB packed, ${(packed.unpackedSize / 1024).toFixed(0)} KiB unpacked\n`,
+  );
 });
 after(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the npm package', () => {
-  it('holds only the program: dist/cli.js, its code cache, dist/package.json (and npm\'s README, package.json); no dependencies', () => {
-    assert.deepEqual(packed.files.map((f) => f.path).sort(), ['README.md', 'dist/cli.js', 'dist/cli.js.cache', 'dist/package.json', 'package.json']);
-    const inside = JSON.parse(execFileSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' })) as Record<string, unknown>;
+  it("holds only the program: dist/cli.js, its code cache, dist/package.json (and npm's README, package.json); no dependencies", () => {
+    assert.deepEqual(packed.files.map((f) => f.path).sort(), [
+      'README.md',
+      'dist/cli.js',
+      'dist/cli.js.cache',
+      'dist/package.json',
+      'package.json',
+    ]);
+    const inside = JSON.parse(execFileSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' })) as Record<
+      string,
+      unknown
+    >;
     assert.equal(inside['dependencies'], undefined, 'no runtime dependencies: the bundle is self-contained');
     assert.equal(inside['optionalDependencies'], undefined);
     assert.deepEqual(inside['bin'], { 'xyn-migrate': 'dist/cli.js' });
@@ -47,7 +73,11 @@ describe('the npm package', () => {
   });
 
   it('installs globally offline with an empty npm cache, and xyn-migrate runs outside the checkout', () => {
-    const install = spawnSync('npm', ['install', '--global', '--prefix', join(work, 'prefix'), '--offline', tarball], { cwd: work, encoding: 'utf8', env: npmEnv() });
+    const install = spawnSync('npm', ['install', '--global', '--prefix', join(work, 'prefix'), '--offline', tarball], {
+      cwd: work,
+      encoding: 'utf8',
+      env: npmEnv(),
+    });
     assert.equal(install.status, 0, install.stderr);
     const version = installed(['--version']);
     assert.equal(version.status, 0, version.stderr);
@@ -77,7 +107,11 @@ describe('the npm package', () => {
   });
 
   it('npx runs the tarball (`npx ./xyn-migrate-<version>.tgz`)', () => {
-    const npx = spawnSync('npx', ['--yes', '--offline', `./${basename(tarball)}`, '--version'], { cwd: work, encoding: 'utf8', env: npmEnv() });
+    const npx = spawnSync('npx', ['--yes', '--offline', `./${basename(tarball)}`, '--version'], {
+      cwd: work,
+      encoding: 'utf8',
+      env: npmEnv(),
+    });
     assert.equal(npx.status, 0, npx.stderr);
     assert.equal(npx.stdout.trim(), manifest.version);
   });
