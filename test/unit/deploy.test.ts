@@ -160,13 +160,13 @@ describe('Dockerfile', () => {
     assert.deepEqual(ofKeyword(runtime, 'ADD'), [], 'no ADD in the runtime stage');
   });
 
-  it('copies only dist/cli.js (from the build stage) and migrations/ into the runtime stage', () => {
+  it('copies only dist/cli.js (from the build stage) and the .sql files of migrations/ into the runtime stage', () => {
     const copies = ofKeyword(runtime, 'COPY').map((copy) => ({ flags: flags(copy), args: args(copy) }));
     assert.deepEqual(
       copies.map((c) => ({ from: c.flags.find((f) => f.startsWith('--from=')) ?? null, args: c.args })),
       [
         { from: '--from=build', args: ['/app/dist/cli.js', '/app/cli.js'] },
-        { from: null, args: ['migrations/', '/migrations/'] },
+        { from: null, args: ['migrations/*.sql', '/migrations/'] },
       ],
     );
     assert.match(read('build.mjs'), /writeFileSync\('dist\/cli\.js'/, 'npm run build writes dist/cli.js, which the build stage copies');
@@ -223,6 +223,82 @@ describe('Dockerfile', () => {
     }
     assert.equal(labels['org.opencontainers.image.licenses'], JSON.parse(read('package.json')).license);
   });
+
+  it('builds with the built-in BuildKit frontend: no `# syntax=` line (it would pull an image at every build)', () => {
+    assert.doesNotMatch(read('Dockerfile'), /^#\s*syntax\s*=/im);
+  });
+
+  it('npm ci: optional npmrc and npm-ca secrets, only the build dependencies, its result checked in the same step', () => {
+    const install = ofKeyword(build, 'RUN').find((run) => /\bnpm ci\b/.test(run.getArgumentsContent() ?? ''));
+    assert.ok(install, 'a RUN with npm ci');
+    const mounts = flags(install).filter((f) => f.startsWith('--mount='));
+    assert.ok(mounts.includes('--mount=type=secret,id=npmrc'), `the npmrc secret is mounted: ${mounts.join(' ')}`);
+    assert.ok(
+      mounts.includes('--mount=type=secret,id=npm-ca'),
+      `the npm-ca secret is mounted (at /run/secrets/npm-ca): ${mounts.join(' ')}`,
+    );
+    const text = install.getArgumentsContent() ?? '';
+    assert.match(text, /NPM_CONFIG_USERCONFIG=\/run\/secrets\/npmrc npm ci\b/, "the npmrc is npm's user config for npm ci only");
+    assert.match(text, /^node build-deps\.mjs\s*&&/m, 'package.json is narrowed to the build dependencies first');
+    assert.match(text, /npm ci[^&|]*&&\s*npm ls --all\b/, 'npm ls checks, in the same step, that npm ci installed everything');
+    assert.ok(
+      !ofKeyword(build, 'ENV')
+        .flatMap(properties)
+        .some((p) => /USERCONFIG|_authToken|cafile/i.test(p.getName())),
+      'no npm setting in an ENV',
+    );
+  });
+
+  it('the build dependencies are esbuild and exactly the packages esbuild bundles into dist/cli.js', async () => {
+    const { BUILD_DEPENDENCIES } = (await import(join(ROOT, 'build-deps.mjs'))) as { BUILD_DEPENDENCIES: string[] };
+    const esbuild = await import('esbuild');
+    const result = await esbuild.build({
+      entryPoints: [join(ROOT, 'src/cli.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      external: ['pg-native', 'libpg-query'],
+    });
+    const bundled = new Set(
+      Object.keys(result.metafile.inputs).flatMap((input) => /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1] ?? []),
+    );
+    const direct = Object.keys(JSON.parse(read('package.json')).devDependencies as Record<string, string>).filter((name) =>
+      bundled.has(name),
+    );
+    assert.deepEqual([...BUILD_DEPENDENCIES].sort(), ['esbuild', ...direct].sort());
+  });
+
+  it('one version: VERSION has no default and the build checks it against package.json (what --version prints)', () => {
+    const version = JSON.parse(read('package.json')).version as string;
+    for (const stage of [build, runtime]) {
+      const arg = ofKeyword(stage, 'ARG')
+        .flatMap(properties)
+        .find((p) => p.getName() === 'VERSION');
+      assert.ok(arg, `the ${stage.name ?? 'runtime'} stage declares ARG VERSION`);
+      assert.equal(arg.getValue(), null, 'ARG VERSION has no default, which could disagree with package.json');
+    }
+    const check = ofKeyword(build, 'RUN')
+      .map((r) => r.getArgumentsContent() ?? '')
+      .find((text) => /node dist\/cli\.js --version/.test(text));
+    assert.match(check ?? '', /"\$built" != "\$VERSION"/, 'the build compares --version with VERSION');
+    const composeArgs = (parseYaml(read('docker-compose.yml')) as { services: { migrate: { build: { args: Record<string, string> } } } })
+      .services.migrate.build.args;
+    assert.equal(composeArgs['VERSION'], version, "docker-compose.yml builds with package.json's version");
+    for (const match of read('README.md').matchAll(/--build-arg VERSION=(\S+)/g))
+      assert.equal(match[1], version, "the README builds with package.json's version");
+  });
+
+  it('sets TZ=UTC in the runtime stage (distroless has no /etc/localtime: no zoneinfo scan at start)', () => {
+    const env = Object.fromEntries(
+      ofKeyword(runtime, 'ENV')
+        .flatMap(properties)
+        .map((p) => [p.getName(), p.getValue()]),
+    );
+    assert.equal(env['TZ'], 'UTC');
+  });
 });
 
 describe('.dockerignore', () => {
@@ -262,6 +338,7 @@ describe('.dockerignore', () => {
       'bench',
       'dist/cli.js',
       '.env',
+      '.npmrc',
       'src/node_modules/x',
     ]) {
       assert.ok(ignored(path), `${path} is excluded`);
@@ -272,6 +349,7 @@ describe('.dockerignore', () => {
     for (const path of [
       'package.json',
       'package-lock.json',
+      'build-deps.mjs',
       'build.mjs',
       'tsconfig.json',
       'src/cli.ts',
