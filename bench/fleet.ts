@@ -17,6 +17,7 @@
  *                             own fresh set of databases
  *   BENCH_FLEET_NOOP_RUNS=3   no-op passes after each apply (default 3 quick, 2 full)
  *   BENCH_FLEET_SCHEMAS=0     leave out the schema-per-tenant part
+ *   BENCH_FLEET_TOOLS=ours    only these of ours, loop, psql (a size where only ours matters: RSS, the 60 s)
  *   BENCH_FLEET_PROFILE_N=20  targets in the untimed diagnostic pass through the counting proxy
  *                             (round trips, connections, WAL fsyncs per target; 0 = none)
  */
@@ -41,6 +42,8 @@ export interface FleetSettings {
   readonly noopRuns: number;
   readonly schemas: boolean;
   readonly profileN: number;
+  /** the tools to run (default all) */
+  readonly tools: ReadonlySet<string> | undefined;
 }
 
 type Layout = 'databases' | 'schemas';
@@ -114,6 +117,7 @@ export function fleetSettings(quick: boolean): FleetSettings {
     noopRuns: positive(process.env.BENCH_FLEET_NOOP_RUNS, quick ? 3 : 2),
     schemas: process.env.BENCH_FLEET_SCHEMAS !== '0',
     profileN: positive(process.env.BENCH_FLEET_PROFILE_N, 20, true),
+    tools: process.env.BENCH_FLEET_TOOLS ? new Set(process.env.BENCH_FLEET_TOOLS.split(',').map((t) => t.trim())) : undefined,
   };
 }
 
@@ -295,7 +299,7 @@ export async function fleetBench(
 ): Promise<FleetOutcome> {
   const { settings, progress } = options;
   const started = Date.now();
-  const tools = fleetTools(options.root, options.xynCli, options.psql, runner);
+  const tools = fleetTools(options.root, options.xynCli, options.psql, runner).filter((t) => !settings.tools || settings.tools.has(t.key));
   const rows: FleetRow[] = [];
   const rowFor = (n: number, layout: Layout, tool: FleetTool, pass: Pass): FleetRow => {
     let row = rows.find((r) => r.n === n && r.layout === layout && r.tool === tool.key && r.pass === pass);
