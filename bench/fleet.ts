@@ -16,7 +16,7 @@
  *   BENCH_FLEET_RUNS=2        measured applies per tool (default 2 quick, 1 full); each has its
  *                             own fresh set of databases
  *   BENCH_FLEET_NOOP_RUNS=3   no-op passes after each apply (default 3 quick, 2 full)
- *   BENCH_FLEET_SCHEMAS=0     leave out the schema-per-tenant part
+ *   BENCH_FLEET_SCHEMAS=0     leave out the schema-per-tenant part (=only: nothing else)
  *   BENCH_FLEET_TOOLS=ours    only these of ours, loop, psql (a size where only ours matters: RSS, the 60 s)
  *   BENCH_FLEET_PROFILE_N=20  targets in the untimed diagnostic pass through the counting proxy
  *                             (round trips, connections, WAL fsyncs per target; 0 = none)
@@ -40,7 +40,7 @@ export interface FleetSettings {
   readonly sizes: readonly number[];
   readonly runs: number;
   readonly noopRuns: number;
-  readonly schemas: boolean;
+  readonly layouts: readonly Layout[];
   readonly profileN: number;
   /** the tools to run (default all) */
   readonly tools: ReadonlySet<string> | undefined;
@@ -115,7 +115,7 @@ export function fleetSettings(quick: boolean): FleetSettings {
     sizes,
     runs: positive(process.env.BENCH_FLEET_RUNS, quick ? 2 : 1),
     noopRuns: positive(process.env.BENCH_FLEET_NOOP_RUNS, quick ? 3 : 2),
-    schemas: process.env.BENCH_FLEET_SCHEMAS !== '0',
+    layouts: ({ '0': ['databases'], only: ['schemas'] } as const satisfies Record<string, Layout[]>)[process.env.BENCH_FLEET_SCHEMAS ?? ''] ?? ['databases', 'schemas'],
     profileN: positive(process.env.BENCH_FLEET_PROFILE_N, 20, true),
     tools: process.env.BENCH_FLEET_TOOLS ? new Set(process.env.BENCH_FLEET_TOOLS.split(',').map((t) => t.trim())) : undefined,
   };
@@ -309,7 +309,7 @@ export async function fleetBench(
     }
     return row;
   };
-  const layouts: Layout[] = settings.schemas ? ['databases', 'schemas'] : ['databases'];
+  const layouts = settings.layouts;
   const timed = async (tool: FleetTool, pass: Pass, set: TargetSet, what: string): Promise<boolean> => {
     const row = rowFor(set.n, set.layout, tool, pass);
     await checkpoint(server);
