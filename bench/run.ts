@@ -532,7 +532,7 @@ async function main(): Promise<void> {
       ...(notes.length > 0 ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
       '## Commands',
       '',
-      ...tools.map((t) => `- **${t.label}**: ${t.describe.replace(/\|/g, '\\|')}`),
+      ...(perWorkload ? tools : []).map((t) => `- **${t.label}**: ${t.describe.replace(/\|/g, '\\|')}`),
       '',
     ].join('\n');
     writeFileSync(config.out, markdown);
