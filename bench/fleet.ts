@@ -108,6 +108,9 @@ function positive(raw: string | undefined, fallback: number, allowZero = false):
   return value;
 }
 
+/** BENCH_FLEET_SCHEMAS: 0 leaves the schemas out, only leaves the databases out. */
+const SCHEMAS_KNOB: Readonly<Record<string, readonly Layout[]>> = { '0': ['databases'], only: ['schemas'] };
+
 export function fleetSettings(quick: boolean): FleetSettings {
   const raw = process.env.BENCH_FLEET_N;
   const sizes = raw ? raw.split(',').map((v) => positive(v.trim(), 0)) : [quick ? 200 : 1000];
@@ -115,7 +118,7 @@ export function fleetSettings(quick: boolean): FleetSettings {
     sizes,
     runs: positive(process.env.BENCH_FLEET_RUNS, quick ? 2 : 1),
     noopRuns: positive(process.env.BENCH_FLEET_NOOP_RUNS, quick ? 3 : 2),
-    layouts: ({ '0': ['databases'], only: ['schemas'] } as const satisfies Record<string, Layout[]>)[process.env.BENCH_FLEET_SCHEMAS ?? ''] ?? ['databases', 'schemas'],
+    layouts: SCHEMAS_KNOB[process.env.BENCH_FLEET_SCHEMAS ?? ''] ?? ['databases', 'schemas'],
     profileN: positive(process.env.BENCH_FLEET_PROFILE_N, 20, true),
     tools: process.env.BENCH_FLEET_TOOLS ? new Set(process.env.BENCH_FLEET_TOOLS.split(',').map((t) => t.trim())) : undefined,
   };
