@@ -60,7 +60,7 @@ function cellText(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
 }
 
-function markdownTable(header: readonly string[], unsafeRows: readonly (readonly string[])[], rightAligned: ReadonlySet<number>): string {
+export function markdownTable(header: readonly string[], unsafeRows: readonly (readonly string[])[], rightAligned: ReadonlySet<number>): string {
   const rows = unsafeRows.map((r) => r.map(cellText));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const cell = (text: string, i: number): string => (rightAligned.has(i) ? text.padStart(widths[i] ?? 0) : text.padEnd(widths[i] ?? 0));

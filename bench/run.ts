@@ -10,7 +10,9 @@
  *   BENCH_PROFILE_N=100    the size that gets the untimed diagnostic pass (default 100; 0 = none)
  *   BENCH_CONCURRENCY=50   runners started at once
  *   BENCH_TOOLS=xyn,dbmate only these tools (keys from bench/tools.ts; xyn-migrate is always in)
- *   BENCH_SCENARIOS=apply,steady,concurrent   only these scenarios (steady and concurrent need apply)
+ *   BENCH_SCENARIOS=apply,steady,concurrent,fleet   only these scenarios (steady and concurrent
+ *                          need apply; fleet: the six core migrations on N databases and N schemas,
+ *                          its own knobs BENCH_FLEET_* are described in bench/fleet.ts)
  *   BENCH_RUNS=1+3         warm-up runs + measured runs for every scenario (overrides the defaults)
  *   BENCH_OUT=path         where to write the results
  *   BENCH_XYN_COMPARE=path another build of xyn-migrate (a copy of a whole dist/ saved before a
@@ -42,6 +44,7 @@ import {
 import { startProxy } from './protocol.js';
 import { failures, mebibytes, profileTable, scenarioTable, seconds, targetsTable, type ProfileRow, type Row, type Traffic } from './report.js';
 import { allTools, findPsql, psqlVersion, toolVersions, type Scenario, type Tool } from './tools.js';
+import { fleetBench, fleetSettings, type FleetSettings } from './fleet.js';
 import { BULK_ROWS, bulkWorkload, layoutDir, smallDdlWorkload, writeLayouts, type Workload } from './workload.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -63,7 +66,8 @@ interface Settings {
   readonly profileSize: number | undefined;
   readonly concurrency: number;
   readonly toolFilter: ReadonlySet<string> | undefined;
-  readonly scenarios: ReadonlySet<Scenario>;
+  readonly scenarios: ReadonlySet<Scenario | 'fleet'>;
+  readonly fleet: FleetSettings;
   readonly out: string;
   repetitions(scenario: Scenario, workload: Workload): Repetitions;
   /** how many batches of concurrent runners `tool` gets (0: it sits the scenario out) */
@@ -83,8 +87,8 @@ function settings(): Settings {
   const concurrentSizes = numbers(process.env.BENCH_CONCURRENT_N, [100]).filter((n) => sizes.includes(n));
   const profileSize = process.env.BENCH_PROFILE_N === '0' ? undefined : (numbers(process.env.BENCH_PROFILE_N, [100])[0] ?? 100);
   const tools = process.env.BENCH_TOOLS?.split(',').map((t) => t.trim()).filter(Boolean);
-  const scenarios = (process.env.BENCH_SCENARIOS ?? 'apply,steady,concurrent').split(',').map((s) => s.trim());
-  for (const s of scenarios) if (s !== 'apply' && s !== 'steady' && s !== 'concurrent') throw new Error(`unknown scenario in BENCH_SCENARIOS: ${s}`);
+  const scenarios = (process.env.BENCH_SCENARIOS ?? 'apply,steady,concurrent,fleet').split(',').map((s) => s.trim());
+  for (const s of scenarios) if (s !== 'apply' && s !== 'steady' && s !== 'concurrent' && s !== 'fleet') throw new Error(`unknown scenario in BENCH_SCENARIOS: ${s}`);
   const forced = process.env.BENCH_RUNS ? /^(\d+)\+(\d+)$/.exec(process.env.BENCH_RUNS) : undefined;
   if (process.env.BENCH_RUNS && !forced) throw new Error(`BENCH_RUNS must look like 1+3, not ${process.env.BENCH_RUNS}`);
   return {
@@ -94,7 +98,8 @@ function settings(): Settings {
     profileSize: profileSize !== undefined && sizes.includes(profileSize) ? profileSize : undefined,
     concurrency: numbers(process.env.BENCH_CONCURRENCY, [50])[0] ?? 50,
     toolFilter: tools ? new Set(['xyn', ...tools]) : undefined,
-    scenarios: new Set(scenarios as Scenario[]),
+    scenarios: new Set(scenarios as (Scenario | 'fleet')[]),
+    fleet: fleetSettings(quick),
     out: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : quick ? join(WORK, 'results-quick.md') : join(ROOT, 'bench', 'results.md'),
     repetitions(scenario, workload) {
       if (forced) return { warmup: Number(forced[1]), runs: Number(forced[2]) };
@@ -430,7 +435,8 @@ async function main(): Promise<void> {
   if (!psql) notes.push('psql was not found on this machine: the psql baselines were skipped.');
   if (method === 'proc-poll') notes.push('GNU time is not installed: peak RSS was polled from /proc (approximate).');
 
-  const workloads: Workload[] = [...config.sizes.map(smallDdlWorkload), bulkWorkload()];
+  const perWorkload = ['apply', 'steady', 'concurrent'].some((s) => config.scenarios.has(s as Scenario));
+  const workloads: Workload[] = perWorkload ? [...config.sizes.map(smallDdlWorkload), bulkWorkload()] : [];
   const versions = toolVersions(ROOT);
   const started = Date.now();
   const loadBefore = load();
@@ -464,6 +470,13 @@ async function main(): Promise<void> {
       if (workload.expectedBulkRows === 0 && workload.migrations.length === config.profileSize) await phase('diagnostics', () => bench.profile(workload));
       await bench.dropAll();
     }
+    let fleet = '';
+    if (config.scenarios.has('fleet')) {
+      progress(`bench: fleet, N = ${config.fleet.sizes.join(', ')} (load average ${load()})`);
+      const outcome = await fleetBench(server, runner, { root: ROOT, work: WORK, xynCli, psql, settings: config.fleet, progress });
+      fleet = outcome.markdown;
+      progress(`bench: fleet: ${Math.round(outcome.seconds)} s (load average ${load()})`);
+    }
     const elapsed = (Date.now() - started) / 1000;
 
     const tables = (['apply', 'steady', 'concurrent'] as const).map((s) => scenarioTable(s, bench.rows, config.concurrency)).filter(Boolean);
@@ -477,7 +490,7 @@ async function main(): Promise<void> {
     if (changed.length > 0) {
       notes.push(`tool versions CHANGED during the run (node_modules was reinstalled): ${changed.map((k) => `${k} ${versions[k] ?? ''} → ${versionsAfter[k] ?? ''}`).join(', ')}; the rows of these tools mix versions, run again.`);
     }
-    process.stdout.write(`\n${tables.join('\n')}\n${profile}\n${targets}\n${problems.length > 0 ? `Failures:\n${problems.join('\n')}\n` : ''}`);
+    process.stdout.write(`\n${tables.join('\n')}\n${profile}\n${targets}\n${fleet}\n${problems.length > 0 ? `Failures:\n${problems.join('\n')}\n` : ''}`);
     if (notes.length > 0) process.stdout.write(`Notes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
     const repetitionList = [...bench.effective.entries()].map(([key, r]) => {
       const [scenario, workload] = key.split(':');
@@ -514,11 +527,12 @@ async function main(): Promise<void> {
       ...tables,
       profile,
       targets,
+      fleet,
       ...(problems.length > 0 ? ['## Failures', '', ...problems, ''] : []),
       ...(notes.length > 0 ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
       '## Commands',
       '',
-      ...tools.map((t) => `- **${t.label}**: ${t.describe.replace(/\|/g, '\\|')}`),
+      ...(perWorkload ? tools : []).map((t) => `- **${t.label}**: ${t.describe.replace(/\|/g, '\\|')}`),
       '',
     ].join('\n');
     writeFileSync(config.out, markdown);

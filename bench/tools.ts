@@ -51,12 +51,12 @@ export interface Tool {
 const require = createRequire(import.meta.url);
 
 /** A minimal environment: nothing from the caller's PG*, DATABASE_URL, NODE_OPTIONS or npm_* leaks in. */
-function baseEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function baseEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', LANG: 'C.UTF-8', TZ: 'UTC' };
   return { ...env, ...extra };
 }
 
-function libpqEnv(ctx: ToolContext): NodeJS.ProcessEnv {
+export function libpqEnv(ctx: Pick<ToolContext, 'server' | 'database'>): NodeJS.ProcessEnv {
   return baseEnv({
     PGHOST: ctx.server.host,
     PGPORT: String(ctx.server.port),
@@ -66,6 +66,18 @@ function libpqEnv(ctx: ToolContext): NodeJS.ProcessEnv {
     // No TLS or GSSAPI negotiation round trip: the server offers neither; same for every client.
     PGSSLMODE: 'disable',
     PGGSSENCMODE: 'disable',
+  });
+}
+
+/** xyn-migrate's environment in every scenario: all files required, warnings only, no termination log. */
+export function xynEnv(databaseUrl: string, migrationsDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return baseEnv({
+    DATABASE_URL: databaseUrl,
+    XYN_MIGRATIONS_DIR: migrationsDir,
+    XYN_REQUIRED_MIGRATIONS: 'all',
+    LOG_LEVEL: 'warn',
+    XYN_TERMINATION_LOG: '/dev/null',
+    ...extra,
   });
 }
 
@@ -124,13 +136,7 @@ export function allTools(root: string, xynCli: string, psql: string | undefined,
   const xynCommand = (cli: string) => (ctx: ToolContext): Command => ({
     file: node,
     args: [cli, 'migrate'],
-    env: baseEnv({
-      DATABASE_URL: ctx.server.url(ctx.database),
-      XYN_MIGRATIONS_DIR: ctx.dir,
-      XYN_REQUIRED_MIGRATIONS: 'all',
-      LOG_LEVEL: 'warn',
-      XYN_TERMINATION_LOG: '/dev/null',
-    }),
+    env: xynEnv(ctx.server.url(ctx.database), ctx.dir),
     cwd: ctx.dir,
   });
   const npmBin = binOf('node-pg-migrate', 'node-pg-migrate');
