@@ -56,7 +56,19 @@ export async function migrateOn(session: Session, ctx: CommandContext, files: re
   let applied: readonly Applied[] = [];
   if (plan.toApply.length > 0 || plan.toAdopt.length > 0) {
     if (session.pooled) await checkPooler(session, plan, log);
-    ({ rows, applied } = await withMigrationLock(session, ctx, () => applyUnderLock(session, ctx, files)));
+    // Commits need not wait for the disk one by one (the ledger's creation included): one flush,
+    // still under the lock and before any exit 0, makes them all durable. A session setting, so
+    // not behind a pooler, where the server session is shared.
+    const original = plan.toApply.length > 1 && !session.pooled ? await deferCommitFlushes(session) : undefined;
+    const flush = () => (original === undefined ? Promise.resolve() : flushCommits(session, original));
+    ({ rows, applied } = await withMigrationLock(session, ctx, async () => {
+      const result = await applyUnderLock(session, ctx, files).catch(async (error: unknown) => {
+        await flush().catch(() => undefined); // after a failure the flush is a courtesy
+        throw error;
+      });
+      await flush();
+      return result;
+    }));
     plan = planMigrations(files, rows, config);
   }
   requireMigrations(plan, config.migrationsDir);
@@ -106,10 +118,7 @@ async function recordedRun(session: Session, ctx: CommandContext, files: readonl
   return outcome;
 }
 
-/**
- * Applies `files` in order and stops at the first failure, which it returns rather than throws.
- * Commits need not wait for the disk one by one: one flush at the end makes them all durable.
- */
+/** Applies `files` in order and stops at the first failure, which it returns rather than throws. */
 async function applyInOrder(
   session: Session,
   ctx: CommandContext,
@@ -117,8 +126,6 @@ async function applyInOrder(
   recorder: RunRecorder,
 ): Promise<ApplyOutcome> {
   const { config, log, stop } = ctx;
-  // (a session setting, so not behind a pooler, where the server session is shared)
-  const original = files.length > 1 && !session.pooled ? await deferCommitFlushes(session) : undefined;
   const applied: Applied[] = [];
   const progress = ctx.progress();
   let failed: ApplyOutcome['failed'];
@@ -142,11 +149,6 @@ async function applyInOrder(
     }
   }
   progress.done();
-  if (original !== undefined) {
-    const flushed = flushCommits(session, original);
-    // After a failure the flush is a courtesy; the failure is what the run reports.
-    await (failed ? flushed.catch(() => undefined) : flushed);
-  }
   return failed ? { applied, failed } : { applied };
 }
 

@@ -40,7 +40,13 @@ describe('a server crash in the middle of applying many files', () => {
 
     const check = new pg.Client(server.url);
     await check.connect();
-    const ledger = new Set((await check.query('SELECT id FROM schema_migrations')).rows.map((r) => String(r.id).slice(0, 3)));
+    // The ledger's own creation is one of the unflushed commits too: it may be gone (and with it, WAL
+    // being written in order, every commit after it), which a rerun recreates.
+    const ledgerRows = await check.query(`SELECT id FROM schema_migrations`).then(
+      (r) => r.rows,
+      () => [] as { id: string }[],
+    );
+    const ledger = new Set(ledgerRows.map((r) => String(r.id).slice(0, 3)));
     const tables = new Set(
       (await check.query(`SELECT substr(relname, 2) AS n FROM pg_class WHERE relname ~ '^t[0-9]{3}$' AND relkind = 'r'`)).rows.map(
         (r) => r.n as string,
