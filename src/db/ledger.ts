@@ -47,9 +47,17 @@ export async function readLedger(session: Session, ledger: LedgerName): Promise<
 
 /**
  * Creates the ledger, or adds the columns an old one lacks. Run under the migration lock; still
- * tolerant of a concurrent creator (CREATE TABLE IF NOT EXISTS can fail with 23505/42P07 when
+ * tolerant of a concurrent creator (CREATE … IF NOT EXISTS can fail with 23505/42P07/42710/42P06 when
  * another session creates the table in the same instant).
  */
+/**
+ * What CREATE SCHEMA/TABLE IF NOT EXISTS report when another session creates the same object in
+ * the same instant: a unique violation in the catalog (23505), the table (42P07), its row type
+ * (42710, seen through a pooler where runners create the ledger without the session lock), or the
+ * schema (42P06). The other session's transaction made the whole ledger, columns included.
+ */
+const CONCURRENTLY_CREATED: ReadonlySet<string> = new Set(['23505', '42P07', '42710', '42P06']);
+
 export async function ensureLedger(session: Session, ledger: LedgerName): Promise<void> {
   const table = qualifiedName(ledger);
   const [state] = await session.query<{ exists: boolean; missing: number }>(
@@ -69,7 +77,7 @@ export async function ensureLedger(session: Session, ledger: LedgerName): Promis
     );
   } catch (failure) {
     const code = serverError(failure)?.code;
-    if (code !== '23505' && code !== '42P07') throw failure;
+    if (!CONCURRENTLY_CREATED.has(code ?? '')) throw failure;
   }
 }
 
