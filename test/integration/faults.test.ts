@@ -9,6 +9,7 @@ import {
   ledgerIdsOf,
   testServer,
   urlFor,
+  untilRunning,
   waitFor,
   type TestDatabase,
 } from '../support/postgres.js';
@@ -88,15 +89,7 @@ describe('connection lost mid-migration', () => {
   it('a terminated backend is exit 1 with a clear message, nothing of the migration, no lock; a rerun completes', async () => {
     const dir = migrationsDir({ ...base, '002_slow.sql': 'CREATE TABLE IF NOT EXISTS slow_marker (id int);\nSELECT pg_sleep(3);' });
     const { result } = startCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir });
-    await waitFor(
-      'the slow statement',
-      async () =>
-        (
-          await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()`, [
-            db.name,
-          ])
-        ).length > 0,
-    );
+    await untilRunning(db, 'pg_sleep(3)');
     await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'xyn-migrate'`, [
       db.name,
     ]);
@@ -120,15 +113,7 @@ describe('the TCP connection dropped mid-migration', () => {
     await proxy.listen();
     try {
       const { result } = startCli([], { DATABASE_URL: urlFor(db.name, testServer(), { port: proxy.port }), XYN_MIGRATIONS_DIR: dir });
-      await waitFor(
-        'the slow statement',
-        async () =>
-          (
-            await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(2)%' AND pid <> pg_backend_pid()`, [
-              db.name,
-            ])
-          ).length > 0,
-      );
+      await untilRunning(db, 'pg_sleep(2)');
       proxy.cutAll();
       const run = await result;
       assert.equal(run.code, 1, run.stderr);

@@ -3,7 +3,16 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { advisoryLocksIn, freshDatabase, ledgerIdsOf, testServer, urlFor, waitFor, type TestDatabase } from '../support/postgres.js';
+import {
+  advisoryLocksIn,
+  freshDatabase,
+  ledgerIdsOf,
+  testServer,
+  urlFor,
+  waitFor,
+  type TestDatabase,
+  untilRunning,
+} from '../support/postgres.js';
 import { migrationsDir, runCli, startCli, untilLogged } from '../support/cli.js';
 import { proxyTo, reservePort } from '../support/proxy.js';
 
@@ -335,15 +344,7 @@ describe('migrate: many runners and killed runners', () => {
   it('SIGTERM during a long statement: exit 143 within seconds, nothing of it left, no lock held', async () => {
     const files = { ...widgets, '003_slow.sql': 'CREATE TABLE slow_marker (id int);\nSELECT pg_sleep(60);' };
     const { child, result } = startCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: migrationsDir(files) });
-    await waitFor(
-      'the slow statement',
-      async () =>
-        (
-          await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()`, [
-            db.name,
-          ])
-        ).length > 0,
-    );
+    await untilRunning(db, 'pg_sleep(60)');
     const signalled = Date.now();
     child.kill('SIGTERM');
     const run = await result;
@@ -359,15 +360,7 @@ describe('migrate: many runners and killed runners', () => {
     const files = { ...widgets, '003_slow.sql': 'CREATE TABLE IF NOT EXISTS slow_marker (id int);\nSELECT pg_sleep(2);' };
     const dir = migrationsDir(files);
     const { child, result } = startCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir });
-    await waitFor(
-      'the slow statement',
-      async () =>
-        (
-          await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(2)%' AND pid <> pg_backend_pid()`, [
-            db.name,
-          ])
-        ).length > 0,
-    );
+    await untilRunning(db, 'pg_sleep(2)');
     child.kill('SIGKILL');
     assert.equal((await result).signal, 'SIGKILL');
     const [state] = await db.query(

@@ -113,3 +113,18 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Waits until a statement holding `fragment` (e.g. `pg_sleep(3)`) runs in `db`, from another session. */
+export async function untilRunning(db: TestDatabase, fragment: string, timeoutMs?: number): Promise<void> {
+  await waitFor(
+    `a statement with ${fragment} to run`,
+    async () =>
+      (
+        await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE $2 AND pid <> pg_backend_pid()`, [
+          db.name,
+          `%${fragment}%`,
+        ])
+      ).length > 0,
+    timeoutMs,
+  );
+}
