@@ -6,7 +6,7 @@ import { VerificationError } from '../errors.js';
 import { inspect } from './inspect.js';
 import { warnAboutHistory } from './history.js';
 import type { CommandContext } from './context.js';
-import type { Plan } from '../plan.js';
+import type { Irregularity, Plan } from '../plan.js';
 
 export async function verify(ctx: CommandContext): Promise<void> {
   verifyPlan((await inspect(ctx)).plan, ctx);
@@ -15,11 +15,13 @@ export async function verify(ctx: CommandContext): Promise<void> {
 /** Throws exit 5 naming every problem of what is applied; logs what it let pass. */
 export function verifyPlan(plan: Plan, ctx: CommandContext): void {
   // A pending file, even out of order, is migrate's business; verify judges what is applied.
-  warnAboutHistory({ ...plan, warnings: plan.warnings.filter((w) => w.kind !== 'out-of-order') }, ctx.log);
-  const problems = plan.refusals.filter((r) => r.kind !== 'out-of-order').map((r) => r.message);
+  const applied = (i: Irregularity) => i.kind !== 'out-of-order';
+  const warnings = plan.warnings.filter(applied);
+  warnAboutHistory({ ...plan, warnings }, ctx.log);
+  const problems = plan.refusals.filter(applied).map((r) => r.message);
   if (plan.missingRequired.length > 0) problems.unshift(`required migrations not applied: ${plan.missingRequired.join(', ')}`);
   if (problems.length > 0) throw new VerificationError(`Verification failed: ${problems.join('; ')}.`, { problems });
-  const allowed = plan.warnings.filter((w) => w.kind !== 'out-of-order').map((w) => w.kind);
+  const allowed = warnings.map((w) => w.kind);
   const clean =
     allowed.length === 0
       ? 'no drift, no unknown applied ids'

@@ -49,6 +49,8 @@ export interface ApplyOutcome {
 }
 
 const LOCK_NOT_AVAILABLE = '55P03';
+/** What a signal leaves of the run around the file it stopped. */
+const EARLIER_STAY = 'migrations applied before it stay, the lock released';
 /** statement_timeout; a cancel of ours (a signal) never gets this far */
 const QUERY_CANCELED = '57014';
 
@@ -82,7 +84,7 @@ export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Pr
       await sleep(
         delay,
         ctx.stop,
-        `stopped while waiting to retry ${file.fileName}, which was rolled back and is not applied; migrations applied before it stay, the lock released`,
+        `stopped while waiting to retry ${file.fileName}, which was rolled back and is not applied; ${EARLIER_STAY}`,
       );
     }
   }
@@ -157,7 +159,7 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
     if (!db || endsSession(db)) throw connectionLost(file, failure.error);
     await ctx.session.query('ROLLBACK').catch(() => undefined);
     ctx.stop.throwIfStopped(
-      `the running migration ${file.fileName} was cancelled and rolled back, nothing of it is applied; migrations applied before it stay, the lock released`,
+      `the running migration ${file.fileName} was cancelled and rolled back, nothing of it is applied; ${EARLIER_STAY}`,
       {
         migration: file.id,
       },
@@ -194,7 +196,7 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
       )
       .catch((failure) => {
         const code = serverError(failure)?.code;
-        ctx.stop.throwIfStopped(`stopped before ${file.fileName} ran any statement; migrations applied before it stay, the lock released`);
+        ctx.stop.throwIfStopped(`stopped before ${file.fileName} ran any statement; ${EARLIER_STAY}`);
         if (code === NOT_OUR_SESSION) throw poolerDetected();
         if (code === ALREADY_APPLIED) throw alreadyApplied(file);
         throw failure instanceof ScriptFailure ? failure.error : failure;

@@ -100,7 +100,7 @@ function contextFor(ctx: CommandContext, target: Target): CommandContext {
   const ledger = target.schema === undefined ? config.ledger : { schema: target.schema, table: config.ledger.table };
   // One log line per target is the fleet's; each target's own info lines would be thousands.
   const log = ctx.log.child({ target: target.name }, { level: ctx.log.isLevelEnabled('debug') ? ctx.log.level : 'warn' });
-  return { ...ctx, log, config: { ...config, database: target.connection, ledger, searchPath: target.schema }, progress: ctx.progress };
+  return { ...ctx, log, config: { ...config, database: target.connection, ledger, searchPath: target.schema } };
 }
 
 function withoutInternals(fields: Record<string, unknown>): Record<string, unknown> {
