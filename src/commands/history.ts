@@ -9,11 +9,16 @@ import type { Plan } from '../plan.js';
 import { refuseLedgerRemoval } from '../migrations/ledger-guard.js';
 import type { LedgerName } from '../migrations/ledger-name.js';
 
-/** Logs what is allowed but irregular: overridden refusals, and applied ids of a newer image. */
-export function warnAboutHistory(plan: Plan, log: Logger): void {
-  for (const warning of plan.warnings)
-    log.warn({ migration: warning.id, kind: warning.kind }, `allowed by configuration: ${warning.message}`);
-  if (plan.ahead.length === 0) return;
+/**
+ * Logs what is allowed but irregular: overridden refusals, and applied ids of a newer image.
+ * `warned`: a plan whose warnings were logged already (migrate plans again under the lock).
+ */
+export function warnAboutHistory(plan: Plan, log: Logger, warned?: Plan): void {
+  const said = new Set(warned?.warnings.map((w) => w.message));
+  for (const warning of plan.warnings) {
+    if (!said.has(warning.message)) log.warn({ migration: warning.id, kind: warning.kind }, `allowed by configuration: ${warning.message}`);
+  }
+  if (plan.ahead.length === 0 || plan.ahead.join() === warned?.ahead.join()) return;
   // An older image deployed on purpose (a rollback) must not be blocked.
   log.warn(
     { ahead: plan.ahead },
@@ -29,10 +34,10 @@ export function checkPendingFiles(plan: Plan, ledger: LedgerName): void {
   }
 }
 
-/** migrate: the files about to run, then the history (exit 5). */
-export function refuseBadHistory(plan: Plan, ledger: LedgerName, log: Logger): Plan {
+/** migrate: the files about to run, then the history (exit 5); `warned` as for warnAboutHistory. */
+export function refuseBadHistory(plan: Plan, ledger: LedgerName, log: Logger, warned?: Plan): Plan {
   checkPendingFiles(plan, ledger);
-  warnAboutHistory(plan, log);
+  warnAboutHistory(plan, log, warned);
   if (plan.refusals.length > 0) {
     throw new VerificationError(`Refusing to migrate: ${plan.refusals.map((r) => r.message).join('; ')}.`, { refusals: plan.refusals });
   }

@@ -62,7 +62,7 @@ export async function migrateOn(session: Session, ctx: CommandContext, files: re
     const original = plan.toApply.length > 1 && !session.pooled ? await deferCommitFlushes(session) : undefined;
     const flush = () => (original === undefined ? Promise.resolve() : flushCommits(session, original));
     ({ rows, applied } = await withMigrationLock(session, ctx, async () => {
-      const result = await applyUnderLock(session, ctx, files).catch(async (error: unknown) => {
+      const result = await applyUnderLock(session, ctx, files, plan).catch(async (error: unknown) => {
         await flush().catch(() => undefined); // after a failure the flush is a courtesy
         throw error;
       });
@@ -80,10 +80,12 @@ async function applyUnderLock(
   session: Session,
   ctx: CommandContext,
   files: readonly MigrationFile[],
+  before: Plan,
 ): Promise<{ rows: LedgerRow[]; applied: readonly Applied[] }> {
   const { config, log } = ctx;
-  // Another runner may have applied everything while we waited: plan again under the lock.
-  const plan = refuseBadHistory(planMigrations(files, await readLedger(session, config.ledger), config), config.ledger, log);
+  // Another runner may have applied everything while we waited: plan again under the lock (and
+  // warn only of what the plan before the lock did not).
+  const plan = refuseBadHistory(planMigrations(files, await readLedger(session, config.ledger), config), config.ledger, log, before);
   if (plan.toAdopt.length > 0) {
     await adoptChecksums(session, config.ledger, plan.toAdopt);
     log.info({ migrations: plan.toAdopt.map((f) => f.id) }, 'recorded checksums for ledger rows adopted from the old ledger');
