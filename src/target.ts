@@ -11,6 +11,12 @@ import { ConfigError } from './errors.js';
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 const sslModes: readonly string[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
 
+/**
+ * `sslrootcert=system` (libpq 16): trust the roots the TLS library trusts; for Node, its bundled
+ * Mozilla list plus NODE_EXTRA_CA_CERTS. It implies verify-full.
+ */
+const SYSTEM_ROOTS = 'system';
+
 /** One server of a target: libpq tries a URL's hosts in order. */
 export interface Endpoint {
   readonly host: string;
@@ -64,7 +70,13 @@ export function connectionTarget(url: string | undefined, source: string, defaul
     }
   }
   const parts = { ...defaults, ...withoutUndefined(fromUrl) };
-  const sslMode = (parts.sslmode ?? 'prefer') as SslMode;
+  const sslMode = (parts.sslmode ?? (parts.sslrootcert === SYSTEM_ROOTS ? 'verify-full' : 'prefer')) as SslMode;
+  if (parts.sslrootcert === SYSTEM_ROOTS && sslMode !== 'verify-full') {
+    throw new ConfigError(
+      `Invalid configuration: ${source} has sslrootcert=system with sslmode=${sslMode}; the trusted roots of the system are only for sslmode=verify-full (libpq's rule): set verify-full, or leave sslmode out (verify-full is then the default).`,
+      { variables: [source] },
+    );
+  }
   const hosts = endpoints(parts.host, parts.port, source);
   return Object.freeze({
     host: hosts[0]!.host,
@@ -207,7 +219,7 @@ function tlsOptions(mode: SslMode, parts: Parts, source: string): ConnectionOpti
   const client = clientCertificate(parts, source);
   // libpq: allow and prefer never verify; require verifies only with a root certificate present.
   const ca =
-    mode === 'allow' || mode === 'prefer' || parts.sslrootcert === undefined
+    mode === 'allow' || mode === 'prefer' || parts.sslrootcert === undefined || parts.sslrootcert === SYSTEM_ROOTS
       ? undefined
       : readPemFile('sslrootcert', parts.sslrootcert, source);
   if (ca === undefined && mode !== 'verify-ca' && mode !== 'verify-full') return { rejectUnauthorized: false, ...client };

@@ -189,6 +189,22 @@ describe('TLS with libpq sslmode semantics', () => {
     assert.ok(run.elapsedMs < 5000);
   });
 
+  it('sslrootcert=system trusts the roots Node trusts (with NODE_EXTRA_CA_CERTS) and implies verify-full; a weaker sslmode is exit 2', async () => {
+    const dir = migrationsDir(base);
+    const system = (host: string, query = 'sslrootcert=system') => ({ DATABASE_URL: url(host, query), XYN_MIGRATIONS_DIR: dir });
+    const untrusted = await runCli([], { ...system('localhost'), XYN_WAIT_TIMEOUT: '30' });
+    assert.equal(untrusted.code, 3, 'a CA of our own making is not among the roots Node ships');
+    assert.match(untrusted.lastMessage, /TLS certificate verification failed/);
+    const trusted = await runCli([], { ...system('localhost'), NODE_EXTRA_CA_CERTS: server.caFile });
+    assert.equal(trusted.code, 0, trusted.stderr);
+    const wrongHost = await runCli([], { ...system('127.0.0.1'), NODE_EXTRA_CA_CERTS: server.caFile, XYN_WAIT_TIMEOUT: '30' });
+    assert.equal(wrongHost.code, 3, 'verify-full: the host name is checked too');
+    const weak = await runCli([], system('localhost', 'sslmode=require&sslrootcert=system'));
+    assert.equal(weak.code, 2);
+    assert.match(weak.lastMessage, /sslrootcert=system with sslmode=require/);
+    assert.deepEqual(await ledgerIds(), ['001_initial_schema']);
+  });
+
   it('a certificate from another CA is exit 3, saying certificate verification failed', async () => {
     const run = await runCli([], {
       DATABASE_URL: url('localhost', `sslmode=verify-ca&sslrootcert=${server.otherCaFile}`),

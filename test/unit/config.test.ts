@@ -462,6 +462,23 @@ describe('loadConfig: sslmode keeps libpq’s meaning', () => {
     assert.equal(db.ssl.ca, ca);
   });
 
+  it('sslrootcert=system (or PGSSLROOTCERT=system): the roots Node trusts, verify-full by default, a weaker sslmode refused', () => {
+    for (const db of [
+      target({ DATABASE_URL: 'postgres://app@db/xyn?sslrootcert=system' }),
+      target({ PGHOST: 'db', PGDATABASE: 'xyn', PGSSLROOTCERT: 'system' }),
+    ]) {
+      assert.equal(db.sslMode, 'verify-full');
+      assert.ok(db.ssl);
+      assert.equal(db.ssl.rejectUnauthorized, true);
+      assert.equal(db.ssl.ca, undefined, "Node's own roots, no file named system read");
+      assert.equal(db.ssl.checkServerIdentity, undefined);
+    }
+    assert.equal(withMode('verify-full', '&sslrootcert=system').sslMode, 'verify-full');
+    for (const mode of ['disable', 'prefer', 'require', 'verify-ca']) {
+      assertConfigError(() => withMode(mode, '&sslrootcert=system'), new RegExp(`sslrootcert=system with sslmode=${mode}`), /DATABASE_URL/);
+    }
+  });
+
   it('an sslrootcert that cannot be read is a ConfigError', () => {
     const missing = join(scratch, 'no-such-ca.crt');
     assertConfigError(() => withMode('verify-full', `&sslrootcert=${encodeURIComponent(missing)}`), /sslrootcert/, /ENOENT/);
