@@ -1,7 +1,8 @@
 /**
  * A snapshot of the user-visible catalog as sorted lines of text: tables, columns (type, null,
- * default), constraints, indexes (with validity), functions, triggers and views. Two snapshots
- * are equal exactly when those definitions are; `rehearse` compares them.
+ * identity, default or generation expression), constraints, indexes (with validity), functions,
+ * triggers and views. Two snapshots are equal exactly when those definitions are; `rehearse`
+ * compares them.
  */
 import type { Session } from './session.js';
 
@@ -13,9 +14,11 @@ SELECT line FROM (
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    WHERE ${USER_SCHEMAS} AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
   UNION ALL
-  SELECT format('column %I.%I.%I %s%s%s', n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+  SELECT format('column %I.%I.%I %s%s%s%s', n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
                 CASE WHEN a.attnotnull THEN ' not null' ELSE '' END,
-                coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), ''))
+                CASE a.attidentity WHEN 'a' THEN ' identity always' WHEN 'd' THEN ' identity by default' ELSE '' END,
+                coalesce(CASE a.attgenerated WHEN 's' THEN ' generated stored ' WHEN 'v' THEN ' generated virtual ' ELSE ' default ' END
+                         || pg_get_expr(d.adbin, d.adrelid), ''))
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
    WHERE ${USER_SCHEMAS} AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped
