@@ -5,7 +5,7 @@
 import { writeFileSync, writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { parseArgv, type FlagSpec } from './argv.js';
-import { earlyEnvironment, flagVariables, loadConfig, switchFlags, type Config, type Flag } from './config.js';
+import { earlyEnvironment, flagVariables, loadConfig, switchFlags, type Config, type FleetConfig, type Flag } from './config.js';
 import { ExitCode, ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { describeFailure, type Failure } from './failure.js';
@@ -30,50 +30,78 @@ interface Invocation {
   readonly args: readonly string[];
 }
 
-const commands: Record<string, { usage: string; summary: string; run: (ctx: CommandContext, invocation: Invocation) => Promise<unknown> }> =
-  {
-    migrate: {
-      usage: 'migrate',
-      summary: 'wait for PostgreSQL, take the lock, apply pending migrations, verify, print the ledger (each target of a fleet)',
-      run: (ctx, i) => (ctx.config.fleet ? migrateFleet(ctx, ctx.config.fleet, i.json) : migrate(ctx)),
-    },
-    status: {
-      usage: 'status [--json]',
-      summary: 'every file and ledger row: applied, pending, drifted, missing file, out of order (read-only)',
-      run: (ctx, i) => (ctx.config.fleet ? statusFleet(ctx, ctx.config.fleet, i.json) : status(ctx, i.json)),
-    },
-    plan: {
-      usage: 'plan [--json]',
-      summary: "what migrate would apply now, in order, with each file's mode (read-only)",
-      run: (ctx, i) => plan(ctx, i.json),
-    },
-    verify: {
-      usage: 'verify',
-      summary: 'fail fast on boot: required migrations applied, no drift, no unknown ids; exit 0 or 5',
-      run: (ctx, i) => (ctx.config.fleet ? verifyFleet(ctx, ctx.config.fleet, i.json) : verify(ctx)),
-    },
-    new: {
-      usage: 'new <name>',
-      summary: 'write the next-numbered migration file from the template',
-      run: async (ctx, i) => newMigration(ctx, i.args),
-    },
-    lint: {
-      usage: 'lint [--json]',
-      summary:
-        'check the migration files without a database: naming, guards, transaction control, psql meta-commands, risky DDL; exit 0 clean, 1 findings',
-      run: (ctx, i) => lint(ctx, i.json, i.args),
-    },
-    rehearse: {
-      usage: 'rehearse',
-      summary: 'apply every migration twice on a scratch database; fail naming a file that is not idempotent',
-      run: (ctx) => rehearse(ctx),
-    },
-    baseline: {
-      usage: 'baseline <id>',
-      summary: 'record every migration up to <id> as applied without running it (ledger only)',
-      run: (ctx, i) => baseline(ctx, i.args),
-    },
-  };
+interface Command {
+  readonly usage: string;
+  readonly summary: string;
+  readonly run: (ctx: CommandContext, invocation: Invocation) => Promise<unknown>;
+  /** with XYN_TARGETS_FILE / XYN_TARGETS_QUERY: every target; `false`: a database command that has no fleet form */
+  readonly fleet?: ((ctx: CommandContext, fleet: FleetConfig, json: boolean) => Promise<unknown>) | false;
+}
+
+const commands: Record<string, Command> = {
+  migrate: {
+    usage: 'migrate',
+    summary: 'wait for PostgreSQL, take the lock, apply pending migrations, verify, print the ledger (each target of a fleet)',
+    run: (ctx) => migrate(ctx),
+    fleet: migrateFleet,
+  },
+  status: {
+    usage: 'status [--json]',
+    summary: 'every file and ledger row: applied, pending, drifted, missing file, out of order (read-only)',
+    run: (ctx, i) => status(ctx, i.json),
+    fleet: statusFleet,
+  },
+  plan: {
+    usage: 'plan [--json]',
+    summary: "what migrate would apply now, in order, with each file's mode (read-only)",
+    run: (ctx, i) => plan(ctx, i.json),
+    fleet: false,
+  },
+  verify: {
+    usage: 'verify',
+    summary: 'fail fast on boot: required migrations applied, no drift, no unknown ids; exit 0 or 5',
+    run: (ctx) => verify(ctx),
+    fleet: verifyFleet,
+  },
+  new: {
+    usage: 'new <name>',
+    summary: 'write the next-numbered migration file from the template',
+    run: async (ctx, i) => newMigration(ctx, i.args),
+  },
+  lint: {
+    usage: 'lint [--json]',
+    summary:
+      'check the migration files without a database: naming, guards, transaction control, psql meta-commands, risky DDL; exit 0 clean, 1 findings',
+    run: (ctx, i) => lint(ctx, i.json, i.args),
+  },
+  rehearse: {
+    usage: 'rehearse',
+    summary: 'apply every migration twice on a scratch database; fail naming a file that is not idempotent',
+    run: (ctx) => rehearse(ctx),
+    fleet: false,
+  },
+  baseline: {
+    usage: 'baseline <id>',
+    summary: 'record every migration up to <id> as applied without running it (ledger only)',
+    run: (ctx, i) => baseline(ctx, i.args),
+    fleet: false,
+  },
+};
+
+/** The command on one database, or on every target of the fleet; a database command without a fleet form refuses targets. */
+function runCommand(name: string, ctx: CommandContext, invocation: Invocation): Promise<unknown> {
+  const command = commands[name]!;
+  const fleet = ctx.config.fleet;
+  if (fleet === undefined || command.fleet === undefined) return command.run(ctx, invocation);
+  if (command.fleet === false) {
+    const variable = fleet.source.kind === 'file' ? 'XYN_TARGETS_FILE' : 'XYN_TARGETS_QUERY';
+    throw new ConfigError(
+      `Invalid configuration: ${name} works on one database, but ${variable} names a fleet of targets (for migrate, status and verify); unset ${variable} to ${name} DATABASE_URL's database.`,
+      { variables: [variable] },
+    );
+  }
+  return command.fleet(ctx, fleet, invocation.json);
+}
 
 const USAGE = `xyn-migrate ${version} — the PostgreSQL migration job for containers
 
@@ -88,7 +116,8 @@ Flags (each stands for the variable named; flags win):
 ${Object.entries(flagVariables)
   .map(([flag, variable]) => `  --${flag.padEnd(20)} ${variable}`)
   .join('\n')}
-  --json                 status, plan and lint: one JSON document on stdout; any command that
+  --json                 status, plan, lint, and a fleet's migrate and verify: one JSON document
+                         on stdout; any command that
                          fails with --json prints {"error": {"exit_code", "message", …}}
   --help                 this text
   --version              the version
@@ -169,7 +198,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       progress: () =>
         stderrIsTerminal ? terminalProgress((text) => void writeSync(2, scrub(text)), process.stderr.columns ?? 80) : noProgress,
     };
-    await commands[command]!.run(ctx, invocation);
+    await runCommand(command, ctx, invocation);
     return ExitCode.ok;
   } catch (error) {
     const failure = fail(error, log ?? createLogger(), config?.terminationLog ?? early.terminationLog);
