@@ -6,7 +6,8 @@
 import type { FleetConfig } from '../config.js';
 import { discoverMigrations, type MigrationFile } from '../migrations/discover.js';
 import { describeFailure } from '../failure.js';
-import type { Session } from '../db/session.js';
+import { serverError, type Session } from '../db/session.js';
+import { ConfigError } from '../errors.js';
 import { openSession, requireDatabase, type CommandContext } from '../commands/context.js';
 import { migrateOn } from '../commands/migrate.js';
 import { inspectOn } from '../commands/inspect.js';
@@ -33,7 +34,7 @@ export const migrateFleet = (ctx: CommandContext, fleet: FleetConfig, json: bool
 export const verifyFleet = (ctx: CommandContext, fleet: FleetConfig, json: boolean) =>
   runFleet(ctx, fleet, 'verify', json, async (session, targetCtx, files) => {
     verifyPlan((await inspectOn(session, targetCtx, files)).plan, targetCtx);
-    return { status: 'verified' };
+    return { status: 'up-to-date' };
   });
 
 /** The fleet's version skew: each target's newest applied id, and which are behind or need a person. */
@@ -51,6 +52,13 @@ async function runFleet(ctx: CommandContext, fleet: FleetConfig, command: Comman
   const all = await loadTargets(ctx, fleet);
   const targets = all.filter((t) => inShard(t, fleet.shard));
   const files = discoverMigrations(ctx.config.migrationsDir, { lazy: true });
+  if (targets.length === 0) {
+    const from = fleet.source.kind === 'file' ? `XYN_TARGETS_FILE ${fleet.source.path}` : 'XYN_TARGETS_QUERY';
+    ctx.log.warn(
+      { of: all.length, shard: fleet.shard },
+      `${command}: no targets${all.length > 0 ? ' in this shard' : ` in ${from}`}; nothing to do`,
+    );
+  }
   ctx.log.info(
     { targets: targets.length, of: all.length, shard: fleet.shard, concurrency: fleet.concurrency, canary: fleet.canary },
     `${command}: starting on ${targets.length} targets`,
@@ -109,17 +117,25 @@ function withoutInternals(fields: Record<string, unknown>): Record<string, unkno
 }
 
 async function loadTargets(ctx: CommandContext, fleet: FleetConfig): Promise<Target[]> {
-  if (fleet.source.kind === 'file') return readTargetsFile(fleet.source.path, ctx.config.database);
+  if (fleet.source.kind === 'file') return readTargetsFile(fleet.source.path, ctx.config.database, ctx.config.ledger.schema);
   const control = requireDatabase(ctx.config);
   const session = await openSession(ctx, { writable: false });
   let rows: Record<string, unknown>[];
   try {
     rows = await session.query<Record<string, unknown>>(fleet.source.sql);
+  } catch (error) {
+    const refused = serverError(error);
+    if (!refused) throw error;
+    // The query itself is wrong (a typo, a missing table or grant): configuration, not an outage.
+    throw new ConfigError(
+      `Invalid configuration: XYN_TARGETS_QUERY failed on ${control.display}: ${refused.message} (SQLSTATE ${refused.code}); it must return a column database or url, and optionally schema.`,
+      { variables: ['XYN_TARGETS_QUERY'], sqlstate: refused.code },
+    );
   } finally {
     await session.close();
   }
   const specs = rows.map((row, i) => ({ spec: specOf(row), origin: `XYN_TARGETS_QUERY row ${i + 1}` }));
-  return resolveTargets(specs, control);
+  return resolveTargets(specs, control, ctx.config.ledger.schema);
 }
 
 function specOf(row: Record<string, unknown>): TargetSpec {

@@ -7,8 +7,8 @@
 import type { Stop } from '../stop.js';
 import type { Target } from './targets.js';
 
-/** migrate: applied | up-to-date; verify: verified; status: up-to-date | behind | needs-attention; any: failed | skipped */
-export type TargetStatus = 'applied' | 'up-to-date' | 'verified' | 'behind' | 'needs-attention' | 'failed' | 'skipped';
+/** migrate: applied | up-to-date; verify: up-to-date; status: up-to-date | behind | needs-attention; any: failed | skipped */
+export type TargetStatus = 'applied' | 'up-to-date' | 'behind' | 'needs-attention' | 'failed' | 'skipped';
 
 export interface TargetResult {
   readonly target: string;

@@ -27,9 +27,17 @@ export interface TargetSpec {
 }
 
 const DATABASE_NAME = /^[^\s/?#@:'"]{1,63}$/;
-const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
+/** as XYN_LEDGER_SCHEMA: a plain lower-case identifier, so `Tenant_A` cannot quietly make a second schema beside tenant_a */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-export function readTargetsFile(path: string, base: ConnectionTarget | undefined): Target[] {
+/** A word from a bad line, shown only when it cannot be (part of) a URL with a password in it. */
+const shown = (word: string) => (/[@:/]/.test(word) ? '(not shown: it may hold a password)' : `"${word}"`);
+
+/**
+ * @param base DATABASE_URL's target: the server of a target given as a database name
+ * @param ledgerSchema XYN_LEDGER_SCHEMA: a target without a schema keeps its ledger there
+ */
+export function readTargetsFile(path: string, base: ConnectionTarget | undefined, ledgerSchema: string): Target[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -49,15 +57,19 @@ export function readTargetsFile(path: string, base: ConnectionTarget | undefined
     const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(first);
     specs.push({ spec: isUrl ? { url: first, schema } : { database: first, schema }, origin });
   });
-  return resolveTargets(specs, base);
+  return resolveTargets(specs, base, ledgerSchema);
 }
 
-/** Resolves and checks every spec; a duplicate names both places. */
-export function resolveTargets(specs: readonly { spec: TargetSpec; origin: string }[], base: ConnectionTarget | undefined): Target[] {
+/** Resolves and checks every spec; a duplicate (the same ledger twice) names both places. */
+export function resolveTargets(
+  specs: readonly { spec: TargetSpec; origin: string }[],
+  base: ConnectionTarget | undefined,
+  ledgerSchema: string,
+): Target[] {
   const seen = new Map<string, string>();
   return specs.map(({ spec, origin }) => {
     const target = resolveTarget(spec, origin, base);
-    const key = `${target.connection.host}:${target.connection.port}/${target.connection.database ?? ''} ${target.schema ?? ''}`;
+    const key = `${target.connection.host}:${target.connection.port}/${target.connection.database ?? ''} ${target.schema ?? ledgerSchema}`;
     const earlier = seen.get(key);
     if (earlier !== undefined) throw badTarget(origin, `repeats the target of ${earlier}`);
     seen.set(key, origin);
@@ -67,7 +79,9 @@ export function resolveTargets(specs: readonly { spec: TargetSpec; origin: strin
 
 function resolveTarget(spec: TargetSpec, origin: string, base: ConnectionTarget | undefined): Target {
   const schema = spec.schema ?? undefined;
-  if (schema !== undefined && !SCHEMA_NAME.test(schema)) throw badTarget(origin, `has the schema "${schema}", which is not a schema name`);
+  if (schema !== undefined && (!SCHEMA_NAME.test(schema) || schema.startsWith('pg_'))) {
+    throw badTarget(origin, `has the schema ${shown(schema)}, which is not a plain lower-case schema name (letters, digits, _; not pg_…)`);
+  }
   const suffix = schema === undefined ? '' : ` ${schema}`;
   if (spec.url) {
     let connection: ConnectionTarget;
@@ -83,7 +97,8 @@ function resolveTarget(spec: TargetSpec, origin: string, base: ConnectionTarget 
     return { name: `${connection.display}${suffix}`, connection, schema, origin };
   }
   const database = spec.database ?? '';
-  if (!DATABASE_NAME.test(database)) throw badTarget(origin, `has "${database}", which is neither a database name nor a postgres:// URL`);
+  if (!DATABASE_NAME.test(database))
+    throw badTarget(origin, `has ${shown(database)}, which is neither a database name nor a postgres:// URL`);
   if (!base) throw badTarget(origin, 'names a database, but DATABASE_URL (the server it is on) is not set');
   return { name: `${database}${suffix}`, connection: withDatabase(base, database), schema, origin };
 }

@@ -208,9 +208,48 @@ describe('fleet: status and verify', () => {
       ],
     );
     assert.deepEqual(doc.skew, { '002_second': 1, '(none)': 1 });
-    const verify = await runCli(['verify'], env(all));
+    const verify = await runCli(['verify', '--json'], env(all));
     assert.equal(verify.code, 5);
     assert.match(verify.lastMessage, new RegExp(`${b.name} \\(exit 5: Verification failed: required migrations not applied`));
+    assert.deepEqual(
+      (JSON.parse(verify.stdout) as FleetDoc).targets.map((t) => [t.status, t.exit_code]),
+      [
+        ['up-to-date', 0],
+        ['failed', 5],
+      ],
+      "verify's statuses are the contract's",
+    );
+  });
+
+  it('plan, baseline and rehearse refuse targets (exit 2), touching no database', async () => {
+    const list = targetsFile([tenants[0]!.name]);
+    for (const args of [['plan'], ['baseline', '001_items'], ['rehearse']]) {
+      const run = await runCli(args, env(list));
+      assert.equal(run.code, 2, `${args[0]}: ${run.stderr}`);
+      assert.match(run.lastMessage, new RegExp(`${args[0]} works on one database, but XYN_TARGETS_FILE names a fleet`));
+    }
+    for (const db of [control, tenants[0]!])
+      assert.deepEqual(await db.query(`SELECT to_regclass('schema_migrations') IS NULL AS untouched`), [{ untouched: true }]);
+  });
+
+  it('an XYN_TARGETS_QUERY that fails is exit 2 naming it and the server error; one that returns no rows warns and exits 0', async () => {
+    const broken = await runCli(['migrate'], {
+      DATABASE_URL: control.url,
+      XYN_MIGRATIONS_DIR: migrationsDir(files),
+      XYN_TARGETS_QUERY: 'SELECT db AS database FROM no_such_tenants',
+    });
+    assert.equal(broken.code, 2, broken.stderr);
+    assert.match(broken.lastMessage, /XYN_TARGETS_QUERY failed on .*relation "no_such_tenants" does not exist \(SQLSTATE 42P01\)/);
+    const empty = await runCli(['migrate'], {
+      DATABASE_URL: control.url,
+      XYN_MIGRATIONS_DIR: migrationsDir(files),
+      XYN_TARGETS_QUERY: 'SELECT NULL AS database WHERE false',
+    });
+    assert.equal(empty.code, 0, empty.stderr);
+    assert.ok(
+      empty.logs.some((l) => l.level === 40 && /no targets in XYN_TARGETS_QUERY/.test(String(l.msg))),
+      empty.stderr,
+    );
   });
 
   it('XYN_TARGETS_QUERY: targets from SQL on the control database', async () => {

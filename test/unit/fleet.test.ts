@@ -23,6 +23,7 @@ describe('targets file', () => {
     const targets = readTargetsFile(
       file('# fleet\n\ntenant_a\n  tenant_b   shop  # trailing\npostgres://u:secret@other:6543/t_c\n'),
       server,
+      'public',
     );
     assert.deepEqual(
       targets.map((t) => [t.name, t.connection.host, t.connection.port, t.connection.database, t.schema]),
@@ -40,20 +41,39 @@ describe('targets file', () => {
     ['three words', 'a\nb c d\n', 2],
     ['a database name with a slash', 'a/b\n', 1],
     ['a schema that is not a name', 'a 1bad\n', 1],
+    ['a schema in upper case (it would be a second schema beside the lower-case one)', 'a Tenant_A\n', 1],
+    ["a schema of PostgreSQL's own (pg_…)", 'a pg_temp\n', 1],
     ['a duplicate', 'a\nb\na  # again\n', 3],
+    ['a duplicate ledger: no schema, and the ledger schema named', 'a\na public\n', 2],
     ['an unparsable URL', 'postgres://u:p@h:notaport/db\n', 1],
   ] as const) {
     it(`${what} is exit 2 naming its line`, () => {
       const path = file(text);
       assert.throws(
-        () => readTargetsFile(path, server),
+        () => readTargetsFile(path, server, 'public'),
         (error: unknown) => error instanceof ConfigError && error.message.includes(`${path}:${line}:`),
       );
     });
   }
 
   it('a database name without DATABASE_URL is exit 2 naming the line', () => {
-    assert.throws(() => readTargetsFile(file('tenant_a\n'), undefined), /:1: it names a database, but DATABASE_URL/);
+    assert.throws(() => readTargetsFile(file('tenant_a\n'), undefined, 'public'), /:1: it names a database, but DATABASE_URL/);
+  });
+
+  it('a bad word that may be a URL with a password is not quoted in the message; a plain one is', () => {
+    for (const text of [
+      'postgresql:/u:hunter2@h/db\n',
+      'u:hunter2@h/db\n',
+      'tenant_a postgres://u:hunter2@h/db\n',
+      'postgres://u:p hunter2@h/db\n',
+    ]) {
+      assert.throws(
+        () => readTargetsFile(file(text), server, 'public'),
+        (error: unknown) => error instanceof ConfigError && !error.message.includes('hunter2'),
+        text,
+      );
+    }
+    assert.throws(() => readTargetsFile(file("tenant'a\n"), server, 'public'), /has "tenant'a", which is neither/);
   });
 });
 
