@@ -13,8 +13,9 @@ import { migrateOn } from '../commands/migrate.js';
 import { inspectOn } from '../commands/inspect.js';
 import { planNeedsAttention } from '../commands/status.js';
 import { verifyPlan } from '../commands/verify.js';
+import { noProgress } from '../progress.js';
 import { forEachTarget, type TargetResult } from './pool.js';
-import { finishFleet, reportProgress } from './report.js';
+import { finishFleet, fleetProgress } from './report.js';
 import { inShard, readTargetsFile, resolveTargets, type Target, type TargetSpec } from './targets.js';
 
 type Command = 'migrate' | 'status' | 'verify';
@@ -50,7 +51,10 @@ export const statusFleet = (ctx: CommandContext, fleet: FleetConfig, json: boole
 
 async function runFleet(ctx: CommandContext, fleet: FleetConfig, command: Command, json: boolean, work: TargetWork): Promise<void> {
   const all = await loadTargets(ctx, fleet);
-  const targets = all.filter((t) => inShard(t, fleet.shard));
+  // The canary is the first k of the whole list, run first by every shard (the per-ledger lock
+  // applies each once): a failing canary then stops every shard, not just the one it belongs to.
+  const canary = all.slice(0, fleet.canary);
+  const targets = [...canary, ...all.slice(canary.length).filter((t) => inShard(t, fleet.shard))];
   const files = discoverMigrations(ctx.config.migrationsDir, { lazy: true });
   if (targets.length === 0) {
     const from = fleet.source.kind === 'file' ? `XYN_TARGETS_FILE ${fleet.source.path}` : 'XYN_TARGETS_QUERY';
@@ -89,13 +93,15 @@ async function runFleet(ctx: CommandContext, fleet: FleetConfig, command: Comman
     },
     {
       concurrency: fleet.concurrency,
-      canary: fleet.canary,
+      canary: canary.length,
       stop: ctx.stop,
-      onResult: (result, done, total) => reportProgress(ctx, result, done, total, started),
+      onResult: fleetProgress(ctx, started),
     },
   );
   await sessions.closeAll();
-  finishFleet(ctx, command, results, json, Date.now() - started);
+  // Another shard's canary target is that shard's to report, unless it failed here: then it is why the rest was skipped.
+  const reported = results.filter((r, i) => i >= canary.length || inShard(targets[i]!, fleet.shard) || r.status === 'failed');
+  finishFleet(ctx, command, reported, json, Date.now() - started);
 }
 
 function base(target: Target, begun: number) {
@@ -106,9 +112,11 @@ function base(target: Target, begun: number) {
 function contextFor(ctx: CommandContext, target: Target): CommandContext {
   const { config } = ctx;
   const ledger = target.schema === undefined ? config.ledger : { schema: target.schema, table: config.ledger.table };
-  // One log line per target is the fleet's; each target's own info lines would be thousands.
-  const log = ctx.log.child({ target: target.name }, { level: ctx.log.isLevelEnabled('debug') ? ctx.log.level : 'warn' });
-  return { ...ctx, log, config: { ...config, database: target.connection, ledger, searchPath: target.schema } };
+  // One log line per target is the fleet's; each target's own info lines would be thousands (a
+  // quieter LOG_LEVEL stays quieter), and its per-file progress would draw over the fleet's line.
+  const level = ctx.log.isLevelEnabled('debug') || !ctx.log.isLevelEnabled('warn') ? ctx.log.level : 'warn';
+  const log = ctx.log.child({ target: target.name }, { level });
+  return { ...ctx, log, progress: () => noProgress, config: { ...config, database: target.connection, ledger, searchPath: target.schema } };
 }
 
 function withoutInternals(fields: Record<string, unknown>): Record<string, unknown> {

@@ -55,7 +55,8 @@ export async function forEachTarget(targets: readonly Target[], work: Work, opti
   if (canary > 0) await runRange(0, canary);
   const canaryFailed = results.slice(0, canary).some((r) => r?.status === 'failed');
   if (!canaryFailed) await runRange(canary, targets.length);
-  const why = canaryFailed ? 'a canary target failed' : 'stopped by a signal';
+  // A canary target stopped by the signal failed because of the signal, not on its own.
+  const why = options.stop.stopped ? 'stopped by a signal' : 'a canary target failed';
   return targets.map((target, index) => results[index] ?? skipped(target, why));
 }
 

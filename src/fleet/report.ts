@@ -17,20 +17,28 @@ const URGENCY: readonly number[] = [
   ExitCode.unreachable,
 ];
 
-export function reportProgress(ctx: CommandContext, result: TargetResult, done: number, total: number, started: number): void {
-  const fields = {
-    target: result.target,
-    schema: result.schema ?? undefined,
-    status: result.status,
-    applied: result.applied.length,
-    durationMs: result.duration_ms,
+/**
+ * Told of each finished target: its one log line, and at a terminal the live line
+ * `[done/total] n failed, rate/s, ETA`, cleared before each log line and drawn again after it.
+ */
+export function fleetProgress(ctx: CommandContext, started: number): (result: TargetResult, done: number, total: number) => void {
+  let failed = 0;
+  return (result, done, total) => {
+    const fields = {
+      target: result.target,
+      schema: result.schema ?? undefined,
+      status: result.status,
+      applied: result.applied.length,
+      durationMs: result.duration_ms,
+    };
+    ctx.progressLine('');
+    if (result.exit_code !== 0 && result.exit_code !== null) {
+      failed++;
+      ctx.log.error({ ...fields, exitCode: result.exit_code }, `${result.target}: ${String(result.error?.message ?? result.status)}`);
+    } else ctx.log.info(fields, `${result.target}: ${result.status}`);
+    const rate = done / Math.max((Date.now() - started) / 1000, 0.001);
+    ctx.progressLine(`[${done}/${total}] ${failed} failed, ${rate.toFixed(1)}/s, ETA ${Math.ceil((total - done) / rate)}s`);
   };
-  if (result.exit_code !== 0 && result.exit_code !== null)
-    ctx.log.error({ ...fields, exitCode: result.exit_code }, `${result.target}: ${String(result.error?.message ?? result.status)}`);
-  else ctx.log.info(fields, `${result.target}: ${result.status}`);
-  const seconds = (Date.now() - started) / 1000;
-  const rate = done / Math.max(seconds, 0.001);
-  ctx.progressLine(`[${done}/${total}] ${rate.toFixed(1)}/s, ETA ${Math.ceil((total - done) / rate)}s`);
 }
 
 /** Thrown when any target did not end well; the document or table has been printed already. */

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { freshDatabase, urlFor, testServer, type TestDatabase } from '../support/postgres.js';
-import { migrationsDir, runCli, startCli, untilLogged } from '../support/cli.js';
+import { execFile } from 'node:child_process';
+import { CLI, migrationsDir, runCli, startCli, untilLogged } from '../support/cli.js';
 import { reservePort } from '../support/proxy.js';
 
 const files = {
@@ -128,6 +129,30 @@ describe('fleet: migrate --targets-file', () => {
     assert.deepEqual([...seen].sort(), [...names].sort());
     const k8s = await runCli(['status', '--json'], env(list, { XYN_SHARDS: '2', JOB_COMPLETION_INDEX: '1' }));
     assert.equal(k8s.code, 0, k8s.stderr);
+    const shard1 = await runCli(['status', '--json'], env(list, { XYN_SHARD: '1/2' }));
+    const targetsOf = (run: { stdout: string }) => (JSON.parse(run.stdout) as FleetDoc).targets.map((t) => t.target);
+    assert.deepEqual(targetsOf(k8s), targetsOf(shard1), 'XYN_SHARDS=2 with JOB_COMPLETION_INDEX=1 is shard 1/2');
+  });
+
+  it('canary with shards: the first k of the whole list gate every shard; reported once across shards', async () => {
+    const names = tenants.flatMap((t) => [t.name, `${t.name} s1`]);
+    const list = targetsFile(names);
+    const seen: string[] = [];
+    for (const shard of ['0/2', '1/2']) {
+      const run = await runCli(['migrate', '--json'], env(list, { XYN_SHARD: shard, XYN_CANARY: '1' }));
+      assert.equal(run.code, 0, run.stderr);
+      seen.push(...(JSON.parse(run.stdout) as FleetDoc).targets.map((t) => t.target));
+    }
+    assert.deepEqual([...seen].sort(), [...names].sort());
+    await tenants[2]!.query('CREATE SCHEMA canary; CREATE TABLE canary.poison (id int)');
+    const poisoned = targetsFile([`${tenants[2]!.name} canary`, ...names]);
+    for (const shard of ['0/2', '1/2']) {
+      const run = await runCli(['migrate', '--json'], env(poisoned, { XYN_SHARD: shard, XYN_CANARY: '1' }));
+      assert.equal(run.code, 1, `shard ${shard}: ${run.stderr}`);
+      const doc = JSON.parse(run.stdout) as FleetDoc;
+      assert.deepEqual(doc.targets[0]!.target, `${tenants[2]!.name} canary`, `shard ${shard} names the failed canary`);
+      assert.deepEqual(new Set(doc.targets.slice(1).map((t) => t.status)), new Set(['skipped']), `shard ${shard} skipped the rest`);
+    }
   });
 
   it('canary: a failure among the first k leaves the rest skipped', async () => {
@@ -189,6 +214,26 @@ describe('fleet: migrate --targets-file', () => {
     );
     assert.equal(doc.targets[0]!.exit_code, 143);
     assert.match(run.lastMessage, /Stopped by SIGTERM: no new target started/);
+  });
+});
+
+describe('fleet: at a terminal', () => {
+  it("one live line [done/total] n failed, rate, ETA, cleared before each target's log line; no per-file progress of the targets", async () => {
+    const slow = migrationsDir({ ...files, '003_slow.sql': 'SELECT pg_sleep(1.2);' });
+    const list = targetsFile([tenants[0]!.name, tenants[1]!.name]);
+    // `script` gives the program a pseudo-terminal, as a person's shell would.
+    const output = await new Promise<string>((resolve) =>
+      execFile(
+        'script',
+        ['-qec', `${process.execPath} ${CLI} migrate`, '/dev/null'],
+        { env: { PATH: process.env.PATH, ...env(list, { XYN_MIGRATIONS_DIR: slow, XYN_LOG_FORMAT: 'pretty' }) } },
+        (_e, out) => resolve(out),
+      ),
+    );
+    assert.match(output, /\[2\/2\] 0 failed, [\d.]+\/s, ETA 0s/, output);
+    assert.doesNotMatch(output, /003_slow \d+\.\ds/, "a target's per-file progress does not draw over the fleet's line");
+    assert.doesNotMatch(output, /ETA \d+s(?!\r\x1b\[2K)[^\n]*: applied/, 'the live line is cleared before a log line is written');
+    assert.equal(output.match(/: applied/g)?.length, 2, 'one log line per target');
   });
 });
 
