@@ -72,3 +72,14 @@ export async function refuseStatementPooling(session: Session): Promise<void> {
     throw error;
   }
 }
+
+/**
+ * Clears what a migration may have set for the whole session (SET ROLE, SET x without LOCAL), so
+ * that the next fleet target on this session starts as on a new one; the session stays marked ours.
+ */
+export async function resetSession(session: Session): Promise<void> {
+  if (session.pooled) return;
+  await session.script(
+    `SET SESSION AUTHORIZATION DEFAULT; RESET ALL; SELECT set_config('${SESSION_MARK}', ${pg.escapeLiteral(session.token)}, false)`,
+  );
+}

@@ -6,6 +6,7 @@
 import type { FleetConfig } from '../config.js';
 import { discoverMigrations, type MigrationFile } from '../migrations/discover.js';
 import { describeFailure } from '../failure.js';
+import { resetSession } from '../db/pooler.js';
 import { serverError, type Session } from '../db/session.js';
 import { ConfigError } from '../errors.js';
 import { openSession, requireDatabase, type CommandContext } from '../commands/context.js';
@@ -151,7 +152,7 @@ function specOf(row: Record<string, unknown>): TargetSpec {
   return { database: text(row.database), url: text(row.url), schema: text(row.schema) };
 }
 
-/** Each worker's session, kept for its next target when that is on the same database and role. */
+/** Each worker's session, kept (and reset) for its next target when that is on the same database and role. */
 class WorkerSessions {
   private readonly held = new Map<number, { key: string; session: Session }>();
 
@@ -159,7 +160,14 @@ class WorkerSessions {
     const c = target.connection;
     const key = `${c.user ?? ''}@${c.host}:${c.port}/${c.database ?? ''}`;
     const current = this.held.get(worker);
-    if (current?.key === key) return current.session;
+    if (current?.key === key) {
+      try {
+        await resetSession(current.session);
+        return current.session;
+      } catch {
+        // lost since the last target (a restart, an idle timeout): a new session, waited for as any target's
+      }
+    }
     await this.drop(worker);
     const session = await open();
     this.held.set(worker, { key, session });

@@ -100,6 +100,21 @@ describe('fleet: migrate --targets-file', () => {
     );
   });
 
+  it("a session reused for the next schema starts clean: what one tenant's file SET for the session does not reach the next", async () => {
+    const c = tenants[2]!;
+    const leaky = {
+      '001_seen.sql': `CREATE TABLE IF NOT EXISTS seen (marker text);
+INSERT INTO seen SELECT coalesce(nullif(current_setting('tenant.marker', true), ''), 'none');
+SELECT set_config('tenant.marker', 'leaked', false);`,
+    };
+    const list = targetsFile([`${c.name} alpha`, `${c.name} beta`, `${c.name} gamma`]);
+    const run = await runCli(['migrate', '--json'], env(list, { XYN_MIGRATIONS_DIR: migrationsDir(leaky), XYN_CONCURRENCY: '1' }));
+    assert.equal(run.code, 0, run.stderr);
+    for (const schema of ['alpha', 'beta', 'gamma']) {
+      assert.deepEqual(await c.query(`SELECT marker FROM ${schema}.seen`), [{ marker: 'none' }], schema);
+    }
+  });
+
   it('an unreachable tenant fails with exit 3 after its own wait; the others are done', async () => {
     const port = await reservePort();
     const list = targetsFile([tenants[0]!.name, `postgres://nobody:never-shown-secret@127.0.0.1:${port}/gone`]);
