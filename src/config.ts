@@ -10,7 +10,7 @@ import { isatty } from 'node:tty';
 import { cleanEnv, makeValidator, str, EnvMissingError } from 'envalid';
 import { ConfigError } from './errors.js';
 import { registerSecret } from './secrets.js';
-import { connectionTarget, isPort, parseDatabaseUrl, type ConnectionTarget } from './target.js';
+import { connectionTarget, isPort, parseDatabaseUrl, type ConnectionTarget, type TlsDefaults } from './target.js';
 import type { LogFormat } from './log.js';
 import { isMigrationId } from './migrations/naming.js';
 import type { RequiredMigrations } from './plan.js';
@@ -18,6 +18,8 @@ import type { RequiredMigrations } from './plan.js';
 export interface Config {
   /** undefined when nothing names a database (fine for `new` and `lint`). */
   readonly database: ConnectionTarget | undefined;
+  /** the PG* TLS variables, for every other URL (XYN_REHEARSE_URL, a fleet's URL targets) */
+  readonly tlsDefaults: TlsDefaults;
   readonly migrationsDir: string;
   readonly required: RequiredMigrations;
   readonly waitTimeoutMs: number;
@@ -221,6 +223,7 @@ export function loadConfig(
   const e = cleanEnv(merged, specs, { reporter: throwingReporter });
   return Object.freeze({
     database: resolveDatabase(e),
+    tlsDefaults: tlsDefaults(e),
     migrationsDir: e.XYN_MIGRATIONS_DIR,
     required: e.XYN_REQUIRED_MIGRATIONS,
     waitTimeoutMs: e.XYN_WAIT_TIMEOUT,
@@ -302,18 +305,17 @@ interface DatabaseVariables {
   PGSSLKEY?: string;
 }
 
+function tlsDefaults(e: DatabaseVariables): TlsDefaults {
+  return Object.freeze({ sslmode: e.PGSSLMODE, sslrootcert: e.PGSSLROOTCERT, sslcert: e.PGSSLCERT, sslkey: e.PGSSLKEY });
+}
+
 function resolveDatabase(e: DatabaseVariables): ConnectionTarget | undefined {
   if (e.DATABASE_URL !== undefined && e.DATABASE_URL_FILE !== undefined) {
     throw new ConfigError('Invalid configuration: DATABASE_URL and DATABASE_URL_FILE are both set; set only one.', {
       variables: ['DATABASE_URL', 'DATABASE_URL_FILE'],
     });
   }
-  const libpqDefaults = {
-    sslmode: e.PGSSLMODE,
-    sslrootcert: e.PGSSLROOTCERT,
-    sslcert: e.PGSSLCERT,
-    sslkey: e.PGSSLKEY,
-  };
+  const libpqDefaults = tlsDefaults(e);
   if (e.DATABASE_URL !== undefined) return connectionTarget(e.DATABASE_URL, 'DATABASE_URL', libpqDefaults);
   if (e.DATABASE_URL_FILE !== undefined) {
     return connectionTarget(readUrlFile(e.DATABASE_URL_FILE), `DATABASE_URL_FILE (${e.DATABASE_URL_FILE})`, libpqDefaults);

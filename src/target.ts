@@ -42,6 +42,14 @@ export interface ConnectionTarget {
   readonly display: string;
 }
 
+/** PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY: what a URL that does not say otherwise gets, as in libpq. */
+export interface TlsDefaults {
+  readonly sslmode?: string | undefined;
+  readonly sslrootcert?: string | undefined;
+  readonly sslcert?: string | undefined;
+  readonly sslkey?: string | undefined;
+}
+
 interface Parts {
   /** one host, or several separated by commas */
   host?: string | undefined;

@@ -105,7 +105,11 @@ interface Scratch {
 
 async function scratchDatabase(ctx: CommandContext): Promise<Scratch> {
   if (ctx.config.rehearseUrl) {
-    return { target: connectionTarget(ctx.config.rehearseUrl, 'XYN_REHEARSE_URL', {}), given: true, drop: async () => undefined };
+    return {
+      target: connectionTarget(ctx.config.rehearseUrl, 'XYN_REHEARSE_URL', ctx.config.tlsDefaults),
+      given: true,
+      drop: async () => undefined,
+    };
   }
   const server = requireDatabase(ctx.config);
   const name = `xyn_rehearse_${randomBytes(6).toString('hex')}`;

@@ -126,7 +126,8 @@ function withoutInternals(fields: Record<string, unknown>): Record<string, unkno
 }
 
 async function loadTargets(ctx: CommandContext, fleet: FleetConfig): Promise<Target[]> {
-  if (fleet.source.kind === 'file') return readTargetsFile(fleet.source.path, ctx.config.database, ctx.config.ledger.schema);
+  const rules = { base: ctx.config.database, tlsDefaults: ctx.config.tlsDefaults, ledgerSchema: ctx.config.ledger.schema };
+  if (fleet.source.kind === 'file') return readTargetsFile(fleet.source.path, rules);
   const control = requireDatabase(ctx.config);
   const session = await openSession(ctx, { writable: false });
   let rows: Record<string, unknown>[];
@@ -144,7 +145,7 @@ async function loadTargets(ctx: CommandContext, fleet: FleetConfig): Promise<Tar
     await session.close();
   }
   const specs = rows.map((row, i) => ({ spec: specOf(row), origin: `XYN_TARGETS_QUERY row ${i + 1}` }));
-  return resolveTargets(specs, control, ctx.config.ledger.schema);
+  return resolveTargets(specs, { ...rules, base: control });
 }
 
 function specOf(row: Record<string, unknown>): TargetSpec {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { registerSecret } from '../secrets.js';
-import { connectionTarget, withDatabase, type ConnectionTarget } from '../target.js';
+import { connectionTarget, withDatabase, type ConnectionTarget, type TlsDefaults } from '../target.js';
 
 export interface Target {
   /** what the operator reads: `db`, `db schema`, or the URL's host:port/db (never a password) */
@@ -33,11 +33,17 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /** A word from a bad line, shown only when it cannot be (part of) a URL with a password in it. */
 const shown = (word: string) => (/[@:/]/.test(word) ? '(not shown: it may hold a password)' : `"${word}"`);
 
-/**
- * @param base DATABASE_URL's target: the server of a target given as a database name
- * @param ledgerSchema XYN_LEDGER_SCHEMA: a target without a schema keeps its ledger there
- */
-export function readTargetsFile(path: string, base: ConnectionTarget | undefined, ledgerSchema: string): Target[] {
+/** What resolving a target depends on besides its own words. */
+export interface TargetRules {
+  /** DATABASE_URL's target: the server, credentials and parameters of a target given as a database name */
+  readonly base: ConnectionTarget | undefined;
+  /** the PG* TLS variables: what a target given as a URL gets where the URL says nothing, as in libpq */
+  readonly tlsDefaults: TlsDefaults;
+  /** XYN_LEDGER_SCHEMA: a target without a schema keeps its ledger there */
+  readonly ledgerSchema: string;
+}
+
+export function readTargetsFile(path: string, rules: TargetRules): Target[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -57,19 +63,15 @@ export function readTargetsFile(path: string, base: ConnectionTarget | undefined
     const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(first);
     specs.push({ spec: isUrl ? { url: first, schema } : { database: first, schema }, origin });
   });
-  return resolveTargets(specs, base, ledgerSchema);
+  return resolveTargets(specs, rules);
 }
 
 /** Resolves and checks every spec; a duplicate (the same ledger twice) names both places. */
-export function resolveTargets(
-  specs: readonly { spec: TargetSpec; origin: string }[],
-  base: ConnectionTarget | undefined,
-  ledgerSchema: string,
-): Target[] {
+export function resolveTargets(specs: readonly { spec: TargetSpec; origin: string }[], rules: TargetRules): Target[] {
   const seen = new Map<string, string>();
   return specs.map(({ spec, origin }) => {
-    const target = resolveTarget(spec, origin, base);
-    const key = `${target.connection.host}:${target.connection.port}/${target.connection.database ?? ''} ${target.schema ?? ledgerSchema}`;
+    const target = resolveTarget(spec, origin, rules);
+    const key = `${target.connection.host}:${target.connection.port}/${target.connection.database ?? ''} ${target.schema ?? rules.ledgerSchema}`;
     const earlier = seen.get(key);
     if (earlier !== undefined) throw badTarget(origin, `repeats the target of ${earlier}`);
     seen.set(key, origin);
@@ -77,7 +79,7 @@ export function resolveTargets(
   });
 }
 
-function resolveTarget(spec: TargetSpec, origin: string, base: ConnectionTarget | undefined): Target {
+function resolveTarget(spec: TargetSpec, origin: string, { base, tlsDefaults }: TargetRules): Target {
   const schema = spec.schema ?? undefined;
   if (schema !== undefined && (!SCHEMA_NAME.test(schema) || schema.startsWith('pg_'))) {
     throw badTarget(origin, `has the schema ${shown(schema)}, which is not a plain lower-case schema name (letters, digits, _; not pg_…)`);
@@ -86,7 +88,7 @@ function resolveTarget(spec: TargetSpec, origin: string, base: ConnectionTarget 
   if (spec.url) {
     let connection: ConnectionTarget;
     try {
-      connection = connectionTarget(spec.url, origin, base ? { sslmode: base.sslMode } : {});
+      connection = connectionTarget(spec.url, origin, tlsDefaults);
     } catch (error) {
       throw badTarget(
         origin,

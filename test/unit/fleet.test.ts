@@ -11,7 +11,8 @@ import { connectionTarget } from '../../src/target.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'xyn-fleet-unit-'));
 after(() => rmSync(folder, { recursive: true, force: true }));
-const server = connectionTarget('postgres://app:pw@db.internal:5432/control', 'DATABASE_URL', {});
+const server = connectionTarget('postgres://app:pw@db.internal:5432/control?sslmode=disable', 'DATABASE_URL', {});
+const rules = { base: server, tlsDefaults: {}, ledgerSchema: 'public' };
 const file = (text: string) => {
   const path = join(folder, `${Math.random().toString(36).slice(2)}.txt`);
   writeFileSync(path, text);
@@ -22,8 +23,7 @@ describe('targets file', () => {
   it('reads databases, URLs and schemas; skips blank lines and # comments', () => {
     const targets = readTargetsFile(
       file('# fleet\n\ntenant_a\n  tenant_b   shop  # trailing\npostgres://u:secret@other:6543/t_c\n'),
-      server,
-      'public',
+      rules,
     );
     assert.deepEqual(
       targets.map((t) => [t.name, t.connection.host, t.connection.port, t.connection.database, t.schema]),
@@ -50,14 +50,26 @@ describe('targets file', () => {
     it(`${what} is exit 2 naming its line`, () => {
       const path = file(text);
       assert.throws(
-        () => readTargetsFile(path, server, 'public'),
+        () => readTargetsFile(path, rules),
         (error: unknown) => error instanceof ConfigError && error.message.includes(`${path}:${line}:`),
       );
     });
   }
 
   it('a database name without DATABASE_URL is exit 2 naming the line', () => {
-    assert.throws(() => readTargetsFile(file('tenant_a\n'), undefined, 'public'), /:1: it names a database, but DATABASE_URL/);
+    assert.throws(() => readTargetsFile(file('tenant_a\n'), { ...rules, base: undefined }), /:1: it names a database, but DATABASE_URL/);
+  });
+
+  it("a URL target stands on its own, with the PG* TLS variables as libpq has it, not DATABASE_URL's sslmode", () => {
+    const [named, url, own] = readTargetsFile(file('tenant_a\npostgres://u@eu-db/t_b\npostgres://u@eu-db/t_c?sslmode=require\n'), {
+      ...rules,
+      tlsDefaults: { sslmode: 'verify-full' },
+    });
+    assert.equal(named!.connection.sslMode, 'disable', "a database name takes DATABASE_URL's parameters");
+    assert.equal(url!.connection.sslMode, 'verify-full', 'a URL without sslmode takes PGSSLMODE');
+    assert.equal(own!.connection.sslMode, 'require', 'its own sslmode wins');
+    const plain = readTargetsFile(file('postgres://u@eu-db/t_b\n'), rules);
+    assert.equal(plain[0]!.connection.sslMode, 'prefer', "libpq's default, whatever DATABASE_URL says");
   });
 
   it('a bad word that may be a URL with a password is not quoted in the message; a plain one is', () => {
@@ -68,12 +80,12 @@ describe('targets file', () => {
       'postgres://u:p hunter2@h/db\n',
     ]) {
       assert.throws(
-        () => readTargetsFile(file(text), server, 'public'),
+        () => readTargetsFile(file(text), rules),
         (error: unknown) => error instanceof ConfigError && !error.message.includes('hunter2'),
         text,
       );
     }
-    assert.throws(() => readTargetsFile(file("tenant'a\n"), server, 'public'), /has "tenant'a", which is neither/);
+    assert.throws(() => readTargetsFile(file("tenant'a\n"), rules), /has "tenant'a", which is neither/);
   });
 });
 
