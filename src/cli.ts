@@ -8,7 +8,7 @@ import { parseArgv, type FlagSpec } from './argv.js';
 import { earlyEnvironment, flagVariables, loadConfig, switchFlags, type Config, type FleetConfig, type Flag } from './config.js';
 import { ExitCode, ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
-import { describeFailure, type Failure } from './failure.js';
+import { bigintAsText, describeFailure, failureJson, type Failure } from './failure.js';
 import { registerSecret, scrub } from './secrets.js';
 import { Stop, type StopSignal } from './stop.js';
 import { version } from './version.js';
@@ -217,12 +217,9 @@ function jsonRequested(argv: readonly string[]): boolean {
  * `{"error": {"exit_code", "message", …the error's fields in snake_case}}`: the one JSON document
  * of a failed --json command. It is printed through `scrub`, like every byte of output.
  */
-function errorDocument({ exitCode, sentence, fields }: Failure): string {
-  const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-  const shown = Object.entries(fields).filter(([key, value]) => value !== undefined && key !== 'password' && key !== 'err'); // err: an internal error object, for the log
-  const extra = Object.fromEntries(shown.map(([key, value]) => [snake(key), value]));
-  const error = { exit_code: exitCode, message: sentence, ...extra };
-  return JSON.stringify({ error }, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value), 2);
+function errorDocument(failure: Failure): string {
+  const error = { exit_code: failure.exitCode, ...failureJson(failure) };
+  return JSON.stringify({ error }, bigintAsText, 2);
 }
 
 /** The last log line says why in one sentence; the same sentence goes to the termination log. */

@@ -30,3 +30,16 @@ export function describeFailure(error: unknown): Failure {
     fields: { err: error },
   };
 }
+
+/**
+ * A failure for a JSON document (`--json`): its sentence as `message`, then its fields in
+ * snake_case, without an internal error object (that is for the log) or anything called password.
+ */
+export function failureJson({ sentence, fields }: Failure): Record<string, unknown> {
+  const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const shown = Object.entries(fields).filter(([key, value]) => value !== undefined && key !== 'password' && key !== 'err');
+  return { message: sentence, ...Object.fromEntries(shown.map(([key, value]) => [snake(key), value])) };
+}
+
+/** JSON.stringify's replacer for documents that may carry a failure's fields: a bigint (a lock key) as text. */
+export const bigintAsText = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? value.toString() : value);

@@ -5,7 +5,7 @@
  */
 import type { FleetConfig } from '../config.js';
 import { discoverMigrations, type MigrationFile } from '../migrations/discover.js';
-import { describeFailure } from '../failure.js';
+import { describeFailure, failureJson } from '../failure.js';
 import { resetSession } from '../db/pooler.js';
 import { serverError, type Session } from '../db/session.js';
 import { ConfigError } from '../errors.js';
@@ -88,7 +88,7 @@ async function runFleet(ctx: CommandContext, fleet: FleetConfig, command: Comman
           ...base(target, begun),
           status: 'failed',
           exit_code: failure.exitCode,
-          error: { message: failure.sentence, ...withoutInternals(failure.fields) },
+          error: failureJson(failure),
         };
       }
     },
@@ -118,11 +118,6 @@ function contextFor(ctx: CommandContext, target: Target): CommandContext {
   const level = ctx.log.isLevelEnabled('debug') || !ctx.log.isLevelEnabled('warn') ? ctx.log.level : 'warn';
   const log = ctx.log.child({ target: target.name }, { level });
   return { ...ctx, log, progress: () => noProgress, config: { ...config, database: target.connection, ledger, searchPath: target.schema } };
-}
-
-function withoutInternals(fields: Record<string, unknown>): Record<string, unknown> {
-  const { err: _err, ...rest } = fields;
-  return rest;
 }
 
 async function loadTargets(ctx: CommandContext, fleet: FleetConfig): Promise<Target[]> {

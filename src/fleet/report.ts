@@ -5,6 +5,7 @@
  * database last, since a retry may fix it), or 143/130 when a signal stopped the run.
  */
 import { ExitCode, XynError } from '../errors.js';
+import { bigintAsText } from '../failure.js';
 import { table } from '../report.js';
 import type { CommandContext } from '../commands/context.js';
 import type { TargetResult } from './pool.js';
@@ -61,7 +62,9 @@ export function finishFleet(
   const summary: Record<string, number> = { targets: results.length };
   for (const r of results) summary[r.status] = (summary[r.status] ?? 0) + 1;
   if (json)
-    ctx.print(`${JSON.stringify({ targets: results, summary, ...(command === 'status' ? { skew: skew(results) } : {}) }, null, 2)}\n`);
+    ctx.print(
+      `${JSON.stringify({ targets: results, summary, ...(command === 'status' ? { skew: skew(results) } : {}) }, bigintAsText, 2)}\n`,
+    );
   else if (ctx.stdoutIsTerminal || ctx.config.logFormat === 'pretty') ctx.print(humanTable(command, results));
   const counts = Object.entries(summary)
     .filter(([k]) => k !== 'targets')

@@ -75,6 +75,16 @@ describe('fleet: migrate --targets-file', () => {
       ],
     );
     assert.match(doc.targets[1]!.error!.message, /002_second\.sql:1:1 failed: this tenant is poisoned/);
+    assert.deepEqual(
+      Object.entries(doc.targets[1]!.error!).filter(([k]) => k.startsWith('migration')),
+      [
+        ['migration', '002_second'],
+        ['migration_file', '002_second.sql'],
+        ['migration_line', 1],
+        ['migration_column', 1],
+      ],
+      'the error fields as in the --json error document of a single run: file, line and column, snake_case',
+    );
     assert.deepEqual(doc.targets[0]!.applied, ['001_items', '002_second']);
     assert.deepEqual(doc.summary, { targets: 4, applied: 3, failed: 1 });
     assert.deepEqual(await ledgerOf(a), ['001_items', '002_second']);
