@@ -146,8 +146,10 @@ SELECT set_config('tenant.marker', 'leaked', false);`,
     const names = tenants.flatMap((t) => [t.name, `${t.name} s1`, `${t.name} s2`]);
     const list = targetsFile(names);
     const seen: string[] = [];
-    for (const shard of ['0/2', '1/2']) {
-      const run = await runCli(['migrate', '--json'], env(list, { XYN_SHARD: shard }));
+    const byVariable = await runCli(['migrate', '--json'], env(list, { XYN_SHARD: '0/2' }));
+    const { XYN_TARGETS_FILE: _file, ...noFile } = env(list);
+    const byFlag = await runCli(['migrate', '--json', '--targets-file', list, '--shard', '1/2', '--concurrency', '2'], noFile);
+    for (const run of [byVariable, byFlag]) {
       assert.equal(run.code, 0, run.stderr);
       seen.push(...(JSON.parse(run.stdout) as FleetDoc).targets.map((t) => t.target));
     }
@@ -323,17 +325,30 @@ describe('fleet: status and verify', () => {
   });
 
   it('XYN_TARGETS_QUERY: targets from SQL on the control database', async () => {
-    await control.query('CREATE TABLE tenants (db text, tenant_schema text)');
-    await control.query('INSERT INTO tenants VALUES ($1, NULL), ($2, $3)', [tenants[0]!.name, tenants[1]!.name, 'acme']);
+    await control.query('CREATE TABLE tenants (db text, conn text, tenant_schema text)');
+    await control.query('INSERT INTO tenants VALUES ($1, NULL, NULL), ($2, NULL, $3), (NULL, $4, NULL)', [
+      tenants[0]!.name,
+      tenants[1]!.name,
+      'acme',
+      urlFor(tenants[2]!.name, testServer()),
+    ]);
     const run = await runCli(['migrate', '--json'], {
       DATABASE_URL: urlFor(control.name, testServer()),
       XYN_MIGRATIONS_DIR: migrationsDir(files),
-      XYN_TARGETS_QUERY: 'SELECT db AS database, tenant_schema AS schema FROM tenants ORDER BY db',
+      XYN_TARGETS_QUERY: 'SELECT db AS database, conn AS url, tenant_schema AS schema FROM tenants ORDER BY db NULLS LAST',
     });
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(
-      (JSON.parse(run.stdout) as FleetDoc).targets.map((t) => t.target).sort(),
-      [tenants[0]!.name, `${tenants[1]!.name} acme`].sort(),
+      (JSON.parse(run.stdout) as FleetDoc).targets.map((t) => t.target),
+      [
+        ...[tenants[0]!, tenants[1]!]
+          .sort((a, b) => a.name.localeCompare(b.name))
+          .map((t) => (t === tenants[1] ? `${t.name} acme` : t.name)),
+        `127.0.0.1:${testServer().port}/${tenants[2]!.name}`,
+      ],
+      'in the order of the query',
     );
+    assert.deepEqual(await ledgerOf(tenants[2]!), ['001_items', '002_second'], 'the url row was migrated');
+    assert.ok(!run.stdout.includes(testServer().password) && !run.stderr.includes(testServer().password), 'no password anywhere');
   });
 });

@@ -490,3 +490,44 @@ describe('loadConfig: sslmode keeps libpq’s meaning', () => {
     assert.deepEqual(db.ssl, { rejectUnauthorized: false });
   });
 });
+
+describe('loadConfig: fleet settings', () => {
+  const fleetOf = (env: Record<string, string>) =>
+    loadConfig({}, { XYN_TERMINATION_LOG: '/tmp/termination', ...env }, { stderr: false }).fleet;
+
+  it('XYN_SHARDS takes its index from JOB_COMPLETION_INDEX; the defaults are 4 at a time and no canary', () => {
+    assert.deepEqual(fleetOf({ XYN_TARGETS_FILE: 't.txt', XYN_SHARDS: '3', JOB_COMPLETION_INDEX: '2' }), {
+      source: { kind: 'file', path: 't.txt' },
+      concurrency: 4,
+      shard: { index: 2, count: 3 },
+      canary: 0,
+    });
+    assert.equal(fleetOf({}), undefined, 'no targets: the single-database job');
+  });
+
+  for (const [what, env, variable] of [
+    [
+      'a file and a query',
+      { XYN_TARGETS_FILE: 't.txt', XYN_TARGETS_QUERY: 'SELECT 1' },
+      /XYN_TARGETS_FILE and XYN_TARGETS_QUERY are both set/,
+    ],
+    [
+      'XYN_SHARD and XYN_SHARDS',
+      { XYN_TARGETS_FILE: 't.txt', XYN_SHARD: '0/2', XYN_SHARDS: '2', JOB_COMPLETION_INDEX: '0' },
+      /XYN_SHARD and XYN_SHARDS/,
+    ],
+    ['XYN_SHARDS outside an Indexed Job', { XYN_TARGETS_FILE: 't.txt', XYN_SHARDS: '2' }, /XYN_SHARDS needs JOB_COMPLETION_INDEX/],
+    [
+      'an index not below the count',
+      { XYN_TARGETS_FILE: 't.txt', XYN_SHARDS: '2', JOB_COMPLETION_INDEX: '2' },
+      /JOB_COMPLETION_INDEX 2 is not below XYN_SHARDS 2/,
+    ],
+    ['a shard that is not i/n', { XYN_TARGETS_FILE: 't.txt', XYN_SHARD: '2/2' }, /XYN_SHARD/],
+    ['a canary without targets', { XYN_CANARY: '2' }, /need targets/],
+    ['a concurrency of 0', { XYN_TARGETS_FILE: 't.txt', XYN_CONCURRENCY: '0' }, /XYN_CONCURRENCY/],
+  ] as const) {
+    it(`${what} is exit 2 naming the variables`, () => {
+      assertConfigError(() => fleetOf(env), variable);
+    });
+  }
+});

@@ -7,6 +7,8 @@ import { ConfigError } from '../../src/errors.js';
 import { forEachTarget, type TargetResult } from '../../src/fleet/pool.js';
 import { inShard, readTargetsFile, type Target } from '../../src/fleet/targets.js';
 import { Stop } from '../../src/stop.js';
+import { finishFleet, FleetFailed } from '../../src/fleet/report.js';
+import type { CommandContext } from '../../src/commands/context.js';
 import { connectionTarget } from '../../src/target.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'xyn-fleet-unit-'));
@@ -179,5 +181,45 @@ describe('the pool', () => {
       results.map((r) => r.status),
       ['applied', 'applied', 'applied', ...Array(7).fill('skipped')],
     );
+  });
+});
+
+describe("the fleet's exit code", () => {
+  const quiet = () => undefined;
+  const ctx = {
+    config: { logFormat: 'json' },
+    log: { info: quiet, warn: quiet, error: quiet },
+    stop: new Stop(),
+    print: quiet,
+    stdoutIsTerminal: false,
+    progressLine: quiet,
+  } as unknown as CommandContext;
+  const result = (code: number): TargetResult => ({
+    target: `t${code}`,
+    schema: null,
+    status: code === 0 ? 'applied' : 'failed',
+    exit_code: code,
+    applied: [],
+    duration_ms: 0,
+    error: code === 0 ? null : { message: 'x' },
+  });
+
+  for (const [codes, expected] of [
+    [[3, 1, 4], 1],
+    [[3, 4], 4],
+    [[1, 5, 4], 5],
+    [[5, 2, 3, 1], 2],
+    [[0, 3, 0], 3],
+  ] as const) {
+    it(`targets ending ${codes.join(', ')}: exit ${expected} (urgency 2, 5, 1, 4, 3)`, () => {
+      assert.throws(
+        () => finishFleet(ctx, 'migrate', codes.map(result), false, 0),
+        (error: unknown) => error instanceof FleetFailed && error.exitCode === expected,
+      );
+    });
+  }
+
+  it('every target done: no error', () => {
+    finishFleet(ctx, 'migrate', [result(0), result(0)], false, 0);
   });
 });
