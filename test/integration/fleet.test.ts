@@ -10,6 +10,7 @@ import { freshDatabase, urlFor, testServer, type TestDatabase } from '../support
 import { execFile } from 'node:child_process';
 import { CLI, migrationsDir, runCli, startCli, untilLogged } from '../support/cli.js';
 import { reservePort } from '../support/proxy.js';
+import { lockKey } from '../../src/db/lock.js';
 
 const files = {
   '001_items.sql': 'CREATE TABLE IF NOT EXISTS items (id int PRIMARY KEY);',
@@ -96,10 +97,9 @@ describe('fleet: migrate --targets-file', () => {
       'the files ran in the tenant schema',
     );
     assert.match(run.lastMessage, /1 of 4 targets did not end well/);
-    assert.ok(
-      run.logs.some((l) => l.msg === `${a.name}: applied`),
-      'one log line per target',
-    );
+    for (const t of doc.targets) {
+      assert.equal(run.logs.filter((l) => l.target === t.target && l.status !== undefined).length, 1, `one log line for ${t.target}`);
+    }
 
     await b.query('DROP TABLE poison');
     const rerun = await runCli(['migrate', '--json'], env(list));
@@ -122,6 +122,27 @@ SELECT set_config('tenant.marker', 'leaked', false);`,
     assert.equal(run.code, 0, run.stderr);
     for (const schema of ['alpha', 'beta', 'gamma']) {
       assert.deepEqual(await c.query(`SELECT marker FROM ${schema}.seen`), [{ marker: 'none' }], schema);
+    }
+  });
+
+  it('the lock is per ledger: a tenant whose lock another runner holds waits (exit 4 here); its neighbour in the same database does not', async () => {
+    const c = tenants[2]!;
+    const holder = await c.client();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1::bigint)', [lockKey({ schema: 'alpha', table: 'schema_migrations' }).toString()]);
+      const list = targetsFile([`${c.name} alpha`, `${c.name} beta`]);
+      const run = await runCli(['migrate', '--json'], env(list, { XYN_CONCURRENCY: '2', XYN_LOCK_TIMEOUT: '2' }));
+      assert.equal(run.code, 4, run.stderr);
+      assert.deepEqual(
+        (JSON.parse(run.stdout) as FleetDoc).targets.map((t) => [t.schema, t.status, t.exit_code]),
+        [
+          ['alpha', 'failed', 4],
+          ['beta', 'applied', 0],
+        ],
+      );
+      assert.deepEqual(await ledgerOf(c, 'beta'), ['001_items', '002_second']);
+    } finally {
+      await holder.end();
     }
   });
 
@@ -217,31 +238,42 @@ SELECT set_config('tenant.marker', 'leaked', false);`,
     assert.equal(applied.length, 12, 'each file of each target applied by exactly one of the two runs');
   });
 
-  it('SIGTERM mid-fleet: no new target starts, the result is printed with the rest skipped, exit 143', async () => {
-    const slow = { ...files, '003_slow.sql': 'SELECT pg_sleep(30);' };
-    const list = targetsFile(tenants.map((t) => t.name));
-    const { child, result } = startCli(['migrate', '--json'], {
-      ...env(list, { XYN_CONCURRENCY: '1' }),
-      XYN_MIGRATIONS_DIR: migrationsDir(slow),
+  for (const [signal, code, canary] of [
+    ['SIGTERM', 143, '0'],
+    ['SIGINT', 130, '1'],
+  ] as const) {
+    it(`${signal} mid-fleet${canary === '0' ? '' : ', during the canary'}: no new target starts, the result is printed with the rest skipped, exit ${code}`, async () => {
+      const slow = { ...files, '003_slow.sql': 'SELECT pg_sleep(30);' };
+      const list = targetsFile(tenants.map((t) => t.name));
+      const { child, result } = startCli(['migrate', '--json'], {
+        ...env(list, { XYN_CONCURRENCY: '1', XYN_CANARY: canary }),
+        XYN_MIGRATIONS_DIR: migrationsDir(slow),
+      });
+      await untilLogged(child, 'starting on 3 targets');
+      const { waitFor } = await import('../support/postgres.js');
+      await waitFor(
+        'the slow statement',
+        async () =>
+          (
+            await control.query(
+              `SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND datname = $1 AND pid <> pg_backend_pid()`,
+              [tenants[0]!.name],
+            )
+          ).length > 0,
+      );
+      child.kill(signal);
+      const run = await result;
+      assert.equal(run.code, code, run.stderr);
+      const doc = JSON.parse(run.stdout) as FleetDoc;
+      assert.deepEqual(
+        doc.targets.map((t) => t.status),
+        ['failed', 'skipped', 'skipped'],
+      );
+      assert.equal(doc.targets[0]!.exit_code, code);
+      assert.match(doc.targets[1]!.error!.message, /not started: stopped by a signal/, 'the signal, not a failed canary, is why');
+      assert.match(run.lastMessage, new RegExp(`Stopped by ${signal}: no new target started`));
     });
-    await untilLogged(child, 'starting on 3 targets');
-    const { waitFor } = await import('../support/postgres.js');
-    await waitFor(
-      'the slow statement',
-      async () =>
-        (await control.query(`SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()`)).length > 0,
-    );
-    child.kill('SIGTERM');
-    const run = await result;
-    assert.equal(run.code, 143, run.stderr);
-    const doc = JSON.parse(run.stdout) as FleetDoc;
-    assert.deepEqual(
-      doc.targets.map((t) => t.status),
-      ['failed', 'skipped', 'skipped'],
-    );
-    assert.equal(doc.targets[0]!.exit_code, 143);
-    assert.match(run.lastMessage, /Stopped by SIGTERM: no new target started/);
-  });
+  }
 });
 
 describe('fleet: at a terminal', () => {
