@@ -146,6 +146,26 @@ SELECT set_config('tenant.marker', 'leaked', false);`,
     }
   });
 
+  it('XYN_CONCURRENCY bounds the connections: never more than 2 at once over 3 tenants', async () => {
+    const slow = { ...files, '003_slow.sql': 'SELECT pg_sleep(0.4);' };
+    const list = targetsFile(tenants.map((t) => t.name));
+    const { result } = startCli(['migrate'], { ...env(list, { XYN_CONCURRENCY: '2' }), XYN_MIGRATIONS_DIR: migrationsDir(slow) });
+    let most = 0;
+    let finished = false;
+    void result.then(() => (finished = true));
+    while (!finished) {
+      const [row] = await control.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'xyn-migrate' AND datname = ANY($1)`,
+        [tenants.map((t) => t.name)],
+      );
+      most = Math.max(most, Number(row!.n));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const run = await result;
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(most >= 1 && most <= 2, `at most 2 connections at once, saw ${most}`);
+  });
+
   it('an unreachable tenant fails with exit 3 after its own wait; the others are done', async () => {
     const port = await reservePort();
     const list = targetsFile([tenants[0]!.name, `postgres://nobody:never-shown-secret@127.0.0.1:${port}/gone`]);
