@@ -12,6 +12,7 @@ import { ConfigError } from './errors.js';
 import { registerSecret } from './secrets.js';
 import { connectionTarget, isPort, parseDatabaseUrl, type ConnectionTarget, type TlsDefaults } from './target.js';
 import type { LogFormat } from './log.js';
+import { isPlainIdentifier } from './migrations/ledger-name.js';
 import { isMigrationId } from './migrations/naming.js';
 import type { RequiredMigrations } from './plan.js';
 
@@ -103,7 +104,7 @@ const flag = makeValidator<boolean>((raw) => {
 });
 
 const identifier = makeValidator<string>((raw) => {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(raw)) {
+  if (!isPlainIdentifier(raw)) {
     throw new Error(`"${raw}" is not a plain lower-case SQL identifier (letters, digits, _)`);
   }
   return raw;
@@ -221,9 +222,10 @@ export function loadConfig(
     if (value !== undefined) merged[flagVariables[name as Flag]] = value;
   }
   const e = cleanEnv(merged, specs, { reporter: throwingReporter });
+  const tls = tlsDefaults(e);
   return Object.freeze({
-    database: resolveDatabase(e),
-    tlsDefaults: tlsDefaults(e),
+    database: resolveDatabase(e, tls),
+    tlsDefaults: tls,
     migrationsDir: e.XYN_MIGRATIONS_DIR,
     required: e.XYN_REQUIRED_MIGRATIONS,
     waitTimeoutMs: e.XYN_WAIT_TIMEOUT,
@@ -309,13 +311,12 @@ function tlsDefaults(e: DatabaseVariables): TlsDefaults {
   return Object.freeze({ sslmode: e.PGSSLMODE, sslrootcert: e.PGSSLROOTCERT, sslcert: e.PGSSLCERT, sslkey: e.PGSSLKEY });
 }
 
-function resolveDatabase(e: DatabaseVariables): ConnectionTarget | undefined {
+function resolveDatabase(e: DatabaseVariables, libpqDefaults: TlsDefaults): ConnectionTarget | undefined {
   if (e.DATABASE_URL !== undefined && e.DATABASE_URL_FILE !== undefined) {
     throw new ConfigError('Invalid configuration: DATABASE_URL and DATABASE_URL_FILE are both set; set only one.', {
       variables: ['DATABASE_URL', 'DATABASE_URL_FILE'],
     });
   }
-  const libpqDefaults = tlsDefaults(e);
   if (e.DATABASE_URL !== undefined) return connectionTarget(e.DATABASE_URL, 'DATABASE_URL', libpqDefaults);
   if (e.DATABASE_URL_FILE !== undefined) {
     return connectionTarget(readUrlFile(e.DATABASE_URL_FILE), `DATABASE_URL_FILE (${e.DATABASE_URL_FILE})`, libpqDefaults);

@@ -50,7 +50,7 @@ export interface TlsDefaults {
   readonly sslkey?: string | undefined;
 }
 
-interface Parts {
+interface Parts extends TlsDefaults {
   /** one host, or several separated by commas */
   host?: string | undefined;
   /** one port (for every host), or one per host separated by commas; an empty one is 5432 */
@@ -58,10 +58,6 @@ interface Parts {
   user?: string | undefined;
   password?: string | undefined;
   database?: string | undefined;
-  sslmode?: string | undefined;
-  sslrootcert?: string | undefined;
-  sslcert?: string | undefined;
-  sslkey?: string | undefined;
 }
 
 /**

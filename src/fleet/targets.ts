@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
+import { isPlainIdentifier } from '../migrations/ledger-name.js';
 import { registerSecret } from '../secrets.js';
 import { connectionTarget, withDatabase, type ConnectionTarget, type TlsDefaults } from '../target.js';
 
@@ -27,8 +28,6 @@ export interface TargetSpec {
 }
 
 const DATABASE_NAME = /^[^\s/?#@:'"]{1,63}$/;
-/** as XYN_LEDGER_SCHEMA: a plain lower-case identifier, so `Tenant_A` cannot quietly make a second schema beside tenant_a */
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** A word from a bad line, shown only when it cannot be (part of) a URL with a password in it. */
 const shown = (word: string) => (/[@:/]/.test(word) ? '(not shown: it may hold a password)' : `"${word}"`);
@@ -81,7 +80,8 @@ export function resolveTargets(specs: readonly { spec: TargetSpec; origin: strin
 
 function resolveTarget(spec: TargetSpec, origin: string, { base, tlsDefaults }: TargetRules): Target {
   const schema = spec.schema ?? undefined;
-  if (schema !== undefined && (!SCHEMA_NAME.test(schema) || schema.startsWith('pg_'))) {
+  // as XYN_LEDGER_SCHEMA: a plain lower-case name, so `Tenant_A` cannot quietly make a second schema beside tenant_a
+  if (schema !== undefined && (!isPlainIdentifier(schema) || schema.startsWith('pg_'))) {
     throw badTarget(origin, `has the schema ${shown(schema)}, which is not a plain lower-case schema name (letters, digits, _; not pg_…)`);
   }
   const suffix = schema === undefined ? '' : ` ${schema}`;

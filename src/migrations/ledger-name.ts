@@ -10,6 +10,12 @@ export interface LedgerName {
 }
 
 /**
+ * What the configuration accepts as a ledger's schema or table name, and a fleet as a tenant
+ * schema: a plain lower-case identifier (letters, digits, _), at most 63 bytes, never quoted.
+ */
+export const isPlainIdentifier = (name: string): boolean => /^[a-z_][a-z0-9_]{0,62}$/.test(name);
+
+/**
  * Words PostgreSQL reserves (its "reserved" and "reserved (can be function or type)" keywords):
  * as a table or schema name they must be quoted. Every other name the configuration accepts
  * (plain lower-case letters, digits, _) is written as is.
