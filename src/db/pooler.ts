@@ -78,8 +78,8 @@ export async function refuseStatementPooling(session: Session): Promise<void> {
  * that the next fleet target on this session starts as on a new one; the session stays marked ours.
  */
 export async function resetSession(session: Session): Promise<void> {
-  if (session.pooled) return;
-  await session.script(
-    `SET SESSION AUTHORIZATION DEFAULT; RESET ALL; SELECT set_config('${SESSION_MARK}', ${pg.escapeLiteral(session.token)}, false)`,
-  );
+  // Only a probed, direct session runs files (migrate's): a read-only one has nothing of a file's
+  // to clear, and may be a pooled server session (never probed) where neither a reset nor our mark belongs.
+  if (!session.direct) return;
+  await session.script(`SET SESSION AUTHORIZATION DEFAULT; RESET ALL; SELECT ${markSessionSql(pg.escapeLiteral(session.token), 'true')}`);
 }

@@ -104,6 +104,11 @@ export class Session {
     return this.throughPooler ?? false;
   }
 
+  /** True once writability was probed and no pooler stands between us: a server session of our own, marked ours. */
+  get direct(): boolean {
+    return this.throughPooler === false;
+  }
+
   async query<T extends Row = Row>(text: string, values?: readonly unknown[]): Promise<T[]> {
     if (this.broken) throw this.broken;
     const result = await this.client.query<T>(text, values as unknown[] | undefined);
