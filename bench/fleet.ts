@@ -104,7 +104,8 @@ interface ProfileLine {
 function positive(raw: string | undefined, fallback: number, allowZero = false): number {
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1)) throw new Error(`not a ${allowZero ? 'non-negative' : 'positive'} integer: ${raw}`);
+  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1))
+    throw new Error(`not a ${allowZero ? 'non-negative' : 'positive'} integer: ${raw}`);
   return value;
 }
 
@@ -134,7 +135,9 @@ function runQuiet(command: Command): Promise<string | undefined> {
       stderr = (stderr + chunk).slice(-4096);
     });
     child.once('error', (error) => resolve(error.message));
-    child.once('close', (exitCode, signal) => resolve(failureOf({ wallMs: 0, maxRssKiB: undefined, cpuMs: undefined, exitCode, signal, stderrTail: stderr })));
+    child.once('close', (exitCode, signal) =>
+      resolve(failureOf({ wallMs: 0, maxRssKiB: undefined, cpuMs: undefined, exitCode, signal, stderrTail: stderr })),
+    );
   });
 }
 
@@ -156,7 +159,12 @@ async function processPool<T>(items: readonly T[], width: number, command: (item
     }),
   );
   const wallMs = performance.now() - started;
-  return { wallMs, rssKiB: undefined, cpuMs: undefined, failure: first === undefined ? undefined : `${failed} of ${items.length} processes failed, e.g. ${first}` };
+  return {
+    wallMs,
+    rssKiB: undefined,
+    cpuMs: undefined,
+    failure: first === undefined ? undefined : `${failed} of ${items.length} processes failed, e.g. ${first}`,
+  };
 }
 
 /** Runs `statements` on the maintenance database over `width` connections. */
@@ -164,7 +172,13 @@ async function onServer(server: BenchServer, statements: readonly string[], widt
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(width, statements.length) }, async () => {
-      const client = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: 'postgres' });
+      const client = new pg.Client({
+        host: server.host,
+        port: server.port,
+        user: server.user,
+        password: server.password,
+        database: 'postgres',
+      });
       await client.connect();
       try {
         while (next < statements.length) await client.query(statements[next++] as string);
@@ -179,11 +193,17 @@ const databasesOf = (set: TargetSet): string[] => [...new Set(set.targets.map((t
 
 async function createTargets(server: BenchServer, set: TargetSet): Promise<void> {
   await dropTargets(server, set);
-  await onServer(server, databasesOf(set).map((d) => `CREATE DATABASE ${d}`));
+  await onServer(
+    server,
+    databasesOf(set).map((d) => `CREATE DATABASE ${d}`),
+  );
 }
 
 async function dropTargets(server: BenchServer, set: TargetSet): Promise<void> {
-  await onServer(server, databasesOf(set).map((d) => `DROP DATABASE IF EXISTS ${d} WITH (FORCE)`));
+  await onServer(
+    server,
+    databasesOf(set).map((d) => `DROP DATABASE IF EXISTS ${d} WITH (FORCE)`),
+  );
 }
 
 /** Every target's ledger holds the six rows: all schemas in one query, databases each (up to 1000 short connections, untimed). */
@@ -206,7 +226,9 @@ async function verify(server: BenchServer, set: TargetSet): Promise<string | und
       Array.from({ length: WIDTH }, async () => {
         while (next < set.targets.length) {
           const database = set.targets[next++]?.database ?? '';
-          const [row] = await server.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations', database).catch(() => [{ n: -1 }]);
+          const [row] = await server
+            .query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations', database)
+            .catch(() => [{ n: -1 }]);
           if (row?.n !== LEDGER_ROWS) {
             short++;
             example ||= database;
@@ -215,12 +237,16 @@ async function verify(server: BenchServer, set: TargetSet): Promise<string | und
       }),
     );
   }
-  return short === 0 ? undefined : `verification failed: ${short} of ${set.n} targets lack the ${LEDGER_ROWS} ledger rows${example ? ` (e.g. ${example})` : ''}`;
+  return short === 0
+    ? undefined
+    : `verification failed: ${short} of ${set.n} targets lack the ${LEDGER_ROWS} ledger rows${example ? ` (e.g. ${example})` : ''}`;
 }
 
 function fleetTools(root: string, xynCli: string, psql: string | undefined, runner: Runner): FleetTool[] {
   const migrationsDir = join(root, 'migrations');
-  const files = readdirSync(migrationsDir).filter((f) => /^\d{3}_.*\.sql$/.test(f)).sort();
+  const files = readdirSync(migrationsDir)
+    .filter((f) => /^\d{3}_.*\.sql$/.test(f))
+    .sort();
   const psqlCommand = (server: BenchServer, target: FleetTarget, args: readonly string[]): Command => ({
     file: psql ?? 'psql',
     args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...args],
@@ -255,7 +281,10 @@ function fleetTools(root: string, xynCli: string, psql: string | undefined, runn
   if (psql) {
     tools.push({
       key: 'psql',
-      label: (pass) => (pass === 'apply' ? 'psql -f ×6 in one session per target, 4 at a time (floor)' : "psql -c 'SELECT 1' per target, 4 at a time (floor)"),
+      label: (pass) =>
+        pass === 'apply'
+          ? 'psql -f ×6 in one session per target, 4 at a time (floor)'
+          : "psql -c 'SELECT 1' per target, 4 at a time (floor)",
       run: (pass, server, set) =>
         processPool(set.targets, WIDTH, (t) => {
           if (pass === 'noop') return psqlCommand(server, t, ['-A', '-t', '-c', 'SELECT 1']);
@@ -279,7 +308,7 @@ function targetSet(work: string, n: number, layout: Layout): TargetSet {
   const line = (t: FleetTarget) => (t.schema ? `${t.database} ${t.schema}` : t.database);
   const targetsFile = join(dir, 'targets.txt');
   writeFileSync(targetsFile, `${targets.map(line).join('\n')}\n`);
-  const oneLineFiles = layout === 'schemas' ? targets.map((t, i) => join(dir, 'one', `${name(i + 1)}.txt`)) : [];
+  const oneLineFiles = layout === 'schemas' ? targets.map((_t, i) => join(dir, 'one', `${name(i + 1)}.txt`)) : [];
   oneLineFiles.forEach((file, i) => writeFileSync(file, `${line(targets[i] as FleetTarget)}\n`));
   return { n, layout, targets, targetsFile, oneLineFiles };
 }
@@ -298,7 +327,14 @@ export interface FleetOutcome {
 export async function fleetBench(
   server: BenchServer,
   runner: Runner,
-  options: { root: string; work: string; xynCli: string; psql: string | undefined; settings: FleetSettings; progress: (text: string) => void },
+  options: {
+    root: string;
+    work: string;
+    xynCli: string;
+    psql: string | undefined;
+    settings: FleetSettings;
+    progress: (text: string) => void;
+  },
 ): Promise<FleetOutcome> {
   const { settings, progress } = options;
   const started = Date.now();
@@ -320,7 +356,9 @@ export async function fleetBench(
     const result = await tool.run(pass, server, set);
     const after = await activityCounters(server, 'postgres');
     const failure = result.failure ?? (pass === 'apply' ? await verify(server, set) : undefined);
-    progress(`  [fleet ${set.layout} N=${set.n}] ${row.label} ${what}: ${seconds(result.wallMs)} s${result.rssKiB ? `, ${mebibytes(result.rssKiB)} MiB` : ''}${failure ? ` — ${failure}` : ''}`);
+    progress(
+      `  [fleet ${set.layout} N=${set.n}] ${row.label} ${what}: ${seconds(result.wallMs)} s${result.rssKiB ? `, ${mebibytes(result.rssKiB)} MiB` : ''}${failure ? ` — ${failure}` : ''}`,
+    );
     if (failure) {
       row.failure = failure;
       return false;
@@ -339,7 +377,9 @@ export async function fleetBench(
         for (const tool of rotated(tools, rep)) {
           const t0 = Date.now();
           await createTargets(server, set);
-          progress(`  [fleet ${layout} N=${n}] created ${layout === 'schemas' ? '1 database' : `${n} databases`} in ${((Date.now() - t0) / 1000).toFixed(1)} s (untimed)`);
+          progress(
+            `  [fleet ${layout} N=${n}] created ${layout === 'schemas' ? '1 database' : `${n} databases`} in ${((Date.now() - t0) / 1000).toFixed(1)} s (untimed)`,
+          );
           if (await timed(tool, 'apply', set, `run ${rep + 1}/${settings.runs}`)) {
             for (let k = 0; k < settings.noopRuns; k++) if (!(await timed(tool, 'noop', set, `no-op ${k + 1}/${settings.noopRuns}`))) break;
           }
@@ -356,7 +396,14 @@ export async function fleetBench(
  * Untimed: each tool once more on `n` fresh targets through the counting proxy, apply then no-op:
  * round trips, connections and WAL fsyncs (the commits that waited for the disk) per target.
  */
-async function profilePass(server: BenchServer, work: string, tools: readonly FleetTool[], n: number, layouts: readonly Layout[], progress: (text: string) => void): Promise<ProfileLine[]> {
+async function profilePass(
+  server: BenchServer,
+  work: string,
+  tools: readonly FleetTool[],
+  n: number,
+  layouts: readonly Layout[],
+  progress: (text: string) => void,
+): Promise<ProfileLine[]> {
   const proxy = await startProxy(server.host, server.port);
   const via = throughPort(server, proxy.port);
   const lines: ProfileLine[] = [];
@@ -380,7 +427,9 @@ async function profilePass(server: BenchServer, work: string, tools: readonly Fl
             walFsyncs: (after.walFsyncs - before.walFsyncs) / n,
             failure: result.failure,
           });
-          progress(`  [fleet profile ${layout} N=${n}] ${tool.label(pass)}: ${result.failure ?? `${(counts.simpleQueries + counts.syncs) / n} round trips a target`}`);
+          progress(
+            `  [fleet profile ${layout} N=${n}] ${tool.label(pass)}: ${result.failure ?? `${(counts.simpleQueries + counts.syncs) / n} round trips a target`}`,
+          );
         }
         await dropTargets(server, set);
       }
@@ -413,7 +462,9 @@ function fleetMarkdown(rows: readonly FleetRow[], profile: readonly ProfileLine[
     ];
   });
   const header = ['targets', 'tool', 'median s', 'min–max s', 'ms a target', 'peak RSS MiB', 'CPU s', 'WAL fsyncs', 'runs', '× psql floor'];
-  const tables = [`### Fleet: the six core migrations on N targets, ${WIDTH} at a time\n\n${markdownTable(header, body, new Set([2, 4, 5, 6, 7, 8, 9]))}\n`];
+  const tables = [
+    `### Fleet: the six core migrations on N targets, ${WIDTH} at a time\n\n${markdownTable(header, body, new Set([2, 4, 5, 6, 7, 8, 9]))}\n`,
+  ];
 
   const lines: string[][] = [];
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
@@ -423,12 +474,28 @@ function fleetMarkdown(rows: readonly FleetRow[], profile: readonly ProfileLine[
       const ours = find(n, layout, 'ours', 'apply');
       const loop = find(n, layout, 'loop', 'apply');
       const floor = find(n, layout, 'psql', 'apply');
-      if (ours && floor) lines.push([`${where}: ours ≤ 1.0× the psql floor`, `${(med(ours) / med(floor)).toFixed(2)}× (${seconds(med(ours))} s vs ${seconds(med(floor))} s)`, verdict(med(ours) <= med(floor))]);
-      if (ours && loop) lines.push([`${where}: ours ≥ 1.5× faster than the process loop`, `${(med(loop) / med(ours)).toFixed(2)}× (${seconds(med(loop))} s vs ${seconds(med(ours))} s)`, verdict(med(loop) / med(ours) >= 1.5)]);
+      if (ours && floor)
+        lines.push([
+          `${where}: ours ≤ 1.0× the psql floor`,
+          `${(med(ours) / med(floor)).toFixed(2)}× (${seconds(med(ours))} s vs ${seconds(med(floor))} s)`,
+          verdict(med(ours) <= med(floor)),
+        ]);
+      if (ours && loop)
+        lines.push([
+          `${where}: ours ≥ 1.5× faster than the process loop`,
+          `${(med(loop) / med(ours)).toFixed(2)}× (${seconds(med(loop))} s vs ${seconds(med(ours))} s)`,
+          verdict(med(loop) / med(ours) >= 1.5),
+        ]);
       const oursNoop = find(n, layout, 'ours', 'noop');
       const select1 = find(n, layout, 'psql', 'noop');
-      if (oursNoop && select1) lines.push([`${where}: no-op ≤ 1.3× psql \`SELECT 1\` per target`, `${(med(oursNoop) / med(select1)).toFixed(2)}× (${seconds(med(oursNoop))} s vs ${seconds(med(select1))} s)`, verdict(med(oursNoop) <= 1.3 * med(select1))]);
-      if (ours && n >= 1000 && layout === 'databases') lines.push([`${where}: ours under 60 s`, `${seconds(med(ours))} s`, verdict(med(ours) < 60_000)]);
+      if (oursNoop && select1)
+        lines.push([
+          `${where}: no-op ≤ 1.3× psql \`SELECT 1\` per target`,
+          `${(med(oursNoop) / med(select1)).toFixed(2)}× (${seconds(med(oursNoop))} s vs ${seconds(med(select1))} s)`,
+          verdict(med(oursNoop) <= 1.3 * med(select1)),
+        ]);
+      if (ours && n >= 1000 && layout === 'databases')
+        lines.push([`${where}: ours under 60 s`, `${seconds(med(ours))} s`, verdict(med(ours) < 60_000)]);
     }
   }
   const rss = rows.filter((r) => r.tool === 'ours' && r.rss.length > 0);
@@ -440,11 +507,20 @@ function fleetMarkdown(rows: readonly FleetRow[], profile: readonly ProfileLine[
     });
     lines.push(['ours: peak RSS under 120 MiB (flat in N: compare the sizes)', bySize.join(', '), verdict(peak < 120 * 1024)]);
   }
-  if (lines.length > 0) tables.push(`### Issue 17 targets (fleet), checked against this run\n\n${markdownTable(['target', 'measured', 'verdict'], lines, new Set())}\n`);
+  if (lines.length > 0)
+    tables.push(
+      `### Issue 17 targets (fleet), checked against this run\n\n${markdownTable(['target', 'measured', 'verdict'], lines, new Set())}\n`,
+    );
 
   if (profile.length > 0) {
     const perTarget = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
-    const body2 = profile.map((p) => [p.layout, p.label, p.failure ? 'FAILED' : perTarget(p.roundTrips), p.failure ? '' : perTarget(p.connections), p.failure ? '' : perTarget(p.walFsyncs)]);
+    const body2 = profile.map((p) => [
+      p.layout,
+      p.label,
+      p.failure ? 'FAILED' : perTarget(p.roundTrips),
+      p.failure ? '' : perTarget(p.connections),
+      p.failure ? '' : perTarget(p.walFsyncs),
+    ]);
     tables.push(
       `### Fleet diagnostics: per target, one untimed pass of ${settings.profileN} targets through a counting proxy\n\n${markdownTable(['targets', 'tool', 'round trips', 'connections', 'WAL fsyncs'], body2, new Set([2, 3, 4]))}\n`,
     );

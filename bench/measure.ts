@@ -158,7 +158,11 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
-export function summarise(wallMs: readonly number[], rssKiB: readonly (number | undefined)[], cpuMs: readonly (number | undefined)[]): Summary {
+export function summarise(
+  wallMs: readonly number[],
+  rssKiB: readonly (number | undefined)[],
+  cpuMs: readonly (number | undefined)[],
+): Summary {
   const known = rssKiB.filter((v): v is number => v !== undefined);
   const cpu = cpuMs.filter((v): v is number => v !== undefined);
   return {
@@ -178,7 +182,10 @@ export function summarise(wallMs: readonly number[], rssKiB: readonly (number | 
 export function failureOf(result: ProcessResult): string | undefined {
   if (result.exitCode === 0) return undefined;
   const how = result.signal ? `killed by ${result.signal}` : `exit ${String(result.exitCode)}`;
-  const lines = result.stderrTail.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = result.stderrTail
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const telling = lines.find((l) => /error|fatal|refused|timeout|too many|terminat|denied|exception/i.test(l)) ?? lines[lines.length - 1];
   return telling ? `${how}: ${telling.slice(0, 300)}` : how;
 }

