@@ -6,14 +6,14 @@ import { writeFileSync, writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { parseArgv, type FlagSpec } from './argv.js';
 import { earlyEnvironment, flagVariables, loadConfig, switchFlags, type Config, type FleetConfig, type Flag } from './config.js';
-import { ExitCode, ConfigError } from './errors.js';
+import { ExitCode, ConfigError, exitCodeForSignal } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { bigintAsText, describeFailure, failureJson, type Failure } from './failure.js';
 import { registerSecret, scrub } from './secrets.js';
 import { Stop, type StopSignal } from './stop.js';
 import { version } from './version.js';
 import { noProgress, terminalProgress } from './progress.js';
-import type { CommandContext } from './commands/context.js';
+import type { CommandContext } from './command-context.js';
 import { migrate } from './commands/migrate.js';
 import { status } from './commands/status.js';
 import { plan } from './commands/plan.js';
@@ -244,7 +244,7 @@ const FORCED_EXIT_AFTER_MS = 8000;
  */
 function installSignalHandlers(stop: Stop): void {
   const onSignal = (signal: StopSignal) => {
-    const code = signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
+    const code = exitCodeForSignal(signal);
     if (stop.stopped) process.exit(code);
     stop.trigger(signal);
     setTimeout(() => process.exit(code), FORCED_EXIT_AFTER_MS).unref();

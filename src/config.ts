@@ -14,7 +14,7 @@ import { connectionTarget, isPort, parseDatabaseUrl, type ConnectionTarget, type
 import type { LogFormat } from './log.js';
 import { isPlainIdentifier } from './migrations/ledger-name.js';
 import { isMigrationId } from './migrations/naming.js';
-import type { RequiredMigrations } from './plan.js';
+import type { RequiredMigrations } from './engine/planner.js';
 
 export interface Config {
   /** undefined when nothing names a database (fine for `new` and `lint`). */
@@ -43,8 +43,6 @@ export interface Config {
   readonly host: string;
   /** `rehearse`: an empty database to use instead of a scratch one */
   readonly rehearseUrl: string | undefined;
-  /** a tenant schema: the files run with search_path set to it (a fleet target; undefined otherwise) */
-  readonly searchPath: string | undefined;
   /** many databases in one job; undefined for the ordinary single-database run */
   readonly fleet: FleetConfig | undefined;
 }
@@ -245,7 +243,6 @@ export function loadConfig(
     appliedBy: e.XYN_APPLIED_BY ?? `xyn-migrate on ${env.HOSTNAME ?? hostname()}`,
     host: env.HOSTNAME ?? hostname(),
     rehearseUrl: e.XYN_REHEARSE_URL,
-    searchPath: undefined,
     fleet: fleetConfig(e),
   });
 }

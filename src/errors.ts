@@ -14,6 +14,9 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** Stopped by a signal: 128 + its number, as a shell reports it. */
+export const exitCodeForSignal = (signal: 'SIGINT' | 'SIGTERM'): ExitCode => (signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
+
 export abstract class XynError extends Error {
   abstract readonly exitCode: ExitCode;
   constructor(
@@ -58,6 +61,6 @@ export class InterruptedError extends XynError {
     fields: Record<string, unknown> = {},
   ) {
     super(`Stopped by ${signal}: ${consequence}.`, fields);
-    this.exitCode = signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
+    this.exitCode = exitCodeForSignal(signal);
   }
 }

@@ -8,8 +8,9 @@ import type { ConnectionOptions } from 'node:tls';
 import { parse } from 'pg-connection-string';
 import { ConfigError } from './errors.js';
 
-export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
-const sslModes: readonly string[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+/** libpq's sslmode values, weakest first. */
+export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
 
 /**
  * `sslrootcert=system` (libpq 16): trust the roots the TLS library trusts; for Node, its bundled
@@ -158,8 +159,8 @@ export function parseDatabaseUrl(url: string): Parts {
   for (const { port } of list) {
     if (port !== '' && !isPort(port)) throw new Error(`has port "${port}", which is not a TCP port`);
   }
-  if (ssl.sslmode !== undefined && !sslModes.includes(ssl.sslmode)) {
-    throw new Error(`has sslmode=${ssl.sslmode}; use disable, allow, prefer, require, verify-ca or verify-full`);
+  if (ssl.sslmode !== undefined && !(SSL_MODES as readonly string[]).includes(ssl.sslmode)) {
+    throw new Error(`has sslmode=${ssl.sslmode}; use ${SSL_MODES.slice(0, -1).join(', ')} or ${SSL_MODES.at(-1)}`);
   }
   return {
     host: list.some((h) => h.host !== '') ? list.map((h) => h.host).join(',') : undefined,

@@ -5,9 +5,11 @@
  */
 import { ConfigError } from '../errors.js';
 import { discoverMigrations } from '../migrations/discover.js';
-import { readLedger, recordBaseline } from '../db/ledger.js';
-import { ledgerJson } from '../report.js';
-import { openSession, withMigrationLock, type CommandContext } from './context.js';
+import { ledgerJson } from '../tables.js';
+import type { CommandContext } from '../command-context.js';
+import { baseline as recordBaseline } from '../engine/baseline.js';
+import { openSession } from '../engine/open-session.js';
+import { scopeOf } from '../engine/run-scope.js';
 
 export async function baseline(ctx: CommandContext, args: readonly string[]): Promise<void> {
   const { config, log } = ctx;
@@ -22,10 +24,7 @@ export async function baseline(ctx: CommandContext, args: readonly string[]): Pr
   const baselined = files.slice(0, upTo + 1);
   const session = await openSession(ctx, { writable: true });
   try {
-    const rows = await withMigrationLock(session, ctx, async () => {
-      await recordBaseline(session, config.ledger, baselined, `${config.appliedBy} (baseline)`);
-      return readLedger(session, config.ledger);
-    });
+    const rows = await recordBaseline(scopeOf(session, ctx), baselined, config);
     log.info({ upTo: baselined.at(-1)!.id, recorded: baselined.length, ledger: ledgerJson(rows) }, 'baseline recorded');
   } finally {
     await session.close();

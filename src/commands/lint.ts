@@ -13,7 +13,7 @@ import { ConfigError } from '../errors.js';
 import { LintFindings, type LintReport } from '../lint/findings.js';
 import { lintMigrations } from '../lint/lint.js';
 import { lintJson, lintText } from '../lint/report.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext } from '../command-context.js';
 
 export async function lint(ctx: CommandContext, json: boolean, args: readonly string[]): Promise<LintReport> {
   if (args.length > 0) throw new ConfigError(`lint takes no arguments, got "${args.join(' ')}"; name the folder with --migrations-dir.`);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { discoverMigrations } from '../migrations/discover.js';
 import { ledgerSqlName, type LedgerName } from '../migrations/ledger-name.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext } from '../command-context.js';
 
 /** The file `new` writes; its last statement records it in `ledger` (the configured one). */
 export function migrationTemplate(id: string, ledger: LedgerName): string {

@@ -6,15 +6,15 @@
  * one after the first pass. The scratch database is dropped at the end, also on failure.
  */
 import { randomBytes } from 'node:crypto';
-import { ConnectError, MigrationError } from '../errors.js';
-import { discoverMigrations, type MigrationFile } from '../migrations/discover.js';
-import { catalogSnapshot, compareSnapshots, type CatalogDifference } from '../db/catalog.js';
-import { applyMigration, type ApplyContext } from '../db/execute.js';
-import { ensureLedger } from '../db/ledger.js';
+import { ConnectError } from '../errors.js';
+import { discoverMigrations } from '../migrations/discover.js';
 import { createDatabase, databaseContents, dropDatabase, type DatabaseContents } from '../db/scratch.js';
 import { serverError, type Session } from '../db/session.js';
 import { connectionTarget, withDatabase, type ConnectionTarget } from '../target.js';
-import { openSession, requireDatabase, type CommandContext } from './context.js';
+import type { CommandContext } from '../command-context.js';
+import { openSession, requireDatabase } from '../engine/open-session.js';
+import { rehearse as rehearseTwice } from '../engine/rehearse.js';
+import { scopeOf } from '../engine/run-scope.js';
 
 export async function rehearse(ctx: CommandContext): Promise<void> {
   const files = discoverMigrations(ctx.config.migrationsDir);
@@ -23,7 +23,7 @@ export async function rehearse(ctx: CommandContext): Promise<void> {
     const session = await openSession(ctx, { writable: true, target: scratch.target });
     try {
       if (scratch.given) await requireEmpty(session, scratch.target, ctx);
-      await rehearseOn(session, files, ctx);
+      await rehearseTwice(scopeOf(session, ctx), files, ctx.config);
     } finally {
       await session.close();
     }
@@ -34,42 +34,6 @@ export async function rehearse(ctx: CommandContext): Promise<void> {
     { files: files.length, database: scratch.target.database },
     'rehearsal passed: every migration ran twice and its second run changed nothing',
   );
-}
-
-async function rehearseOn(session: Session, files: readonly MigrationFile[], ctx: CommandContext): Promise<void> {
-  const apply: ApplyContext = { ...ctx.config, session, log: ctx.log, stop: ctx.stop };
-  await ensureLedger(session, ctx.config.ledger);
-  for (const file of files) await applyMigration(file, apply);
-  const afterFirstPass = await catalogSnapshot(session);
-  for (const file of files) {
-    try {
-      await applyMigration(file, { ...apply, reapply: true });
-    } catch (error) {
-      if (error instanceof MigrationError) {
-        throw new MigrationError(
-          `Rehearsal: the second run of ${file.fileName} failed, so it is not idempotent: ${error.message}`,
-          error.fields,
-        );
-      }
-      throw error;
-    }
-    const difference = compareSnapshots(afterFirstPass, await catalogSnapshot(session));
-    if (difference) {
-      throw new MigrationError(
-        `Rehearsal: the second run of ${file.fileName} changed the schema, so it is not idempotent: ${describe(difference)}.`,
-        {
-          migrationFile: file.fileName,
-          added: difference.added,
-          removed: difference.removed,
-        },
-      );
-    }
-  }
-}
-
-function describe(difference: CatalogDifference): string {
-  const lines = [...difference.removed.map((l) => `before: ${l}`), ...difference.added.map((l) => `after: ${l}`)];
-  return lines.slice(0, 6).join('; ') + (lines.length > 6 ? `; and ${lines.length - 6} more` : '');
 }
 
 /** A rehearsal on a database that holds something would judge the files against that, not against nothing. */

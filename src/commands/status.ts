@@ -4,11 +4,12 @@
  * file, out of order, a required migration not applied).
  */
 import { VerificationError } from '../errors.js';
-import type { Entry, Plan } from '../plan.js';
-import { table } from '../report.js';
+import type { Entry } from '../engine/planner.js';
+import { table } from '../tables.js';
 import type { LastRun } from '../db/runs.js';
-import { inspect } from './inspect.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext } from '../command-context.js';
+import { inspect, planNeedsAttention } from '../engine/inspect.js';
+import { onTheDatabase } from '../engine/open-session.js';
 
 export interface StatusDocument {
   readonly ledger: string;
@@ -62,11 +63,11 @@ const KINDS: readonly Entry['kind'][] = [
   'out-of-order',
   'ahead',
 ];
-/** States that need nobody: applied, and applied ids of a newer image than this one (a rollback). */
-const FINE: ReadonlySet<Entry['kind']> = new Set(['applied', 'applied-unverified', 'ahead']);
 
 export async function status(ctx: CommandContext, json: boolean): Promise<void> {
-  const { plan, lastRun } = await inspect(ctx, { details: true });
+  const { plan, lastRun } = await onTheDatabase(ctx, { writable: false }, (scope, files) =>
+    inspect(scope, files, ctx.config, { details: true }),
+  );
   const migrations = plan.entries.map(statusEntry);
   const summary = Object.fromEntries(KINDS.map((k) => [k, migrations.filter((m) => m.state === k).length])) as StatusDocument['summary'];
   const needsAttention = planNeedsAttention(plan);
@@ -83,11 +84,6 @@ export async function status(ctx: CommandContext, json: boolean): Promise<void> 
   if (needsAttention) {
     throw new VerificationError(`Status: ${describeSummary(document)}.`, { summary, missingRequired: plan.missingRequired });
   }
-}
-
-/** Anything but applied (or ahead of this image), or a required migration not applied. */
-export function planNeedsAttention(plan: Plan): boolean {
-  return plan.entries.some((e) => !FINE.has(e.kind)) || plan.missingRequired.length > 0;
 }
 
 function humanStatus(doc: StatusDocument): string {

@@ -2,29 +2,11 @@
  * `verify`: the application's fail-fast-on-boot check. Read-only: every required migration is
  * applied, no applied file has changed, no applied id lacks its file. Exit 0 or 5.
  */
-import { VerificationError } from '../errors.js';
-import { inspect } from './inspect.js';
-import { warnAboutHistory } from './history.js';
-import type { CommandContext } from './context.js';
-import type { Irregularity, Plan } from '../plan.js';
+import type { CommandContext } from '../command-context.js';
+import { inspect, verifyPlan } from '../engine/inspect.js';
+import { onTheDatabase } from '../engine/open-session.js';
 
 export async function verify(ctx: CommandContext): Promise<void> {
-  verifyPlan((await inspect(ctx)).plan, ctx);
-}
-
-/** Throws exit 5 naming every problem of what is applied; logs what it let pass. */
-export function verifyPlan(plan: Plan, ctx: CommandContext): void {
-  // A pending file, even out of order, is migrate's business; verify judges what is applied.
-  const applied = (i: Irregularity) => i.kind !== 'out-of-order';
-  const warnings = plan.warnings.filter(applied);
-  warnAboutHistory({ ...plan, warnings }, ctx.log);
-  const problems = plan.refusals.filter(applied).map((r) => r.message);
-  if (plan.missingRequired.length > 0) problems.unshift(`required migrations not applied: ${plan.missingRequired.join(', ')}`);
-  if (problems.length > 0) throw new VerificationError(`Verification failed: ${problems.join('; ')}.`, { problems });
-  const allowed = warnings.map((w) => w.kind);
-  const clean =
-    allowed.length === 0
-      ? 'no drift, no unknown applied ids'
-      : `with what the overrides allow (${[...new Set(allowed)].join(', ')}), logged above`;
-  ctx.log.info({ allowed, ahead: plan.ahead }, `verified: required migrations applied, ${clean}`);
+  const { plan } = await onTheDatabase(ctx, { writable: false }, (scope, files) => inspect(scope, files, ctx.config));
+  verifyPlan(plan, ctx.log);
 }

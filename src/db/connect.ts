@@ -5,7 +5,7 @@
  */
 import { ConnectError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { serverError, Session } from './session.js';
+import { serverError, Session, sessionIsGone } from './session.js';
 import { atHost, type ConnectionTarget } from '../target.js';
 import { sleep, type Stop } from '../stop.js';
 import { backoff } from './backoff.js';
@@ -56,7 +56,7 @@ function classifyConnectError(error: unknown, target: ConnectionTarget): Verdict
       case '25006':
         return { kind: 'transient', reason: 'the database is read-only (25006)' };
       default:
-        if (db.code.startsWith('08') || db.code.startsWith('57P')) return { kind: 'transient', reason: `${db.message} (${db.code})` };
+        if (sessionIsGone(db)) return { kind: 'transient', reason: `${db.message} (${db.code})` };
         return { kind: 'fatal', reason: `${db.message} (${db.code})` };
     }
   }

@@ -12,22 +12,27 @@ import { concurrentIndexName, indexOfPosition, lex, lineColumn, type Statement }
 import { sleep, type Stop } from '../stop.js';
 import { backoff } from './backoff.js';
 import pg from 'pg';
-import { clearPartialSql, qualifiedName, recordPartialSql, recordRowSql, type LedgerName } from './ledger.js';
-import { lockKey, waitForTurn } from './lock.js';
-import { onOurSessionSql, poolerDetected, sessionNeededBehindPooler } from './pooler.js';
-import { ScriptFailure, serverError, type ServerError, type Session } from './session.js';
+import { clearPartialSql, qualifiedName, tableIsAbsent, recordPartialSql, recordRowSql, type LedgerName } from './ledger.js';
+import { GUARD_CODES, type MigrationLock } from './lock.js';
+import { poolerDetected, sessionNeededBehindPooler } from './pooler.js';
+import { ScriptFailure, serverError, sessionIsGone, type ServerError, type Session } from './session.js';
 
-export interface ApplyContext {
-  readonly session: Session;
-  readonly ledger: LedgerName;
+/** The settings of applying a file (XYN_APPLIED_BY, XYN_DDL_LOCK_TIMEOUT, XYN_DDL_RETRIES, XYN_STATEMENT_TIMEOUT). */
+export interface ApplySettings {
   readonly appliedBy: string;
   readonly ddlLockTimeoutMs: number;
   readonly ddlRetries: number;
   readonly statementTimeoutMs: number;
+}
+
+export interface ApplyContext {
+  readonly session: Session;
+  /** how this session holds the migration lock, decided once for the run */
+  readonly lock: MigrationLock;
+  readonly ledger: LedgerName;
   /** a tenant schema the files run in (fleet); undefined = the role's own search_path */
-  readonly searchPath?: string | undefined;
-  /** behind a pooler: how long to wait for another runner's turn with a file (XYN_LOCK_TIMEOUT) */
-  readonly lockTimeoutMs: number;
+  readonly schema: string | undefined;
+  readonly settings: ApplySettings;
   readonly log: Logger;
   readonly stop: Stop;
   /** rehearse runs files a second time on purpose; migrate never applies an applied file */
@@ -68,15 +73,15 @@ export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Pr
       return { id: file.id, durationMs: Date.now() - started, attempts: attempt };
     } catch (error) {
       const gaveUpOnLock = error instanceof MigrationError && error.fields.sqlstate === LOCK_NOT_AVAILABLE;
-      if (!gaveUpOnLock || attempt > ctx.ddlRetries) throw error;
+      if (!gaveUpOnLock || attempt > ctx.settings.ddlRetries) throw error;
       const delay = backoff(attempt);
       ctx.log.warn(
         {
           file: file.fileName,
           attempt,
-          of: ctx.ddlRetries + 1,
+          of: ctx.settings.ddlRetries + 1,
           retryInMs: delay,
-          lockTimeoutMs: ctx.ddlLockTimeoutMs,
+          lockTimeoutMs: ctx.settings.ddlLockTimeoutMs,
           oldestTransactions: await oldestTransactions(ctx.session),
         },
         'a migration statement gave up waiting for a table lock (XYN_DDL_LOCK_TIMEOUT) so as not to stall the queries queued behind it; retrying',
@@ -100,7 +105,7 @@ async function applyInTurn(file: MigrationFile, ctx: ApplyContext): Promise<'app
   for (;;) {
     const outcome = await applyInTransaction(file, ctx);
     if (outcome !== 'busy') return outcome;
-    const turn = await waitForTurn(ctx.session, ctx.ledger, file.id, ctx.lockTimeoutMs, ctx.log, ctx.stop);
+    const turn = await ctx.lock.waitForTurn(file.id);
     if (turn === 'applied') return 'applied elsewhere';
   }
 }
@@ -120,9 +125,7 @@ async function oldestTransactions(session: Session): Promise<unknown[]> {
     .catch(() => []);
 }
 
-const NOT_OUR_SESSION = 'XM001';
 const ALREADY_APPLIED = 'XM002';
-const LOCK_BUSY = 'XM003';
 
 /**
  * Checked inside a transactional file's own transaction, so that check and apply are one atomic
@@ -134,9 +137,7 @@ const LOCK_BUSY = 'XM003';
  */
 function guardSql(file: MigrationFile, ctx: ApplyContext): string {
   const checks = [
-    ctx.session.pooled
-      ? `IF NOT pg_try_advisory_xact_lock(${lockKey(ctx.ledger)}) THEN RAISE EXCEPTION USING ERRCODE = '${LOCK_BUSY}', MESSAGE = 'the migration lock is busy'; END IF;`
-      : `IF NOT (${onOurSessionSql(ctx.session.token)}) THEN RAISE EXCEPTION USING ERRCODE = '${NOT_OUR_SESSION}', MESSAGE = 'not our server session'; END IF;`,
+    ctx.lock.guardSql(),
     ctx.reapply
       ? ''
       : `IF EXISTS (SELECT 1 FROM ${qualifiedName(ctx.ledger)} WHERE id = ${pg.escapeLiteral(file.id)}) THEN RAISE EXCEPTION USING ERRCODE = '${ALREADY_APPLIED}', MESSAGE = 'already applied'; END IF;`,
@@ -144,11 +145,19 @@ function guardSql(file: MigrationFile, ctx: ApplyContext): string {
   return `DO $xyn_guard$BEGIN ${checks.join(' ')} END$xyn_guard$`;
 }
 
+/**
+ * What a file runs with: its timeouts, and a tenant's schema as search_path. `SET LOCAL` inside
+ * its transaction; `SET` for a no-transaction file, reset after it.
+ */
+function settingsSql(ctx: ApplyContext, set: 'SET LOCAL' | 'SET'): string {
+  const searchPath = ctx.schema === undefined ? '' : `${set} search_path = ${pg.escapeIdentifier(ctx.schema)};`;
+  return `${set} lock_timeout = ${ctx.settings.ddlLockTimeoutMs};${set} statement_timeout = ${ctx.settings.statementTimeoutMs};${searchPath}`;
+}
+
 async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promise<'applied' | 'applied elsewhere' | 'busy'> {
   // SET LOCAL: a reused session never carries a tenant's search_path into the next one.
-  const searchPath = ctx.searchPath === undefined ? '' : `SET LOCAL search_path = ${pg.escapeIdentifier(ctx.searchPath)};`;
-  const prefix = `BEGIN;SET LOCAL lock_timeout = ${ctx.ddlLockTimeoutMs};SET LOCAL statement_timeout = ${ctx.statementTimeoutMs};${searchPath}${guardSql(file, ctx)};\n`;
-  const suffix = `\n;\n${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy)};\nCOMMIT;`;
+  const prefix = `BEGIN;${settingsSql(ctx, 'SET LOCAL')}${guardSql(file, ctx)};\n`;
+  const suffix = `\n;\n${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.settings.appliedBy)};\nCOMMIT;`;
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
   try {
     await ctx.session.script([Buffer.from(prefix), file.executableBytes, Buffer.from(suffix)]);
@@ -156,7 +165,7 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
   } catch (failure) {
     if (!(failure instanceof ScriptFailure)) throw failure;
     const db = serverError(failure.error);
-    if (!db || endsSession(db)) throw connectionLost(file, failure.error);
+    if (!db || sessionIsGone(db)) throw connectionLost(file, failure.error);
     await ctx.session.query('ROLLBACK').catch(() => undefined);
     ctx.stop.throwIfStopped(
       `the running migration ${file.fileName} was cancelled and rolled back, nothing of it is applied; ${EARLIER_STAY}`,
@@ -164,10 +173,11 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
         migration: file.id,
       },
     );
-    if (db.code === NOT_OUR_SESSION) throw poolerDetected();
-    if (db.code === LOCK_BUSY) return 'busy';
+    if (db.code === GUARD_CODES.notOurSession) throw poolerDetected();
+    if (db.code === GUARD_CODES.lockBusy) return 'busy';
     if (db.code === ALREADY_APPLIED) {
-      if (ctx.session.pooled) return 'applied elsewhere';
+      // file by file, another runner's turn may come first; with the lock held for the run, nobody's may
+      if (ctx.lock.scope === 'transaction') return 'applied elsewhere';
       throw alreadyApplied(file);
     }
     const where = locateInScript(file, db, failure.completed, prefix);
@@ -184,23 +194,18 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
  */
 async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext): Promise<void> {
   // migrate refuses such a file behind a pooler before applying anything; this is the backstop.
-  if (ctx.session.pooled) throw sessionNeededBehindPooler(file.fileName);
+  if (ctx.lock.scope === 'transaction') throw sessionNeededBehindPooler(file.fileName);
   const started = Date.now();
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
   let done = 0;
   try {
-    const searchPath = ctx.searchPath === undefined ? '' : `SET search_path = ${pg.escapeIdentifier(ctx.searchPath)};`;
-    await ctx.session
-      .script(
-        `SET lock_timeout = ${ctx.ddlLockTimeoutMs};SET statement_timeout = ${ctx.statementTimeoutMs};${searchPath}${guardSql(file, ctx)}`,
-      )
-      .catch((failure) => {
-        const code = serverError(failure)?.code;
-        ctx.stop.throwIfStopped(`stopped before ${file.fileName} ran any statement; ${EARLIER_STAY}`);
-        if (code === NOT_OUR_SESSION) throw poolerDetected();
-        if (code === ALREADY_APPLIED) throw alreadyApplied(file);
-        throw failure instanceof ScriptFailure ? failure.error : failure;
-      });
+    await ctx.session.script(`${settingsSql(ctx, 'SET')}${guardSql(file, ctx)}`).catch((failure) => {
+      const code = serverError(failure)?.code;
+      ctx.stop.throwIfStopped(`stopped before ${file.fileName} ran any statement; ${EARLIER_STAY}`);
+      if (code === GUARD_CODES.notOurSession) throw poolerDetected();
+      if (code === ALREADY_APPLIED) throw alreadyApplied(file);
+      throw failure instanceof ScriptFailure ? failure.error : failure;
+    });
     for (const statement of file.statements) {
       await runStatement(file, statement, ctx, done);
       done++;
@@ -218,13 +223,13 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
 async function recordCompleted(file: MigrationFile, ctx: ApplyContext, durationMs: number): Promise<void> {
   try {
     await ctx.session.script(
-      `${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy, durationMs)};${clearPartialSql(ctx.ledger, file.id)}`,
+      `${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.settings.appliedBy, durationMs)};${clearPartialSql(ctx.ledger, file.id)}`,
     );
   } catch (failure) {
     const all = `all ${file.statements.length} statements of ${file.fileName} ran and stay applied, but its ledger row was not written (status shows it partial); the file is idempotent, so the next run applies it again and records it`;
     ctx.stop.throwIfStopped(all);
     const db = serverError(failure);
-    if (db?.code !== '42P01' && db?.code !== '3F000') throw failure;
+    if (!db || !tableIsAbsent(db)) throw failure;
     // The file itself removed the ledger (dynamic SQL the up-front check cannot see).
     throw new MigrationError(
       `${file.fileName} ran every statement, but afterwards the ledger ${qualifiedName(ctx.ledger)} no longer exists: the file dropped or renamed it (XYN_LEDGER_TABLE); restore the ledger before the next run, which would otherwise apply every migration again.`,
@@ -269,7 +274,7 @@ async function runStatement(file: MigrationFile, statement: Statement, ctx: Appl
     await ctx.session.query(statement.text);
   } catch (error) {
     const db = serverError(error);
-    if (!db || endsSession(db)) throw connectionLost(file, error);
+    if (!db || sessionIsGone(db)) throw connectionLost(file, error);
     const invalidIndex = concurrentIndexName(statement);
     const leftover = invalidIndex
       ? `; the interrupted build left the index ${invalidIndex} INVALID, and the next run drops and rebuilds it`
@@ -325,11 +330,6 @@ function migrationFailed(file: MigrationFile, db: ServerError, where: FileLocati
     hint,
     context: db.where,
   });
-}
-
-/** Errors after which the server closes the session: terminated, shut down, connection failure. */
-function endsSession(db: ServerError): boolean {
-  return db.code.startsWith('08') || ['57P01', '57P02', '57P03', '57P05'].includes(db.code);
 }
 
 function alreadyApplied(file: MigrationFile): MigrationError {

@@ -4,10 +4,30 @@
  */
 import pg from 'pg';
 import type { LedgerName } from '../migrations/ledger-name.js';
-import type { LedgerRow, PartialRun } from '../plan.js';
-import { serverError, type Session } from './session.js';
+import { serverError, type ServerError, type Session } from './session.js';
 
 export type { LedgerName };
+
+export interface LedgerRow {
+  readonly id: string;
+  readonly appliedAt: Date;
+  /** null for rows adopted from the old shell script's ledger */
+  readonly checksum: string | null;
+  readonly durationMs: number | null;
+  readonly appliedBy: string | null;
+}
+
+/** A no-transaction file stopped midway: how many of its statements ran. */
+export interface PartialRun {
+  readonly id: string;
+  readonly statementsRun: number;
+  readonly statements: number;
+}
+
+/** The table, or the schema it is in, does not exist (yet): no ledger is an empty ledger. */
+export function tableIsAbsent(db: ServerError | undefined): boolean {
+  return db?.code === '42P01' || db?.code === '3F000';
+}
 
 export function qualifiedName(ledger: LedgerName): string {
   return `${pg.escapeIdentifier(ledger.schema)}.${pg.escapeIdentifier(ledger.table)}`;
@@ -33,9 +53,9 @@ export async function readLedger(session: Session, ledger: LedgerName): Promise<
       `SELECT id, applied_at, checksum, duration_ms, applied_by FROM ${qualifiedName(ledger)} ORDER BY id`,
     );
   } catch (error) {
-    const code = serverError(error)?.code;
-    if (code === '42P01' || code === '3F000') return [];
-    if (code !== '42703') throw error;
+    const db = serverError(error);
+    if (tableIsAbsent(db)) return [];
+    if (db?.code !== '42703') throw error;
     rows = await session.query<RawRow>(
       `SELECT l.id, l.applied_at, to_jsonb(l)->>'checksum' AS checksum,
               (to_jsonb(l)->>'duration_ms')::integer AS duration_ms, to_jsonb(l)->>'applied_by' AS applied_by
@@ -156,8 +176,7 @@ export async function readPartial(session: Session, ledger: LedgerName): Promise
     );
     return rows.map((r) => ({ id: r.id, statementsRun: r.statements_run, statements: r.statements }));
   } catch (error) {
-    const code = serverError(error)?.code;
-    if (code === '42P01' || code === '3F000') return [];
+    if (tableIsAbsent(serverError(error))) return [];
     throw error;
   }
 }

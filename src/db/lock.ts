@@ -1,10 +1,11 @@
 /**
  * The migration lock: an advisory lock keyed per ledger table (advisory locks are already per
- * database). On a direct connection it is a session-level lock held for the whole run; behind a
- * connection pooler, where nothing may outlive a transaction, each transactional file takes the
- * same key as a transaction-scoped lock inside its own transaction (execute.ts's guard), and a
- * runner that finds it busy waits here for its turn. The two interoperate: a session lock and
- * another session's transaction lock on one key conflict.
+ * database), taken one of two ways, chosen once per session by `migrationLockFor`:
+ * - on a direct connection, a session-level lock held for the whole run (`sessionLock`);
+ * - behind a connection pooler, where nothing may outlive a transaction, each transactional file
+ *   takes the same key as a transaction-scoped lock inside its own transaction (the guard), and a
+ *   runner that finds it busy waits for its turn (`transactionLock`).
+ * The two interoperate: a session lock and another session's transaction lock on one key conflict.
  * Waiting polls between short statements and never sits inside one: a waiter blocked in
  * pg_advisory_lock() holds a snapshot, and the holder's CREATE INDEX CONCURRENTLY would wait for
  * it for ever.
@@ -16,6 +17,67 @@ import { sleep, type Stop } from '../stop.js';
 import { qualifiedName, type LedgerName } from './ledger.js';
 import { onOurSessionSql, poolerDetected } from './pooler.js';
 import type { Session } from './session.js';
+
+/** SQLSTATEs the guard raises (the X class is free for applications). */
+export const GUARD_CODES = { notOurSession: 'XM001', lockBusy: 'XM003' } as const;
+
+/**
+ * How one run holds the migration lock: the whole run inside `around` on a direct session, or
+ * file by file behind a pooler. Everything that differs between the two is here.
+ */
+export interface MigrationLock {
+  /** 'session': held from `around`'s start to its end; 'transaction': taken by each file's transaction */
+  readonly scope: 'session' | 'transaction';
+  /** runs `work` with the lock held (session) or with nothing held around it (transaction) */
+  around<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * A PL/pgSQL statement run first in a file's transaction: that it runs on our server session,
+   * which holds the lock (session), or that its transaction gets the lock, raising lockBusy when
+   * another runner has it (transaction).
+   */
+  guardSql(): string;
+  /** after lockBusy: waits until the lock is free or `fileId` was applied by the runner holding it */
+  waitForTurn(fileId: string): Promise<'free' | 'applied'>;
+}
+
+export interface LockOptions {
+  readonly timeoutMs: number;
+  readonly log: Logger;
+  readonly stop: Stop;
+}
+
+/** The one place that decides between the two: a session reached through a pooler cannot hold a session lock. */
+export function migrationLockFor(session: Session, ledger: LedgerName, options: LockOptions): MigrationLock {
+  return session.pooled ? transactionLock(session, ledger, options) : sessionLock(session, ledger, options);
+}
+
+export function sessionLock(session: Session, ledger: LedgerName, { timeoutMs, log, stop }: LockOptions): MigrationLock {
+  return {
+    scope: 'session',
+    async around(work) {
+      await acquireLock(session, ledger, timeoutMs, log, stop);
+      try {
+        return await work();
+      } finally {
+        await releaseLock(session, ledger).catch(() => undefined);
+      }
+    },
+    guardSql: () =>
+      `IF NOT (${onOurSessionSql(session.token)}) THEN RAISE EXCEPTION USING ERRCODE = '${GUARD_CODES.notOurSession}', MESSAGE = 'not our server session'; END IF;`,
+    // our own session holds the lock: a file never finds it busy
+    waitForTurn: () => Promise.resolve('free'),
+  };
+}
+
+export function transactionLock(session: Session, ledger: LedgerName, { timeoutMs, log, stop }: LockOptions): MigrationLock {
+  return {
+    scope: 'transaction',
+    around: (work) => work(),
+    guardSql: () =>
+      `IF NOT pg_try_advisory_xact_lock(${lockKey(ledger)}) THEN RAISE EXCEPTION USING ERRCODE = '${GUARD_CODES.lockBusy}', MESSAGE = 'the migration lock is busy'; END IF;`,
+    waitForTurn: (fileId) => waitForTurn(session, ledger, fileId, timeoutMs, log, stop),
+  };
+}
 
 /** First 8 bytes of sha256("xyn-migrate:<schema>.<table>") as a signed bigint. */
 export function lockKey(ledger: LedgerName): bigint {
@@ -33,7 +95,7 @@ export interface LockHolder {
 
 const REPORT_EVERY_MS = 5000;
 
-export async function acquireLock(session: Session, ledger: LedgerName, timeoutMs: number, log: Logger, stop: Stop): Promise<void> {
+async function acquireLock(session: Session, ledger: LedgerName, timeoutMs: number, log: Logger, stop: Stop): Promise<void> {
   const key = lockKey(ledger).toString();
   const wait = new LockWait(session, key, timeoutMs, log, stop, { reportAtOnce: true });
   for (;;) {
@@ -58,7 +120,7 @@ export async function acquireLock(session: Session, ledger: LedgerName, timeoutM
  * (polling, outside any transaction) until the lock is free or `fileId` is in the ledger —
  * applied by that runner — whichever comes first; exit 4 after XYN_LOCK_TIMEOUT.
  */
-export async function waitForTurn(
+async function waitForTurn(
   session: Session,
   ledger: LedgerName,
   fileId: string,
@@ -132,7 +194,7 @@ class LockWait {
  * passes the server's key through (noticed only mid-run) the lock sits on a pooled server session
  * that our statements reach only now and then: try a few times, so that it does not outlive us there.
  */
-export async function releaseLock(session: Session, ledger: LedgerName): Promise<void> {
+async function releaseLock(session: Session, ledger: LedgerName): Promise<void> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const [row] = await session.query<{ released: boolean }>('SELECT pg_advisory_unlock($1::bigint) AS released', [
       lockKey(ledger).toString(),

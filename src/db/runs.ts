@@ -16,6 +16,7 @@ import { InterruptedError, XynError } from '../errors.js';
 import type { Applied, ApplyOutcome } from './execute.js';
 import type { Session } from './session.js';
 import { serverError } from './session.js';
+import { tableIsAbsent } from './ledger.js';
 
 export const BLUEPRINT_ID = 'core.migrations.apply@v1';
 
@@ -170,7 +171,9 @@ export async function lastRun(session: Session, schema?: string): Promise<LastRu
     );
     return row ?? null;
   } catch (error) {
-    if (serverError(error)?.code === '42P01' || serverError(error)?.code === '42703') return null;
+    // no engine tables (yet), or ones older than the columns read here
+    const db = serverError(error);
+    if (tableIsAbsent(db) || db?.code === '42703') return null;
     throw error;
   }
 }

@@ -204,6 +204,15 @@ export interface ServerError {
   readonly where?: string;
 }
 
+/**
+ * The server ended the session: a connection failure (class 08), or an operator intervention
+ * (class 57P: shut down, terminated, cannot connect now, the database dropped, idle too long).
+ * Nothing more can run on it.
+ */
+export function sessionIsGone(db: ServerError): boolean {
+  return db.code.startsWith('08') || db.code.startsWith('57P');
+}
+
 export function serverError(error: unknown): ServerError | undefined {
   if (error instanceof ScriptFailure) return serverError(error.error);
   if (error instanceof pg.DatabaseError && typeof error.code === 'string') return error as ServerError;

@@ -8,41 +8,40 @@ import { discoverMigrations, type MigrationFile } from '../migrations/discover.j
 import { describeFailure, failureJson } from '../failure.js';
 import { resetSession } from '../db/pooler.js';
 import { serverError, type Session } from '../db/session.js';
+import type { Logger } from '../log.js';
 import { ConfigError } from '../errors.js';
-import { openSession, requireDatabase, type CommandContext } from '../commands/context.js';
-import { migrateOn } from '../commands/migrate.js';
-import { inspectOn } from '../commands/inspect.js';
-import { planNeedsAttention } from '../commands/status.js';
-import { verifyPlan } from '../commands/verify.js';
-import { noProgress } from '../progress.js';
+import type { CommandContext } from '../command-context.js';
+import { migrate } from '../engine/migrate.js';
+import { inspect, planNeedsAttention, verifyPlan } from '../engine/inspect.js';
+import { openSession, requireDatabase } from '../engine/open-session.js';
+import type { RunScope } from '../engine/run-scope.js';
 import { forEachTarget, type TargetResult } from './pool.js';
-import { finishFleet, fleetProgress } from './report.js';
+import { finishFleet, fleetProgress } from './fleet-result.js';
 import { inShard, readTargetsFile, resolveTargets, type Target, type TargetSpec } from './targets.js';
 
 type Command = 'migrate' | 'status' | 'verify';
-type TargetWork = (
-  session: Session,
-  ctx: CommandContext,
-  files: readonly MigrationFile[],
-  target: Target,
-) => Promise<Partial<TargetResult>>;
+/** One target's work; a failure it throws is the target's result, with nothing applied. */
+type TargetWork = (scope: RunScope, files: readonly MigrationFile[]) => Promise<Partial<TargetResult>>;
 
+/** `applied` lists what the target committed in this run, whatever its status: one that failed at its second file lists its first. */
 export const migrateFleet = (ctx: CommandContext, fleet: FleetConfig, json: boolean) =>
-  runFleet(ctx, fleet, 'migrate', json, async (session, targetCtx, files) => {
-    const { applied } = await migrateOn(session, targetCtx, files);
-    return { status: applied.length > 0 ? 'applied' : 'up-to-date', applied: applied.map((a) => a.id) };
+  runFleet(ctx, fleet, 'migrate', json, async (scope, files) => {
+    const result = await migrate(scope, files, ctx.config);
+    const applied = result.applied.map((a) => a.id);
+    if (!result.ok) return { ...failed(result.error), applied };
+    return { status: applied.length > 0 ? 'applied' : 'up-to-date', applied };
   });
 
 export const verifyFleet = (ctx: CommandContext, fleet: FleetConfig, json: boolean) =>
-  runFleet(ctx, fleet, 'verify', json, async (session, targetCtx, files) => {
-    verifyPlan((await inspectOn(session, targetCtx, files)).plan, targetCtx);
+  runFleet(ctx, fleet, 'verify', json, async (scope, files) => {
+    verifyPlan((await inspect(scope, files, ctx.config)).plan, scope.log);
     return { status: 'up-to-date' };
   });
 
 /** The fleet's version skew: each target's newest applied id, and which are behind or need a person. */
 export const statusFleet = (ctx: CommandContext, fleet: FleetConfig, json: boolean) =>
-  runFleet(ctx, fleet, 'status', json, async (session, targetCtx, files) => {
-    const { plan } = await inspectOn(session, targetCtx, files, { details: true });
+  runFleet(ctx, fleet, 'status', json, async (scope, files) => {
+    const { plan } = await inspect(scope, files, ctx.config, { details: true });
     const latest = plan.entries.filter((e) => 'row' in e).at(-1)?.id ?? null;
     const pending = plan.toApply.length;
     const refused = plan.refusals.length > 0 || plan.entries.some((e) => e.kind === 'partial');
@@ -74,23 +73,19 @@ async function runFleet(ctx: CommandContext, fleet: FleetConfig, command: Comman
     targets,
     async (target, worker) => {
       const begun = Date.now();
-      const targetCtx = contextFor(ctx, target);
+      const log = targetLog(ctx, target);
+      let outcome: Partial<TargetResult>;
       try {
         const session = await sessions.get(worker, target, () =>
-          openSession(targetCtx, { writable: command === 'migrate', target: target.connection }),
+          openSession({ ...ctx, log }, { writable: command === 'migrate', target: target.connection }),
         );
-        const outcome = await work(session, targetCtx, files, target);
-        return { ...base(target, begun), status: 'up-to-date', exit_code: 0, ...outcome };
+        outcome = await work(scopeFor(session, ctx, target, log), files);
       } catch (error) {
-        await sessions.drop(worker);
-        const failure = describeFailure(error);
-        return {
-          ...base(target, begun),
-          status: 'failed',
-          exit_code: failure.exitCode,
-          error: failureJson(failure),
-        };
+        outcome = failed(error);
       }
+      // a session that saw a failure may be broken or mid-transaction: the next target gets a new one
+      if (outcome.status === 'failed') await sessions.drop(worker);
+      return { ...base(target, begun), status: 'up-to-date', exit_code: 0, ...outcome };
     },
     {
       concurrency: fleet.concurrency,
@@ -109,15 +104,24 @@ function base(target: Target, begun: number) {
   return { target: target.name, schema: target.schema ?? null, applied: [], error: null, duration_ms: Date.now() - begun };
 }
 
-/** The single-database context, pointed at one target: its database, its ledger, its schema. */
-function contextFor(ctx: CommandContext, target: Target): CommandContext {
-  const { config } = ctx;
-  const ledger = target.schema === undefined ? config.ledger : { schema: target.schema, table: config.ledger.table };
-  // One log line per target is the fleet's; each target's own info lines would be thousands (a
-  // quieter LOG_LEVEL stays quieter), and its per-file progress would draw over the fleet's line.
+function failed(error: unknown): Partial<TargetResult> {
+  const failure = describeFailure(error);
+  return { status: 'failed', exit_code: failure.exitCode, error: failureJson(failure) };
+}
+
+/**
+ * One log line per target is the fleet's; each target's own info lines would be thousands (a
+ * quieter LOG_LEVEL stays quieter). Its per-file progress is not drawn: it would draw over the fleet's line.
+ */
+function targetLog(ctx: CommandContext, target: Target): Logger {
   const level = ctx.log.isLevelEnabled('debug') || !ctx.log.isLevelEnabled('warn') ? ctx.log.level : 'warn';
-  const log = ctx.log.child({ target: target.name }, { level });
-  return { ...ctx, log, progress: () => noProgress, config: { ...config, database: target.connection, ledger, searchPath: target.schema } };
+  return ctx.log.child({ target: target.name }, { level });
+}
+
+/** What one target's run works on: its session, its ledger (in its schema, when it has one), its schema. */
+function scopeFor(session: Session, ctx: CommandContext, target: Target, log: Logger): RunScope {
+  const ledger = target.schema === undefined ? ctx.config.ledger : { schema: target.schema, table: ctx.config.ledger.table };
+  return { session, ledger, schema: target.schema, log, stop: ctx.stop };
 }
 
 async function loadTargets(ctx: CommandContext, fleet: FleetConfig): Promise<Target[]> {

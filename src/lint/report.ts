@@ -2,7 +2,7 @@
  * Lint results for a person (a table, then each rule found once with why and how to fix, so the
  * table stays one line per finding) and for scripts (an array of findings).
  */
-import { table } from '../report.js';
+import { table } from '../tables.js';
 import { location, summary, type Finding, type LintReport } from './findings.js';
 import { lintRules } from './rules.js';
 

@@ -110,6 +110,29 @@ describe('fleet: migrate --targets-file', () => {
     );
   });
 
+  it('a target that applied 001 and failed at 002 reports applied [001] (JSON, its log line, the table), whatever its status', async () => {
+    const [a, b, c] = tenants as [TestDatabase, TestDatabase, TestDatabase];
+    await Promise.all([b, c].map((db) => db.query('CREATE TABLE poison (id int)')));
+    const run = await runCli(['migrate', '--json'], env(targetsFile([a.name, b.name])));
+    assert.equal(run.code, 1, run.stderr);
+    const doc = JSON.parse(run.stdout) as FleetDoc;
+    assert.deepEqual(
+      doc.targets.map((t) => [t.target, t.status, t.applied]),
+      [
+        [a.name, 'applied', ['001_items', '002_second']],
+        [b.name, 'failed', ['001_items']],
+      ],
+    );
+    assert.deepEqual(await ledgerOf(b), ['001_items'], 'what it lists is what the target committed');
+    assert.equal(run.logs.find((l) => l.target === b.name && l.status === 'failed')?.applied, 1);
+
+    const table = await runCli(['migrate'], env(targetsFile([c.name]), { XYN_LOG_FORMAT: 'pretty' }));
+    assert.equal(table.code, 1, table.stderr);
+    const row = table.stdout.split('\n').find((line) => line.startsWith(c.name));
+    assert.match(row ?? '', new RegExp(`^${c.name}\\s+failed\\s+1\\s`), table.stdout);
+    assert.deepEqual(await ledgerOf(c), ['001_items']);
+  });
+
   it("a session reused for the next schema starts clean: what one tenant's file SET for the session does not reach the next", async () => {
     const c = tenants[2]!;
     const leaky = {

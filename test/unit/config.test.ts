@@ -50,7 +50,6 @@ describe('loadConfig: defaults', () => {
       logFormat: 'json',
       terminationLog: '/tmp/termination',
       rehearseUrl: undefined,
-      searchPath: undefined,
       fleet: undefined,
     };
     const { appliedBy: _appliedBy, host: _host, ...rest } = config;

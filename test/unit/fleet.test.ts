@@ -7,8 +7,8 @@ import { ConfigError } from '../../src/errors.js';
 import { forEachTarget, type TargetResult } from '../../src/fleet/pool.js';
 import { inShard, readTargetsFile, type Target } from '../../src/fleet/targets.js';
 import { Stop } from '../../src/stop.js';
-import { finishFleet, FleetFailed } from '../../src/fleet/report.js';
-import type { CommandContext } from '../../src/commands/context.js';
+import { finishFleet, FleetFailed } from '../../src/fleet/fleet-result.js';
+import type { CommandContext } from '../../src/command-context.js';
 import { connectionTarget } from '../../src/target.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'xyn-fleet-unit-'));

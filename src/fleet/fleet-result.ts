@@ -4,10 +4,10 @@
  * the most urgent of the targets' (2, 5, 1, 4, 3: what needs a person first, an unreachable
  * database last, since a retry may fix it), or 143/130 when a signal stopped the run.
  */
-import { ExitCode, XynError } from '../errors.js';
+import { ExitCode, XynError, exitCodeForSignal } from '../errors.js';
 import { bigintAsText } from '../failure.js';
-import { table } from '../report.js';
-import type { CommandContext } from '../commands/context.js';
+import { table } from '../tables.js';
+import { outputIsForAPerson, type CommandContext } from '../command-context.js';
 import type { TargetResult } from './pool.js';
 
 const URGENCY: readonly number[] = [
@@ -65,7 +65,7 @@ export function finishFleet(
     ctx.print(
       `${JSON.stringify({ targets: results, summary, ...(command === 'status' ? { skew: skew(results) } : {}) }, bigintAsText, 2)}\n`,
     );
-  else if (ctx.stdoutIsTerminal || ctx.config.logFormat === 'pretty') ctx.print(humanTable(command, results));
+  else if (outputIsForAPerson(ctx)) ctx.print(humanTable(command, results));
   const counts = Object.entries(summary)
     .filter(([k]) => k !== 'targets')
     .map(([k, n]) => `${n} ${k}`)
@@ -74,7 +74,7 @@ export function finishFleet(
   if (stopped)
     throw new FleetFailed(
       `Stopped by ${stopped}: no new target started, the running ones stopped as a single run does; ${counts}.`,
-      stopped === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm,
+      exitCodeForSignal(stopped),
       { summary },
     );
   const failing = results.filter((r) => r.exit_code !== null && r.exit_code !== 0);

@@ -3,27 +3,14 @@
  * history (drift, missing files, out-of-order, adopted rows without checksum, a database ahead of
  * the image) is tested here in milliseconds.
  */
-import type { MigrationFile } from './migrations/discover.js';
-import { inMigrationOrder, migrationNumber } from './migrations/naming.js';
+import type { MigrationFile } from '../migrations/discover.js';
+import { inMigrationOrder, migrationNumber } from '../migrations/naming.js';
+import type { LedgerRow, PartialRun } from '../db/ledger.js';
+
+export type { LedgerRow, PartialRun };
 
 /** XYN_REQUIRED_MIGRATIONS: every file present, or a list of ids. */
 export type RequiredMigrations = { kind: 'all' } | { kind: 'list'; ids: readonly string[] };
-
-export interface LedgerRow {
-  readonly id: string;
-  readonly appliedAt: Date;
-  /** null for rows adopted from the old shell script's ledger */
-  readonly checksum: string | null;
-  readonly durationMs: number | null;
-  readonly appliedBy: string | null;
-}
-
-/** A no-transaction file stopped midway: how many of its statements ran. */
-export interface PartialRun {
-  readonly id: string;
-  readonly statementsRun: number;
-  readonly statements: number;
-}
 
 export type Entry =
   | { readonly kind: 'applied'; readonly id: string; readonly file: MigrationFile; readonly row: LedgerRow }

@@ -1,7 +1,7 @@
 /**
  * The ledger and plans as text for a person (aligned columns) and as plain data for JSON.
  */
-import type { LedgerRow } from './plan.js';
+import type { LedgerRow } from './db/ledger.js';
 
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -5,7 +5,7 @@
 import { VerificationError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { checkMigration } from '../migrations/discover.js';
-import type { Plan } from '../plan.js';
+import type { Plan } from './planner.js';
 import { refuseLedgerRemoval } from '../migrations/ledger-guard.js';
 import type { LedgerName } from '../migrations/ledger-name.js';
 
