@@ -1,5 +1,6 @@
 /**
- * The error family. Each error knows its exit code (CONTRACT.md, "Exit codes") and carries the
+ * The error family. Each error knows its exit code (the ExitCode table below, the program's whole
+ * set of exit codes: a person or a script acts on them) and carries the
  * structured fields a person needs; the CLI prints `message` and pino logs `fields`.
  */
 export const ExitCode = {
