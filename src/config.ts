@@ -13,7 +13,7 @@ import { registerSecret } from './secrets.js';
 import { connectionTarget, isPort, parseDatabaseUrl, type ConnectionTarget, type TlsDefaults } from './target.js';
 import type { LogFormat } from './log.js';
 import { isPlainIdentifier } from './migrations/ledger-name.js';
-import { isMigrationId } from './migrations/naming.js';
+import { isMigrationId } from './migrations/file-rules.js';
 import type { RequiredMigrations } from './engine/planner.js';
 
 export interface Config {

@@ -7,11 +7,10 @@ import { VerificationError } from '../errors.js';
 import { table } from '../tables.js';
 import type { CommandContext } from '../command-context.js';
 import { checkPendingFiles } from '../engine/history-policy.js';
-import { inspect } from '../engine/inspect.js';
-import { onTheDatabase } from '../engine/open-session.js';
+import { inspectDatabase } from '../engine/inspect.js';
 
 export async function plan(ctx: CommandContext, json: boolean): Promise<void> {
-  const { plan } = await onTheDatabase(ctx, { writable: false }, (scope, files) => inspect(scope, files, ctx.config));
+  const { plan } = await inspectDatabase(ctx);
   checkPendingFiles(plan, ctx.config.ledger); // what migrate would refuse to run is exit 2 here too
   const steps = plan.toApply.map((f) => ({ id: f.id, file: f.fileName, mode: f.mode, checksum: f.checksum }));
   if (json) {

@@ -8,8 +8,7 @@ import type { Entry } from '../engine/planner.js';
 import { table } from '../tables.js';
 import type { LastRun } from '../db/runs.js';
 import type { CommandContext } from '../command-context.js';
-import { inspect, planNeedsAttention } from '../engine/inspect.js';
-import { onTheDatabase } from '../engine/open-session.js';
+import { inspectDatabase, planNeedsAttention } from '../engine/inspect.js';
 
 export interface StatusDocument {
   readonly ledger: string;
@@ -65,9 +64,7 @@ const KINDS: readonly Entry['kind'][] = [
 ];
 
 export async function status(ctx: CommandContext, json: boolean): Promise<void> {
-  const { plan, lastRun } = await onTheDatabase(ctx, { writable: false }, (scope, files) =>
-    inspect(scope, files, ctx.config, { details: true }),
-  );
+  const { plan, lastRun } = await inspectDatabase(ctx, { details: true });
   const migrations = plan.entries.map(statusEntry);
   const summary = Object.fromEntries(KINDS.map((k) => [k, migrations.filter((m) => m.state === k).length])) as StatusDocument['summary'];
   const needsAttention = planNeedsAttention(plan);

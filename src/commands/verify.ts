@@ -3,10 +3,9 @@
  * applied, no applied file has changed, no applied id lacks its file. Exit 0 or 5.
  */
 import type { CommandContext } from '../command-context.js';
-import { inspect, verifyPlan } from '../engine/inspect.js';
-import { onTheDatabase } from '../engine/open-session.js';
+import { inspectDatabase, verifyPlan } from '../engine/inspect.js';
 
 export async function verify(ctx: CommandContext): Promise<void> {
-  const { plan } = await onTheDatabase(ctx, { writable: false }, (scope, files) => inspect(scope, files, ctx.config));
+  const { plan } = await inspectDatabase(ctx);
   verifyPlan(plan, ctx.log);
 }

@@ -11,7 +11,8 @@ import { planMigrations, type Entry, type Irregularity, type Plan } from './plan
 import { readLedger, readPartial } from '../db/ledger.js';
 import { lastRun, type LastRun } from '../db/runs.js';
 import { warnAboutHistory } from './history-policy.js';
-import type { RunScope } from './run-scope.js';
+import { connectWhileReadingFiles } from './open-session.js';
+import { scopeOf, type Job, type RunScope } from './run-scope.js';
 
 export interface Inspection {
   readonly plan: Plan;
@@ -24,7 +25,17 @@ export interface InspectOptions {
   readonly details?: boolean;
 }
 
-/** Files and ledger compared over an open session. */
+/** The configured database's files and ledger compared, over a read-only session closed afterwards. */
+export async function inspectDatabase(job: Job, options: InspectOptions = {}): Promise<Inspection> {
+  const { files, session } = await connectWhileReadingFiles(job, { writable: false });
+  try {
+    return await inspect(scopeOf(session, job), files, job.config, options);
+  } finally {
+    await session.close();
+  }
+}
+
+/** Files and ledger compared over an open session: also each target of a fleet. */
 export async function inspect(
   scope: RunScope,
   files: readonly MigrationFile[],

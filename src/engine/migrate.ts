@@ -18,7 +18,8 @@ import { deferCommitFlushes, flushCommits } from '../db/durability.js';
 import { refuseStatementPooling, sessionNeededBehindPooler } from '../db/pooler.js';
 import { RunRecorder } from '../db/runs.js';
 import { refuseBadHistory } from './history-policy.js';
-import type { RunScope } from './run-scope.js';
+import { connectWhileReadingFiles } from './open-session.js';
+import { scopeOf, type Job, type RunScope } from './run-scope.js';
 
 export type MigrateResult =
   | { readonly ok: true; readonly applied: readonly Applied[]; readonly ledger: readonly LedgerRow[] }
@@ -30,6 +31,17 @@ export interface MigrateOptions {
   readonly progress?: () => Progress;
 }
 
+/** The init job on the configured database: a writable session and the files, migrated, the session closed. Not reaching the database, or a broken file, is thrown: nothing ran. */
+export async function migrateDatabase(job: Job, options: MigrateOptions = {}): Promise<MigrateResult> {
+  const { files, session } = await connectWhileReadingFiles(job, { writable: true });
+  try {
+    return await migrate(scopeOf(session, job), files, job.config, options);
+  } finally {
+    await session.close();
+  }
+}
+
+/** One migrate over an open session: also each target of a fleet. */
 export async function migrate(
   scope: RunScope,
   files: readonly MigrationFile[],

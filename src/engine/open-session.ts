@@ -8,7 +8,7 @@ import { discoverMigrations, type MigrationFile } from '../migrations/discover.j
 import { waitForDatabase } from '../db/connect.js';
 import type { Session } from '../db/session.js';
 import type { ConnectionTarget } from '../target.js';
-import { scopeOf, type Job, type RunScope } from './run-scope.js';
+import type { Job } from './run-scope.js';
 
 export function requireDatabase(config: Config): ConnectionTarget {
   if (config.database) return config.database;
@@ -51,18 +51,4 @@ export async function connectWhileReadingFiles(
     throw error;
   }
   return { files, session: await connecting };
-}
-
-/** `work` on the configured database, with the files, over a session closed afterwards whatever happens. */
-export async function onTheDatabase<T>(
-  job: Job,
-  options: { readonly writable: boolean },
-  work: (scope: RunScope, files: readonly MigrationFile[]) => Promise<T>,
-): Promise<T> {
-  const { files, session } = await connectWhileReadingFiles(job, options);
-  try {
-    return await work(scopeOf(session, job), files);
-  } finally {
-    await session.close();
-  }
 }

@@ -4,7 +4,7 @@
  * the image) is tested here in milliseconds.
  */
 import type { MigrationFile } from '../migrations/discover.js';
-import { inMigrationOrder, migrationNumber } from '../migrations/naming.js';
+import { inMigrationOrder, migrationNumber } from '../migrations/file-rules.js';
 import type { LedgerRow, PartialRun } from '../db/ledger.js';
 
 export type { LedgerRow, PartialRun };

@@ -6,7 +6,7 @@
  *   -- xyn:lint-ignore <rule-id> [<rule-id>…] [: why]      silences the rules in the whole file
  *   -- xyn:lint-ignore-next <rule-id> [<rule-id>…] [: why] silences them for the next statement
  */
-import { migrationMode, type MigrationMode } from '../migrations/naming.js';
+import { migrationMode, type MigrationMode } from '../migrations/file-rules.js';
 import { blockCommentEnd, type Statement } from '../migrations/sql.js';
 import { isRuleId, lintRules, ruleIds, type RuleId } from './rules.js';
 

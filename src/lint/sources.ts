@@ -1,11 +1,11 @@
 /**
  * The migrations folder as lint reads it. discoverMigrations stops at the first misnamed,
  * duplicate or unreadable file (exit 2), which is right for migrate; lint reports every such file
- * as a finding and goes on, with the same rules (migrations/naming.ts).
+ * as a finding and goes on, with the same rules (migrations/file-rules.ts).
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { decodeMigrationText, listSqlFiles, migrationNumber, NAMING_RULE } from '../migrations/naming.js';
+import { decodeMigrationText, listSqlFiles, migrationNumber, NAMING_RULE } from '../migrations/file-rules.js';
 import { newFinding, type Finding } from './findings.js';
 
 export interface MigrationSource {

@@ -1,13 +1,13 @@
 /**
  * The runner's reader of the migrations folder: folder → ordered MigrationFile[] (lint reads it
- * leniently, through the same rules in naming.ts). Every naming or content problem that can be found without a database is a ConfigError (exit 2) naming the file
+ * leniently, through the same rules in file-rules.ts). Every naming or content problem that can be found without a database is a ConfigError (exit 2) naming the file
  * and line, before anything connects.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { decodeMigrationText, listSqlFiles, migrationMode, migrationNumber, NAMING_RULE, type MigrationMode } from './naming.js';
+import { decodeMigrationText, listSqlFiles, migrationMode, migrationNumber, NAMING_RULE, type MigrationMode } from './file-rules.js';
 import { blank, lex, lineColumn, transactionControlVerdict, type Statement } from './sql.js';
 
 export type { MigrationMode };

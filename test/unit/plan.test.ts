@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { MigrationFile } from '../../src/migrations/discover.js';
 import { isSteadyState, planMigrations, type EntryKind, type LedgerRow, type PlanOptions } from '../../src/engine/planner.js';
-import { migrationNumber } from '../../src/migrations/naming.js';
+import { migrationNumber } from '../../src/migrations/file-rules.js';
 
 /** A migration file as discover would return it; the checksum defaults to one derived from the id. */
 function file(id: string, checksum = `sum-of-${id}`): MigrationFile {
