@@ -58,6 +58,9 @@ export function perRowDefault(column: ColumnDef): { readonly what: string; reado
     const constraint = node.Constraint;
     if (constraint.contype === 'CONSTR_IDENTITY')
       return { what: 'GENERATED … AS IDENTITY (a nextval() default)', location: constraint.location };
+    // a virtual generated column (PostgreSQL 18's default) is computed when read: nothing stored
+    if (constraint.contype === 'CONSTR_GENERATED' && constraint.generated_kind === 's')
+      return { what: 'GENERATED ALWAYS AS (…) STORED (computed for every row)', location: constraint.location };
     if (constraint.contype !== 'CONSTR_DEFAULT') continue;
     const volatile = functionCalls(constraint.raw_expr).find((call) => VOLATILE_FUNCTIONS.has(call.name));
     if (volatile) return { what: `the volatile default ${volatile.name}()`, location: volatile.location };

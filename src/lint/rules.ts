@@ -72,7 +72,7 @@ export const lintRules = {
     silenceable: true,
   },
   'volatile-default': {
-    why: 'ADD COLUMN with a volatile default (random(), gen_random_uuid(), clock_timestamp(), nextval(), serial, identity) rewrites the whole table under an ACCESS EXCLUSIVE lock; a constant or a stable default such as now() does not.',
+    why: 'ADD COLUMN with a volatile default (random(), gen_random_uuid(), clock_timestamp(), nextval(), serial, identity) or a stored generated column rewrites the whole table under an ACCESS EXCLUSIVE lock; a constant or a stable default such as now() does not.',
     fix: 'Add the column with no default (or a constant one), then ALTER COLUMN … SET DEFAULT for new rows, and backfill existing rows in batches.',
     silenceable: true,
   },

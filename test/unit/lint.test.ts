@@ -280,15 +280,16 @@ describe('lint: ADD COLUMN with a volatile default', () => {
     "timestamptz DEFAULT pg_catalog.clock_timestamp() + interval '1 day'",
     'bigserial',
     'bigint GENERATED ALWAYS AS IDENTITY',
+    'bigint GENERATED ALWAYS AS (id * 2) STORED',
   ]) {
     it(`ADD COLUMN x ${type} on an existing table is a finding`, async () => {
       assert.deepEqual(rules(await lintAfterRuns(`ALTER TABLE runs ADD COLUMN IF NOT EXISTS x ${type};\n`)), ['volatile-default']);
     });
   }
 
-  it("stable or constant defaults (now(), 0, '{}'::jsonb) rewrite nothing: no finding", async () => {
+  it("stable or constant defaults (now(), 0, '{}'::jsonb) and a virtual generated column rewrite nothing: no finding", async () => {
     const sql =
-      "ALTER TABLE runs ADD COLUMN IF NOT EXISTS run_at timestamptz NOT NULL DEFAULT now(), ADD COLUMN IF NOT EXISTS priority int DEFAULT 0, ADD COLUMN IF NOT EXISTS labels jsonb DEFAULT '{}'::jsonb;\n";
+      "ALTER TABLE runs ADD COLUMN IF NOT EXISTS run_at timestamptz NOT NULL DEFAULT now(), ADD COLUMN IF NOT EXISTS priority int DEFAULT 0, ADD COLUMN IF NOT EXISTS labels jsonb DEFAULT '{}'::jsonb, ADD COLUMN IF NOT EXISTS twice bigint GENERATED ALWAYS AS (id * 2) VIRTUAL;\n";
     assert.deepEqual(await lintAfterRuns(sql), []);
   });
 
