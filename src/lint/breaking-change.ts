@@ -1,9 +1,9 @@
 /**
  * The changes the release still running during a rolling update cannot live with: a dropped or
- * renamed column or table, a column's new type. They belong in a `-- xyn:post-deploy` file,
+ * renamed column or table (moving it to another schema renames it too), a column's new type. They belong in a `-- xyn:post-deploy` file,
  * applied after the rollout. A table the same file creates is exempt: no release knows it yet.
  */
-import type { DropStmt, RenameStmt } from 'libpg-query';
+import type { AlterObjectSchemaStmt, DropStmt, RenameStmt } from 'libpg-query';
 import { objectName, tableName } from './expressions.js';
 import type { Observation, StatementScope } from './observation.js';
 
@@ -28,4 +28,10 @@ export function rename(statement: RenameStmt, scope: StatementScope): Observatio
 export function dropTables(statement: DropStmt, scope: StatementScope): Observation[] {
   const tables = (statement.objects ?? []).map(objectName).filter((table) => !scope.history.isNewTable(table));
   return tables.length === 0 ? [] : breakingChange(`DROP TABLE ${tables.join(', ')}`, undefined, scope);
+}
+
+export function setSchema(statement: AlterObjectSchemaStmt, scope: StatementScope): Observation[] {
+  const table = tableName(statement.relation);
+  if (statement.objectType !== 'OBJECT_TABLE' || scope.history.isNewTable(table)) return [];
+  return breakingChange(`ALTER TABLE ${table} SET SCHEMA ${statement.newschema ?? '?'}`, statement.relation?.location, scope);
 }

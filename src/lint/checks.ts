@@ -7,7 +7,7 @@
 import type { CreateStmt, CreateTableAsStmt, DropStmt, IndexStmt, InsertStmt, Node } from 'libpg-query';
 import { isLedgerTable, ledgerSqlName } from '../migrations/ledger-name.js';
 import { alterTable } from './alter-table.js';
-import { dropTables, rename } from './breaking-change.js';
+import { dropTables, rename, setSchema } from './breaking-change.js';
 import { recordConstraint } from './constraints.js';
 import { holdsText, tableName } from './expressions.js';
 import { cluster, deleteRows, dropIndexes, lockTable, reindex, update, vacuum } from './long-locks.js';
@@ -33,6 +33,7 @@ export function checkStatement(node: Node, scope: StatementScope): Observation[]
     return concurrent ? concurrently('REINDEX … CONCURRENTLY', scope) : reindex(node.ReindexStmt, scope);
   }
   if ('RenameStmt' in node) return rename(node.RenameStmt, scope);
+  if ('AlterObjectSchemaStmt' in node) return setSchema(node.AlterObjectSchemaStmt, scope);
   if ('VacuumStmt' in node) return vacuum(node.VacuumStmt, scope);
   if ('ClusterStmt' in node) return cluster(node.ClusterStmt, scope);
   if ('LockStmt' in node) return lockTable(node.LockStmt, scope);

@@ -103,6 +103,7 @@ export function update(statement: UpdateStmt, scope: StatementScope): Observatio
   const where = statement.whereClause;
   let why: string;
   if (!where) why = 'has no WHERE';
+  else if (columnsReferenced(where).length === 0) why = 'has a WHERE that reads no column';
   else if (!hasSubquery(where) && columnsReferenced(where).every((column) => set.includes(column)))
     why = `selects rows only by ${set.length === 1 ? 'the column it sets' : 'the columns it sets'}, not by a batch of keys`;
   else return [];

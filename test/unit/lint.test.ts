@@ -419,6 +419,7 @@ describe('lint: every lock hazard on an existing table', () => {
     ['breaking-change', 'ALTER TABLE orders RENAME COLUMN note TO remark;'],
     ['breaking-change', 'DROP TABLE IF EXISTS customers;'],
     ['breaking-change', 'ALTER TABLE customers RENAME TO clients;'],
+    ['breaking-change', 'ALTER TABLE customers SET SCHEMA archive;'],
     ['vacuum-full', 'VACUUM FULL orders;'],
     ['vacuum-full', 'VACUUM (FULL, ANALYZE) orders;'],
     ['cluster', 'CLUSTER orders USING orders_status_idx;'],
@@ -428,6 +429,7 @@ describe('lint: every lock hazard on an existing table', () => {
     ['whole-table-write', "UPDATE orders SET note = 'b';"],
     ['whole-table-write', "UPDATE orders SET status = 'new' WHERE status IS NULL;"],
     ['whole-table-write', 'DELETE FROM orders;'],
+    ['whole-table-write', 'UPDATE orders SET status = NULL WHERE true;'],
   ];
   for (const [rule, sql] of hazards) {
     it(`${sql.split('\n').at(-1)} is a ${rule} finding`, async () => {
