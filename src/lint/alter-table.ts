@@ -88,8 +88,8 @@ function addColumn(cmd: AlterTableCmd, column: ColumnDef, table: string, isNew: 
 }
 
 /**
- * ADD CONSTRAINT at the top level: the guard it lacks, and on a table that already exists, the
- * scan or the index build it does while holding its lock.
+ * ADD CONSTRAINT: the guard it lacks (a DO block drops that finding: it is the guard), and on a
+ * table that already exists, the scan or the index build it does while holding its lock.
  */
 function addConstraint(constraint: Constraint, table: string, at: number | undefined, scope: StatementScope): Observation[] {
   const name = recordConstraint(scope.history, table, constraint);

@@ -1,8 +1,7 @@
 /**
- * The rules that read one parsed statement: guards, CONCURRENTLY and the DDL that blocks
- * production traffic. Statements are read at the top level only: a DO block's body is PL/pgSQL
- * that decides at run time what to do (which is how files guard ADD CONSTRAINT), so lint takes it
- * as the author's deliberate, guarded code.
+ * The rules that read one parsed statement: guards, CONCURRENTLY, the statements that block
+ * production traffic and those that break the release still running. A DO block's own
+ * statements come here too (do-blocks.ts), without the guard rules.
  */
 import type { CreateStmt, CreateTableAsStmt, DropStmt, IndexStmt, InsertStmt, Node } from 'libpg-query';
 import { isLedgerTable, ledgerSqlName } from '../migrations/ledger-name.js';
