@@ -8,7 +8,7 @@
 import type { Config } from '../config.js';
 import { VerificationError } from '../errors.js';
 import type { MigrationFile } from '../migrations/discover.js';
-import { planMigrations, type LedgerRow, type Plan } from './planner.js';
+import { missingRequired, planMigrations, type LedgerRow, type Plan } from './planner.js';
 import { noProgress, type Progress } from '../progress.js';
 import { version } from '../version.js';
 import { applyMigration, type Applied, type ApplyOutcome } from '../db/execute.js';
@@ -84,7 +84,7 @@ async function migrateOn(scope: RunScope, files: readonly MigrationFile[], confi
       }),
     );
   }
-  requireMigrations(planMigrations(files, rows, config), config.migrationsDir);
+  requireMigrations(missingRequired(files, rows, config.required), config.migrationsDir);
   log.info({ applied: run.applied.length, migrations: rows.length }, run.applied.length > 0 ? 'migrations applied' : 'nothing to apply');
   return rows;
 }
@@ -201,8 +201,7 @@ async function applyInOrder(
   return failed ? { applied, failed } : { applied };
 }
 
-function requireMigrations(plan: Plan, migrationsDir: string): void {
-  const missing = plan.missingRequired;
+function requireMigrations(missing: readonly string[], migrationsDir: string): void {
   if (missing.length === 0) return;
   const s = missing.length > 1 ? 's' : '';
   throw new VerificationError(

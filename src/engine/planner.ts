@@ -118,7 +118,6 @@ export function planMigrations(
     }
   }
 
-  const requiredIds = options.required.kind === 'all' ? files.map((f) => f.id) : options.required.ids;
   return {
     entries,
     toApply: entries.flatMap((e) =>
@@ -127,9 +126,16 @@ export function planMigrations(
     toAdopt: entries.flatMap((e) => (e.kind === 'applied-unverified' ? [e.file] : [])),
     refusals,
     warnings,
-    missingRequired: requiredIds.filter((id) => !rowsById.has(id)),
+    missingRequired: missingRequired(files, rows, options.required),
     ahead: entries.flatMap((e) => (e.kind === 'ahead' ? [e.id] : [])),
   };
+}
+
+/** XYN_REQUIRED_MIGRATIONS: the required ids with no ledger row. */
+export function missingRequired(files: readonly MigrationFile[], rows: readonly LedgerRow[], required: RequiredMigrations): string[] {
+  const applied = new Set(rows.map((row) => row.id));
+  const requiredIds = required.kind === 'all' ? files.map((f) => f.id) : required.ids;
+  return requiredIds.filter((id) => !applied.has(id));
 }
 
 function byMigrationOrder(a: Entry, b: Entry): number {
