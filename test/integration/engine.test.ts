@@ -40,6 +40,19 @@ describe('the migrator', () => {
     assert.deepEqual([again.ok, again.applied], [true, []], 'the steady state applies nothing');
   });
 
+  it("a run scope with a tenant schema: created if missing, the files run there, the ledger is that schema's, the role's search_path untouched", async () => {
+    run = await openRun(db, { '001_first.sql': files['001_first.sql'] });
+    const tenant = { ...run.scope, ledger: { schema: 'acme', table: 'schema_migrations' }, schema: 'acme' };
+    const result = await migrate(tenant, run.files, run.config);
+    assert.ok(result.ok);
+    assert.deepEqual(
+      await db.query(`SELECT to_regclass('acme.first') IS NOT NULL AS tenant, to_regclass('public.first') IS NULL AS public_untouched`),
+      [{ tenant: true, public_untouched: true }],
+    );
+    assert.deepEqual(await db.query('SELECT id FROM acme.schema_migrations'), [{ id: '001_first' }]);
+    assert.deepEqual(await db.query(`SELECT to_regclass('public.schema_migrations') AS t`), [{ t: null }]);
+  });
+
   it('a failure at the second file: not ok, the first listed as applied, the error names the second; the lock released, the third not run', async () => {
     await db.query('CREATE TABLE poison (id int)');
     run = await openRun(db, files);
