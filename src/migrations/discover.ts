@@ -4,10 +4,17 @@
  * and line, before anything connects.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { decodeMigrationText, listSqlFiles, migrationMode, migrationNumber, NAMING_RULE, type MigrationMode } from './naming.js';
+import {
+  decodeMigrationText,
+  listSqlFiles,
+  migrationMode,
+  migrationNumber,
+  NAMING_RULE,
+  readMigrationFile,
+  type MigrationMode,
+} from './naming.js';
 import { blank, lex, lineColumn, transactionControlVerdict, type Statement } from './sql.js';
 
 export type { MigrationMode };
@@ -155,8 +162,9 @@ function executableText(text: string, statements: readonly Statement[], mode: Mi
 
 function readBytes(path: string, fileName: string): Buffer {
   try {
-    return readFileSync(path);
+    return readMigrationFile(path, fileName);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(`Migration file ${fileName} cannot be read (${code}); check its permissions.`, { file: fileName });
   }
