@@ -204,6 +204,13 @@ describe('lex: statement positions and keywords', () => {
     ]);
   });
 
+  it('statements with the same first words share one frozen keywords array (a large seed file holds one, not one each)', () => {
+    const [a, b, c] = lex('INSERT INTO t VALUES (1); insert into t values (2); UPDATE t SET v = 3').statements;
+    assert.equal(a!.keywords, b!.keywords);
+    assert.ok(Object.isFrozen(a!.keywords));
+    assert.deepEqual(c!.keywords, ['UPDATE', 'T', 'SET', 'V']);
+  });
+
   it('keywords skip strings, comments and punctuation', () => {
     assert.deepEqual(onlyStatement('/* x */ begin -- y\n transaction isolation level serializable').keywords, [
       'BEGIN',
