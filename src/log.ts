@@ -29,7 +29,8 @@ const prettyStderr = {
       .filter(([key]) => !prettyOmit.has(key))
       .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
       .join(' ');
-    writeSync(2, `${printable(scrub(`${time} ${level.padEnd(5)} ${String(record.msg ?? '')}${rest ? `  ${rest}` : ''}`))}\n`);
+    const msg = typeof record.msg === 'string' ? record.msg : '';
+    writeSync(2, `${printable(scrub(`${time} ${level.padEnd(5)} ${msg}${rest ? `  ${rest}` : ''}`))}\n`);
   },
 };
 
