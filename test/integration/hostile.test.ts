@@ -103,3 +103,13 @@ describe('control characters in what reaches a person', () => {
     assert.deepEqual(await ledgerIdsOf(db), ['001_a']);
   });
 });
+
+describe('a duration PostgreSQL cannot take', () => {
+  it('XYN_STATEMENT_TIMEOUT=3000000 is exit 2 at start naming the variable, not a failed migration blamed on the ledger', async () => {
+    const dir = migrationsDir({ '001_a.sql': 'CREATE TABLE a (id int);' });
+    const run = await runOrKill(['migrate'], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir, XYN_STATEMENT_TIMEOUT: '3000000' });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.lastMessage, /XYN_STATEMENT_TIMEOUT \(--statement-timeout\): "3000000" is more than PostgreSQL takes for a timeout/);
+    assert.equal((await db.query(`SELECT to_regclass('schema_migrations') AS t`))[0]?.t, null, 'not even the ledger was made');
+  });
+});
