@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -111,5 +111,28 @@ describe('a duration PostgreSQL cannot take', () => {
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.lastMessage, /XYN_STATEMENT_TIMEOUT \(--statement-timeout\): "3000000" is more than PostgreSQL takes for a timeout/);
     assert.equal((await db.query(`SELECT to_regclass('schema_migrations') AS t`))[0]?.t, null, 'not even the ledger was made');
+  });
+});
+
+describe("a blocking session's query in our log", () => {
+  it('is logged with its string literals replaced by $1, $2…: a token in it stays out of the log', async () => {
+    const dir = migrationsDir({ '001_a.sql': 'CREATE TABLE widgets (id int);' });
+    assert.equal((await runOrKill(['migrate'], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir })).code, 0);
+    writeFileSync(join(dir, '002_colour.sql'), 'ALTER TABLE widgets ADD COLUMN colour text;');
+    const blocker = await db.client();
+    await blocker.query(`BEGIN; SELECT count(*), 'token=s3cr3t-value', $tag$dollar-s3cr3t$tag$, 42 FROM widgets;`);
+    const run = await runOrKill(['migrate'], {
+      DATABASE_URL: db.url,
+      XYN_MIGRATIONS_DIR: dir,
+      XYN_DDL_LOCK_TIMEOUT: '0.1',
+      XYN_DDL_RETRIES: '1',
+    });
+    await blocker.query('ROLLBACK');
+    assert.equal(run.code, 1, run.stderr);
+    const retry = run.logs.find((l) => /gave up waiting for a table lock/.test(String(l.msg)));
+    const queries = (retry?.oldestTransactions as { query: string }[] | undefined)?.map((t) => t.query);
+    assert.deepEqual(queries, [`BEGIN; SELECT count(*), $1, $2, 42 FROM widgets;`]);
+    assert.ok(!run.stderr.includes('s3cr3t'), run.stderr);
+    assert.deepEqual(await ledgerIdsOf(db), ['001_a']);
   });
 });
