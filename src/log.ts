@@ -3,7 +3,7 @@
  * through `scrub` so that no secret can reach the stream.
  */
 import { writeSync } from 'node:fs';
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, type Logger } from 'pino';
 import { printable } from './printable.js';
 import { scrub } from './secrets.js';
 
@@ -38,7 +38,7 @@ export function createLogger(level: string = 'info', format: LogFormat = 'json')
   return pino(
     {
       name: 'xyn-migrate',
-      level: level as LevelWithSilent,
+      level: level,
       base: { pid: process.pid },
       redact: { paths: ['password', '*.password', 'connectionString', '*.connectionString'], censor: '[redacted]' },
       formatters: { level: (label, number) => ({ level: number, severity: label }) },
