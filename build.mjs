@@ -48,10 +48,9 @@ if (/[^\x01-\x7f]/.test(text)) throw new Error('the bundled program is not plain
 const starter = await build({ ...common, entryPoints: ['src/start.ts'], write: false });
 mkdirSync('dist');
 // Line 2: the digest of the code cache, recorded in place by the training run below (src/start.ts).
-writeFileSync(
-  'dist/cli.js',
-  `#!/usr/bin/env node\n// code cache sha256:${'0'.repeat(64)}\n${starter.outputFiles[0].text}/*\0program\n${text.replaceAll('*/', '*\0/')}*/\n`,
-);
+const digestLine = `// code cache sha256:${'0'.repeat(64)}`;
+const cli = `#!/usr/bin/env node\n${digestLine}\n${starter.outputFiles[0].text}/*\0program\n${text.replaceAll('*/', '*\0/')}*/\n`;
+writeFileSync('dist/cli.js', cli);
 
 // The package is "type": "module"; dist/cli.js is CommonJS (anywhere without a package.json, too).
 writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
