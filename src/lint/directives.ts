@@ -3,6 +3,7 @@
  * ruled out quotes, so what is left there is whitespace and comments):
  *
  *   -- xyn:no-transaction                        (read by migrate; before the first statement)
+ *   -- xyn:post-deploy                           (read by migrate; before the first statement)
  *   -- xyn:lint-ignore <rule-id> [<rule-id>…] [: why]      silences the rules in the whole file
  *   -- xyn:lint-ignore-next <rule-id> [<rule-id>…] [: why] silences them for the next statement
  */
@@ -29,6 +30,12 @@ export interface Directives {
 
 const DIRECTIVE = /^xyn:([A-Za-z_-]*)(.*)$/s;
 
+/** The directives migrate reads only in the leading comments: what the file is without them, and what the line comment does. */
+const LEADING_DIRECTIVES = {
+  'no-transaction': { without: 'this file runs in a transaction', what: 'makes a file run without a transaction' },
+  'post-deploy': { without: 'this file is applied in the pre phase, before the rollout', what: 'makes a file post-deploy' },
+} as const;
+
 export function readDirectives(text: string, statements: readonly Statement[]): Directives {
   const firstStatement = statements[0]?.start ?? text.length;
   const mode = migrationMode(text, firstStatement);
@@ -40,17 +47,18 @@ export function readDirectives(text: string, statements: readonly Statement[]): 
     if (!match) continue;
     const [, name = '', rest = ''] = match;
     const problem = (message: string) => problems.push({ index: comment.index, message });
-    if (name === 'no-transaction') {
-      if (comment.index > firstStatement)
-        problem('-- xyn:no-transaction after the first statement is ignored: this file runs in a transaction.');
-      else if (comment.kind === 'block')
-        problem('/* xyn:no-transaction */ is ignored: only a line comment, -- xyn:no-transaction, makes a file run without a transaction.');
+    if (name === 'no-transaction' || name === 'post-deploy') {
+      const { without, what } = LEADING_DIRECTIVES[name];
+      if (comment.index > firstStatement) problem(`-- xyn:${name} after the first statement is ignored: ${without}.`);
+      else if (comment.kind === 'block') problem(`/* xyn:${name} */ is ignored: only a line comment, -- xyn:${name}, ${what}.`);
     } else if (name === 'lint-ignore' || name === 'lint-ignore-next') {
       const rules = ruleList(rest, problem);
       if (name === 'lint-ignore') rules.forEach((rule) => fileIgnores.add(rule));
       else silenceNext(statements, comment.index, rules, statementIgnores, problem);
     } else {
-      problem(`"xyn:${name}" is not a directive; the directives are xyn:no-transaction, xyn:lint-ignore and xyn:lint-ignore-next.`);
+      problem(
+        `"xyn:${name}" is not a directive; the directives are xyn:no-transaction, xyn:post-deploy, xyn:lint-ignore and xyn:lint-ignore-next.`,
+      );
     }
   }
   return { mode, fileIgnores, statementIgnores, problems };

@@ -137,6 +137,19 @@ describe('lint: directives', () => {
     assert.deepEqual(rules(await lintAfterRuns('/* xyn:no-transaction */\nSELECT 1;\n')), ['directive']);
   });
 
+  it('-- xyn:post-deploy in the leading comments is a directive (beside -- xyn:no-transaction too); after the first statement it is a finding', async () => {
+    assert.deepEqual(await lintAfterRuns('-- Contract step.\n-- xyn:post-deploy\nSELECT 1;\n'), []);
+    assert.deepEqual(
+      await lintAfterRuns(
+        '-- xyn:post-deploy\n-- xyn:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS runs_status_idx ON runs (status);\n',
+      ),
+      [],
+    );
+    const late = await lintAfterRuns('SELECT 1;\n-- xyn:post-deploy\nSELECT 2;\n');
+    assert.deepEqual(rules(late), ['directive']);
+    assert.match(late[0]?.message ?? '', /applied in the pre phase/);
+  });
+
   it('an unknown xyn: directive or rule id is a finding', async () => {
     const findings = await lintAfterRuns('-- xyn:no-transactoin\n-- xyn:lint-ignore no-such-rule\nSELECT 1;\n');
     assert.deepEqual(rules(findings), ['directive', 'directive']);
