@@ -1,12 +1,12 @@
 /**
  * `await`: the app pods' gate when a separate Job migrates (a Helm pre-upgrade hook, an Argo CD
  * PreSync Job). Read-only: no lock, never creates the ledger (none yet = nothing applied yet). It
- * polls the ledger, one query a poll, until every pre-deploy file of its folder is applied with
- * its checksum; exit 5 naming what is missing when XYN_WAIT_TIMEOUT runs out, or at once for what
+ * polls the ledger, one query a poll, until every pre-deploy file of its folder (every file, with
+ * `--phase post`) is applied with its checksum; exit 5 naming what is missing when XYN_WAIT_TIMEOUT runs out, or at once for what
  * waiting cannot fix (an applied file changed, an applied id without its file).
  */
 import { ConnectError, VerificationError } from '../errors.js';
-import type { MigrationFile } from '../migrations/discover.js';
+import type { MigrationFile, MigrationPhase } from '../migrations/discover.js';
 import { planMigrations, type Plan } from '../plan.js';
 import { backoff } from '../db/backoff.js';
 import { waitForDatabase } from '../db/connect.js';
@@ -42,9 +42,10 @@ export async function awaitMigrations(ctx: CommandContext): Promise<void> {
         continue;
       }
       refuseWhatWaitingCannotFix(read);
-      const missing = notYetApplied(read);
+      const missing = notYetApplied(read, config.phase);
       if (missing.length === 0) {
-        log.info({ migrations: files.length, waitedMs: Date.now() - started }, 'every pre-deploy migration is applied');
+        const which = config.phase === 'pre' ? 'every pre-deploy migration is applied' : 'every migration is applied';
+        log.info({ migrations: files.length, waitedMs: Date.now() - started }, which);
         return;
       }
       const delay = Math.min(backoff(attempt), deadline - Date.now());
@@ -57,10 +58,10 @@ export async function awaitMigrations(ctx: CommandContext): Promise<void> {
   }
 }
 
-/** The pre phase's plan of the ledger as it is now (one query), or 'connection lost' to reconnect. */
+/** The plan of the ledger as it is now (one query), or 'connection lost' to reconnect. */
 async function readPlan(session: Session, ctx: CommandContext, files: readonly MigrationFile[]): Promise<Plan | 'connection lost'> {
   try {
-    return planMigrations(files, await readLedger(session, ctx.config.ledger), { ...ctx.config, phase: 'pre' });
+    return planMigrations(files, await readLedger(session, ctx.config.ledger), ctx.config);
   } catch (error) {
     const code = serverError(error)?.code;
     // No SQLSTATE: the socket broke. 57P01–57P03 and class 08: the server went away (a restart, a failover).
@@ -79,10 +80,12 @@ function refuseWhatWaitingCannotFix(plan: Plan): void {
   throw new VerificationError(`Not waiting: ${broken.map((r) => r.message).join('; ')}.`, { problems: broken.map((r) => r.message) });
 }
 
-/** Pre-deploy files with no ledger row yet (post-deploy ones are applied after the rollout). */
-function notYetApplied(plan: Plan): MigrationFile[] {
+/** Files with no ledger row yet; in the pre phase only pre-deploy ones (post-deploy ones come after the rollout). */
+function notYetApplied(plan: Plan, phase: MigrationPhase): MigrationFile[] {
   return plan.entries.flatMap((e) =>
-    (e.kind === 'pending' || e.kind === 'partial' || e.kind === 'out-of-order') && e.file.phase === 'pre' ? [e.file] : [],
+    (e.kind === 'pending' || e.kind === 'partial' || e.kind === 'out-of-order') && (phase === 'post' || e.file.phase === 'pre')
+      ? [e.file]
+      : [],
   );
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { advisoryLocksIn, freshDatabase, ledgerIdsOf, urlFor, testServer, type TestDatabase } from '../support/postgres.js';
 import { migrationsDir, runCli, startCli, untilLogged } from '../support/cli.js';
-import { reservePort } from '../support/proxy.js';
+import { proxyTo, reservePort } from '../support/proxy.js';
 
 /** Expand (001, 003), then contract after the rollout (002: the old release still reads `note`). */
 const files = {
@@ -161,6 +161,38 @@ describe('await: the app pods wait for the migration Job', () => {
     assert.match(run.lastMessage, /not applied within 0\.5s \(XYN_WAIT_TIMEOUT\): 001_orders, 003_add_total/);
     assert.doesNotMatch(run.lastMessage, /002_drop_note/);
     assert.equal(await ledgerExists(), false);
+  });
+
+  it('a connection lost while waiting is reopened: await still sees the migrations land and exits 0', async () => {
+    const dir = migrationsDir(files);
+    const proxy = await proxyTo(testServer().port);
+    await proxy.listen();
+    try {
+      const url = urlFor(db.name, testServer(), { port: proxy.port });
+      const waiting = startCli(['await'], { DATABASE_URL: url, XYN_MIGRATIONS_DIR: dir, XYN_WAIT_TIMEOUT: '60' });
+      await untilLogged(waiting.child, 'waiting for migrations to be applied');
+      const reconnecting = untilLogged(waiting.child, 'connection lost while waiting; reconnecting');
+      proxy.cutAll();
+      await reconnecting;
+      assert.equal((await runCli([], env(dir))).code, 0);
+      const awaited = await waiting.result;
+      assert.equal(awaited.code, 0, awaited.stderr);
+      assert.ok(proxy.connections() >= 2, 'it connected again');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('with --phase post, await waits for the post-deploy files too', async () => {
+    const dir = migrationsDir(files);
+    assert.equal((await runCli([], env(dir))).code, 0);
+    const waitingForPost = await runCli(['await', '--phase', 'post'], env(dir, { XYN_WAIT_TIMEOUT: '0.5' }));
+    assert.equal(waitingForPost.code, 5);
+    assert.match(waitingForPost.lastMessage, /: 002_drop_note \(of /);
+    assert.equal((await runCli(['--phase', 'post'], env(dir))).code, 0);
+    const done = await runCli(['await', '--phase', 'post'], env(dir, { XYN_WAIT_TIMEOUT: '0.5' }));
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(done.lastMessage, 'every migration is applied');
   });
 
   it('a partly applied history names only what is missing', async () => {
