@@ -134,7 +134,7 @@ export function planMigrations(
       judge(
         options.allowOutOfOrder,
         entry,
-        `${entry.file.fileName} is pending but numbered below migrations already applied; renumber it after the newest applied migration, or allow out-of-order`,
+        `${entry.file.fileName} is pending but numbered below ${postDeploy(entry.file)}migrations already applied; renumber it after the newest applied ${postDeploy(entry.file)}migration, or allow out-of-order`,
       );
     }
   }
@@ -156,6 +156,9 @@ export function planMigrations(
     ahead: entries.flatMap((e) => (e.kind === 'ahead' ? [e.id] : [])),
   };
 }
+
+/** A post-deploy file is out of order only among post-deploy files: its message says so. */
+const postDeploy = (file: MigrationFile) => (file.phase === 'post' ? 'post-deploy ' : '');
 
 function newestNumber(rows: readonly LedgerRow[]): bigint {
   return rows.reduce<bigint>((max, row) => {

@@ -405,6 +405,7 @@ describe('planMigrations: post-deploy files and the phase', () => {
       plan.refusals.map((r) => r.id),
       ['002_late'],
     );
+    assert.match(plan.refusals[0]!.message, /below post-deploy migrations already applied/);
     assert.deepEqual(plan.toApply, []);
   });
 
