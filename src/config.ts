@@ -237,7 +237,7 @@ export function loadConfig(
     ddlLockTimeoutMs: e.XYN_DDL_LOCK_TIMEOUT,
     ddlRetries: e.XYN_DDL_RETRIES,
     statementTimeoutMs: e.XYN_STATEMENT_TIMEOUT,
-    recordRuns: e.XYN_RECORD_RUNS as 'auto' | 'off',
+    recordRuns: e.XYN_RECORD_RUNS,
     ledger: Object.freeze({ schema: e.XYN_LEDGER_SCHEMA, table: e.XYN_LEDGER_TABLE }),
     allowDrift: e.XYN_ALLOW_DRIFT,
     allowOutOfOrder: e.XYN_ALLOW_OUT_OF_ORDER,
@@ -245,7 +245,7 @@ export function loadConfig(
     phase: e.XYN_PHASE as MigrationPhase,
     logLevel: e.LOG_LEVEL,
     // auto: pretty for a person at a terminal, JSON for a log collector
-    logFormat: e.XYN_LOG_FORMAT === 'auto' ? (terminal.stderr ? 'pretty' : 'json') : (e.XYN_LOG_FORMAT as LogFormat),
+    logFormat: e.XYN_LOG_FORMAT === 'auto' ? (terminal.stderr ? 'pretty' : 'json') : e.XYN_LOG_FORMAT,
     terminationLog: e.XYN_TERMINATION_LOG ?? defaultTerminationLog(),
     appliedBy: e.XYN_APPLIED_BY ?? `xyn-migrate on ${env.HOSTNAME ?? hostname()}`,
     host: env.HOSTNAME ?? hostname(),
