@@ -242,7 +242,7 @@ export function loadConfig(
     allowDrift: e.XYN_ALLOW_DRIFT,
     allowOutOfOrder: e.XYN_ALLOW_OUT_OF_ORDER,
     allowMissingFiles: e.XYN_ALLOW_MISSING_FILES,
-    phase: e.XYN_PHASE as MigrationPhase,
+    phase: e.XYN_PHASE,
     logLevel: e.LOG_LEVEL,
     // auto: pretty for a person at a terminal, JSON for a log collector
     logFormat: e.XYN_LOG_FORMAT === 'auto' ? (terminal.stderr ? 'pretty' : 'json') : e.XYN_LOG_FORMAT,
