@@ -7,7 +7,7 @@
  *   -- xyn:lint-ignore <rule-id> [<rule-id>…] [: why]      silences the rules in the whole file
  *   -- xyn:lint-ignore-next <rule-id> [<rule-id>…] [: why] silences them for the next statement
  */
-import { migrationMode, type MigrationMode } from '../migrations/naming.js';
+import { migrationMode, migrationPhase, type MigrationMode } from '../migrations/naming.js';
 import { blockCommentEnd, type Statement } from '../migrations/sql.js';
 import { isRuleId, lintRules, ruleIds, type RuleId } from './rules.js';
 
@@ -21,6 +21,8 @@ export interface Comment {
 
 export interface Directives {
   readonly mode: MigrationMode;
+  /** applied after the rollout (`--phase post`), when no release still reads what it drops */
+  readonly postDeploy: boolean;
   readonly fileIgnores: ReadonlySet<RuleId>;
   /** statement number (its index in the file's statement list) → rules silenced for it */
   readonly statementIgnores: ReadonlyMap<number, ReadonlySet<RuleId>>;
@@ -30,15 +32,10 @@ export interface Directives {
 
 const DIRECTIVE = /^xyn:([A-Za-z_-]*)(.*)$/s;
 
-/** The directives migrate reads only in the leading comments: what the file is without them, and what the line comment does. */
-const LEADING_DIRECTIVES = {
-  'no-transaction': { without: 'this file runs in a transaction', what: 'makes a file run without a transaction' },
-  'post-deploy': { without: 'this file is applied in the pre phase, before the rollout', what: 'makes a file post-deploy' },
-} as const;
-
 export function readDirectives(text: string, statements: readonly Statement[]): Directives {
   const firstStatement = statements[0]?.start ?? text.length;
   const mode = migrationMode(text, firstStatement);
+  const postDeploy = migrationPhase(text, firstStatement) === 'post';
   const fileIgnores = new Set<RuleId>();
   const statementIgnores = new Map<number, Set<RuleId>>();
   const problems: { index: number; message: string }[] = [];
@@ -48,9 +45,10 @@ export function readDirectives(text: string, statements: readonly Statement[]): 
     const [, name = '', rest = ''] = match;
     const problem = (message: string) => problems.push({ index: comment.index, message });
     if (name === 'no-transaction' || name === 'post-deploy') {
-      const { without, what } = LEADING_DIRECTIVES[name];
-      if (comment.index > firstStatement) problem(`-- xyn:${name} after the first statement is ignored: ${without}.`);
-      else if (comment.kind === 'block') problem(`/* xyn:${name} */ is ignored: only a line comment, -- xyn:${name}, ${what}.`);
+      const effect = name === 'no-transaction' ? 'makes a file run without a transaction' : 'makes a file post-deploy';
+      const otherwise = name === 'no-transaction' ? 'this file runs in a transaction' : 'this file runs before the rollout';
+      if (comment.index > firstStatement) problem(`-- xyn:${name} after the first statement is ignored: ${otherwise}.`);
+      else if (comment.kind === 'block') problem(`/* xyn:${name} */ is ignored: only a line comment, -- xyn:${name}, ${effect}.`);
     } else if (name === 'lint-ignore' || name === 'lint-ignore-next') {
       const rules = ruleList(rest, problem);
       if (name === 'lint-ignore') rules.forEach((rule) => fileIgnores.add(rule));
@@ -61,7 +59,7 @@ export function readDirectives(text: string, statements: readonly Statement[]): 
       );
     }
   }
-  return { mode, fileIgnores, statementIgnores, problems };
+  return { mode, postDeploy, fileIgnores, statementIgnores, problems };
 }
 
 /** "index-without-concurrently, syntax: the reason" → the rule ids before the reason. */
