@@ -52,9 +52,13 @@ export async function inspect(
 /** States that need nobody: applied, and applied ids of a newer image than this one (a rollback). */
 const FINE: ReadonlySet<Entry['kind']> = new Set(['applied', 'applied-unverified', 'ahead']);
 
-/** Anything but applied (or ahead of this image), or a required migration not applied: status exits 5. */
+/**
+ * Anything but applied (or ahead of this image), or a required migration not applied: status
+ * exits 5. In the pre phase a pending post-deploy file waits for the post phase: nothing to attend to yet.
+ */
 export function planNeedsAttention(plan: Plan): boolean {
-  return plan.entries.some((e) => !FINE.has(e.kind)) || plan.missingRequired.length > 0;
+  const deferred = new Set(plan.deferred);
+  return plan.entries.some((e) => !FINE.has(e.kind) && !('file' in e && deferred.has(e.file))) || plan.missingRequired.length > 0;
 }
 
 /** verify: throws exit 5 naming every problem of what is applied; logs what it let pass. */

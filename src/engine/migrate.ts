@@ -84,7 +84,15 @@ async function migrateOn(scope: RunScope, files: readonly MigrationFile[], confi
       }),
     );
   }
-  requireMigrations(missingRequired(files, rows, config.required), config.migrationsDir);
+  requireMigrations(missingRequired(files, rows, config), config.migrationsDir);
+  const inLedger = new Set(rows.map((row) => row.id));
+  const deferred = before.deferred.filter((file) => !inLedger.has(file.id));
+  if (deferred.length > 0) {
+    log.info(
+      { postDeploy: deferred.map((f) => f.id) },
+      'post-deploy migrations left pending: run with --phase post (XYN_PHASE=post) once the rollout is over',
+    );
+  }
   log.info({ applied: run.applied.length, migrations: rows.length }, run.applied.length > 0 ? 'migrations applied' : 'nothing to apply');
   return rows;
 }
