@@ -8,7 +8,16 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { decodeMigrationText, listSqlFiles, migrationMode, migrationNumber, NAMING_RULE, type MigrationMode } from './naming.js';
-import { blank, lex, lineColumn, transactionControlVerdict, type Statement } from './sql.js';
+import {
+  blank,
+  copiesFromClient,
+  COPY_FROM_CLIENT,
+  lex,
+  lineColumn,
+  refusedCharacter,
+  transactionControlVerdict,
+  type Statement,
+} from './sql.js';
 
 export type { MigrationMode };
 
@@ -117,11 +126,15 @@ export function checkMigration(file: MigrationFile): void {
 }
 
 function prepareText(text: string, fileName: string, mode: MigrationMode): { statements: readonly Statement[]; executable: string } {
-  const lexed = lex(text);
   const at = (index: number) => {
     const { line, column } = lineColumn(text, index);
     return `${fileName}:${line}:${column}`;
   };
+  const refused = refusedCharacter(text);
+  if (refused) throw new ConfigError(`${at(refused.index)}: ${refused.what}.`, { file: fileName });
+  const lexed = lex(text);
+  const copy = lexed.statements.find(copiesFromClient);
+  if (copy) throw new ConfigError(`${at(copy.start)}: ${COPY_FROM_CLIENT}.`, { file: fileName });
   if (lexed.unterminated) {
     throw new ConfigError(`${at(lexed.unterminated.index)}: ${lexed.unterminated.what} is never closed.`, { file: fileName });
   }

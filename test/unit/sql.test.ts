@@ -6,6 +6,7 @@ import {
   indexOfPosition,
   lex,
   lineColumn,
+  refusedCharacter,
   transactionControl,
   type Statement,
 } from '../../src/migrations/sql.js';
@@ -420,5 +421,83 @@ describe('indexOfPosition', () => {
 
   it('a position past the end stops at the end of the text', () => {
     assert.equal(indexOfPosition('ab', 10), 2);
+  });
+});
+
+describe('lex: agreeing with PostgreSQL where it differs from the obvious', () => {
+  it('a lone CR ends a -- comment (scan.l: newline is [\\n\\r]): the statement after it is seen', () => {
+    assert.deepEqual(texts('-- a note\rCREATE TABLE t (x int);'), ['CREATE TABLE t (x int)']);
+    assert.deepEqual(texts('SELECT 1 -- a; note\rFROM t;\r\nSELECT 2'), ['SELECT 1 -- a; note\rFROM t', 'SELECT 2']);
+  });
+
+  it("a string, a newline and another string are ONE literal, and an E'' literal keeps its backslash escapes across it", () => {
+    // the server reads E'a' + '\';' as the one string a';  — its COMMIT is inside the literal
+    assert.deepEqual(texts("SELECT E'a'\n'\\';COMMIT;';\nSELECT 2;"), ["SELECT E'a'\n'\\';COMMIT;'", 'SELECT 2']);
+    assert.deepEqual(texts("SELECT E'a'\r'\\';';SELECT 2"), ["SELECT E'a'\r'\\';'", 'SELECT 2']);
+    assert.deepEqual(texts("SELECT E'a' -- note\n  -- more\n'\\';';SELECT 2"), ["SELECT E'a' -- note\n  -- more\n'\\';'", 'SELECT 2']);
+  });
+
+  it('without a newline, or with a block comment between, the second quote starts a new literal', () => {
+    assert.deepEqual(texts("SELECT E'a' '\\';SELECT 2"), ["SELECT E'a' '\\'", 'SELECT 2']);
+    assert.deepEqual(texts("SELECT E'a' /* c */\n'\\';SELECT 2"), ["SELECT E'a' /* c */\n'\\'", 'SELECT 2']);
+  });
+
+  it("B'' and X'' literals end at their first quote; U&'' and N'' take no backslash escapes", () => {
+    assert.deepEqual(texts("SELECT B'0''\\';SELECT 2"), ["SELECT B'0''\\'", 'SELECT 2']);
+    assert.deepEqual(texts("SELECT U&'\\';SELECT 2"), ["SELECT U&'\\'", 'SELECT 2']);
+    assert.deepEqual(texts("SELECT N'\\';SELECT 2"), ["SELECT N'\\'", 'SELECT 2']);
+  });
+
+  it('a $$ right after a number or a $1 parameter opens a dollar quote', () => {
+    assert.deepEqual(texts('SELECT 1$$;$$;SELECT 2'), ['SELECT 1$$;$$', 'SELECT 2']);
+    assert.deepEqual(texts('SELECT $1$$;$$;SELECT 2'), ['SELECT $1$$;$$', 'SELECT 2']);
+  });
+
+  it('a function named begin opens no BEGIN ATOMIC body: the file’s BEGIN and COMMIT after it stay statements of their own', () => {
+    const sql = 'CREATE FUNCTION begin() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\nBEGIN;\nCREATE TABLE t (x int);\nCOMMIT;';
+    const statements = lex(sql).statements;
+    assert.deepEqual(
+      statements.map((s) => transactionControl(s)),
+      [undefined, 'begin', undefined, 'commit'],
+    );
+    assert.deepEqual(texts('CREATE OR REPLACE FUNCTION begin() RETURNS int RETURN 1; COMMIT;'), [
+      'CREATE OR REPLACE FUNCTION begin() RETURNS int RETURN 1',
+      'COMMIT',
+    ]);
+  });
+
+  it('BEGIN ATOMIC with a comment between the two words still opens the body', () => {
+    assert.deepEqual(texts('CREATE PROCEDURE p() LANGUAGE sql BEGIN /* x */ ATOMIC SELECT 1; END; COMMIT;'), [
+      'CREATE PROCEDURE p() LANGUAGE sql BEGIN /* x */ ATOMIC SELECT 1; END',
+      'COMMIT',
+    ]);
+  });
+
+  it('notes the first plain string holding a backslash (read otherwise with standard_conforming_strings off)', () => {
+    assert.equal(lex("SELECT E'\\n', 'a', 'C:\\temp';").backslashInPlainString, 19);
+    assert.equal(lex("SELECT E'\\n', U&'\\0041', $$\\$$;").backslashInPlainString, undefined);
+  });
+});
+
+describe('refusedCharacter', () => {
+  it('finds a NUL byte, with its index', () => {
+    assert.deepEqual(refusedCharacter('SELECT 1;\nSELECT \u00002;')?.index, 17);
+    assert.match(refusedCharacter('SELECT \u0000')?.what ?? '', /NUL/);
+  });
+
+  it('finds a byte-order mark left at the start (the first was removed on reading)', () => {
+    assert.equal(refusedCharacter('\uFEFFSELECT 1;')?.index, 0);
+    assert.match(refusedCharacter('\uFEFFSELECT 1;')?.what ?? '', /byte-order mark/);
+  });
+
+  it('finds nothing in ordinary text', () => {
+    assert.equal(refusedCharacter("SELECT 'é\uFEFF';"), undefined);
+  });
+});
+
+describe('lineColumn with CR and CRLF line ends', () => {
+  it('a lone CR ends a line, and CRLF is one line end, not two', () => {
+    assert.deepEqual(lineColumn('a\rb\rcd', 5), { line: 3, column: 2 });
+    assert.deepEqual(lineColumn('a\r\nb\r\ncd', 7), { line: 3, column: 2 });
   });
 });
