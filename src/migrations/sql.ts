@@ -419,24 +419,38 @@ export function indexOfPosition(text: string, position: number): number {
   return index;
 }
 
+export interface ConcurrentIndex {
+  /** the index's name as written (unquoted ones lower-cased, quoted ones with their quotes) */
+  readonly name: string;
+  /** the same name as PostgreSQL stores it (pg_class.relname, before truncation to 63 bytes) */
+  readonly relname: string;
+  /** its table as written, possibly schema-qualified: an index always lives in its table's schema */
+  readonly table: string;
+}
+
 /**
- * The index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name ON …` statement builds, as
- * a (possibly schema-qualified) name PostgreSQL would resolve; undefined for any other statement
- * or an unnamed index.
+ * The index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name ON [ONLY] table …`
+ * statement builds; undefined for any other statement or an unnamed index. (The grammar takes
+ * no schema before the index's name: the index goes to its table's schema.)
  */
-export function concurrentIndexName(statement: Statement): string | undefined {
+export function concurrentIndex(statement: Statement): ConcurrentIndex | undefined {
   const [create, second, third] = statement.keywords;
   if (create !== 'CREATE') return undefined;
   const isIndex =
     (second === 'INDEX' && third === 'CONCURRENTLY') ||
     (second === 'UNIQUE' && third === 'INDEX' && statement.keywords[3] === 'CONCURRENTLY');
   if (!isIndex) return undefined;
-  const tokens = identifierTokens(statement.text, 10);
+  const tokens = identifierTokens(statement.text, 16);
   let i = tokens.indexOf('concurrently') + 1;
   if (tokens[i] === 'if' && tokens[i + 1] === 'not' && tokens[i + 2] === 'exists') i += 3;
   const name = tokens[i];
-  if (name === undefined || name === 'on') return undefined;
-  return tokens[i + 1] === '.' ? `${name}.${tokens[i + 2] ?? ''}` : name;
+  if (name === undefined || name === 'on' || tokens[i + 1] !== 'on') return undefined;
+  let t = i + 2;
+  if (tokens[t] === 'only') t++;
+  const table = tokens[t + 1] === '.' ? `${tokens[t] ?? ''}.${tokens[t + 2] ?? ''}` : tokens[t];
+  if (table === undefined) return undefined;
+  const relname = name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
+  return { name, relname, table };
 }
 
 /** The first `limit` words of a statement: unquoted ones lower-cased, quoted ones kept, '.' kept. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   blank,
-  concurrentIndexName,
+  concurrentIndex,
   indexOfPosition,
   lex,
   lineColumn,
@@ -327,19 +327,29 @@ describe('transactionControl', () => {
   });
 });
 
-describe('concurrentIndexName', () => {
-  const nameOf = (sql: string) => concurrentIndexName(onlyStatement(sql));
-  it('names the index a CREATE INDEX CONCURRENTLY builds, as PostgreSQL would resolve it', () => {
-    assert.equal(nameOf('CREATE INDEX CONCURRENTLY Runs_State_Idx ON runs (state)'), 'runs_state_idx');
-    assert.equal(nameOf('create unique index concurrently if not exists runs_key on runs (key)'), 'runs_key');
-    assert.equal(nameOf('CREATE INDEX CONCURRENTLY core.runs_idx ON core.runs (id)'), 'core.runs_idx');
-    assert.equal(nameOf('CREATE INDEX CONCURRENTLY "Runs ""Hot"" Idx" ON runs (id)'), '"Runs ""Hot"" Idx"');
-    assert.equal(nameOf('CREATE INDEX CONCURRENTLY core."Odd Name" ON core.runs (id)'), 'core."Odd Name"');
+describe('concurrentIndex', () => {
+  const indexOf = (sql: string) => concurrentIndex(onlyStatement(sql));
+  it('names the index a CREATE INDEX CONCURRENTLY builds, as PostgreSQL stores it, and its table as written', () => {
+    assert.deepEqual(indexOf('CREATE INDEX CONCURRENTLY Runs_State_Idx ON runs (state)'), {
+      name: 'runs_state_idx',
+      relname: 'runs_state_idx',
+      table: 'runs',
+    });
+    assert.deepEqual(indexOf('create unique index concurrently if not exists runs_key on only core.runs (key)'), {
+      name: 'runs_key',
+      relname: 'runs_key',
+      table: 'core.runs',
+    });
+    assert.deepEqual(indexOf('CREATE INDEX CONCURRENTLY "Runs ""Hot"" Idx" ON "Core"."Runs" (id)'), {
+      name: '"Runs ""Hot"" Idx"',
+      relname: 'Runs "Hot" Idx',
+      table: '"Core"."Runs"',
+    });
   });
   it('is undefined for an unnamed index and for other statements', () => {
-    assert.equal(nameOf('CREATE INDEX CONCURRENTLY ON runs (state)'), undefined);
-    assert.equal(nameOf('CREATE INDEX runs_state_idx ON runs (state)'), undefined);
-    assert.equal(nameOf('DROP INDEX CONCURRENTLY runs_state_idx'), undefined);
+    assert.equal(indexOf('CREATE INDEX CONCURRENTLY ON runs (state)'), undefined);
+    assert.equal(indexOf('CREATE INDEX runs_state_idx ON runs (state)'), undefined);
+    assert.equal(indexOf('DROP INDEX CONCURRENTLY runs_state_idx'), undefined);
   });
 });
 
