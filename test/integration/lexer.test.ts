@@ -49,7 +49,8 @@ describe('migrate runs what PostgreSQL reads', () => {
     });
     const env = { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir };
     const validity = async () =>
-      (await db.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 's.codes_code_key'::regclass`))[0]?.indisvalid;
+      (await db.query<{ indisvalid: boolean }>(`SELECT indisvalid FROM pg_index WHERE indexrelid = 's.codes_code_key'::regclass`))[0]
+        ?.indisvalid;
     const failed = await runCli(['migrate'], env);
     assert.equal(failed.code, 1, failed.stderr);
     assert.match(failed.lastMessage, /codes_code_key INVALID on s\.codes/);
