@@ -152,7 +152,7 @@ const NEWLINES = ['\n', '\r', '\r\n'];
 
 function separator(random: Random): string {
   const newline = pick(random, NEWLINES);
-  switch (Math.floor(random() * 9)) {
+  switch (Math.floor(random() * 10)) {
     case 0:
       return newline;
     case 1:
@@ -165,6 +165,8 @@ function separator(random: Random): string {
       return `\t--${newline}${newline}`;
     case 5:
       return ` --a\r-- b${newline}`;
+    case 6:
+      return ` -- */ /* ${newline}`;
     default:
       return ' ';
   }
@@ -193,6 +195,15 @@ const LITERALS = [
   "'é😀;'",
   '(1)',
   'CASE WHEN true THEN 1 END',
+  "U&'d!0061t;a' UESCAPE '!'",
+  "''''",
+  "E''''",
+  "E'\\\\'",
+  '"a""b;"',
+  '$a$ $a $a$',
+  "B'01'\n'10'",
+  'begin',
+  '"begin"',
 ];
 
 function literalList(random: Random): string[] {
