@@ -103,6 +103,11 @@ describe('the lexer agrees with PostgreSQL on statement boundaries', () => {
   });
 });
 
+/**
+ * Not here: a -- comment between the parts of a continued string (`'a' -- c` newline `'b'`). The
+ * server (scan.l's quotecontinue) reads one string, libpg-query a syntax error; the lexer follows
+ * the server, tested in test/integration/lexer.test.ts.
+ */
 const KNOWN_CASES = [
   '-- a note\rCREATE TABLE t (x int);',
   '-- a note\r\nCREATE TABLE t (x int);\r\nSELECT 1;',
