@@ -69,6 +69,7 @@ export function lex(sql: string): Lexed {
   const metaCommands: MetaCommand[] = [];
   let unterminated: Lexed['unterminated'];
   let backslashInPlainString: number | undefined;
+  let nextBackslash = -1;
 
   let start = -1; // first significant character of the current statement
   let keywords: string[] = [];
@@ -96,7 +97,11 @@ export function lex(sql: string): Lexed {
       unterminated ??= { index: open, what: 'string literal' };
       return n;
     }
-    if (kind === 'plain' && backslashInPlainString === undefined && sql.slice(open, end).includes('\\')) backslashInPlainString = open;
+    if (kind === 'plain' && backslashInPlainString === undefined) {
+      // one forward search for the whole file, not a slice per string (seed files hold millions)
+      if (nextBackslash < open) nextBackslash = sql.indexOf('\\', open) >>> 0; // none: 2^32 - 1
+      if (nextBackslash < end) backslashInPlainString = open;
+    }
     return end;
   };
 
