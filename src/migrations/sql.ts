@@ -1,7 +1,9 @@
 /**
- * A small SQL lexer: enough of PostgreSQL's lexical rules (strings, E'' strings, quoted
- * identifiers, dollar quotes, nested comments, BEGIN ATOMIC bodies) to find statement
- * boundaries exactly where the server does. Never a regular expression over raw SQL.
+ * A small SQL lexer: enough of PostgreSQL's lexical rules (scan.l: strings and their prefixes and
+ * continuations, quoted identifiers, dollar quotes, nested comments, \r as a line end; and the
+ * grammar's BEGIN ATOMIC bodies) to find statement boundaries exactly where the server does.
+ * Never a regular expression over raw SQL. test/unit/lexer-differential.test.ts holds it to
+ * libpg-query (PostgreSQL's own parser).
  */
 
 export interface Statement {
