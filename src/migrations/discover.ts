@@ -4,7 +4,6 @@
  * and line, before anything connects.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import {
@@ -14,6 +13,7 @@ import {
   migrationNumber,
   migrationPhase,
   NAMING_RULE,
+  readMigrationFile,
   type MigrationMode,
   type MigrationPhase,
 } from './naming.js';
@@ -199,8 +199,9 @@ function executableText(text: string, statements: readonly Statement[], mode: Mi
 
 function readBytes(path: string, fileName: string): Buffer {
   try {
-    return readFileSync(path);
+    return readMigrationFile(path, fileName);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(`Migration file ${fileName} cannot be read (${code}); check its permissions.`, { file: fileName });
   }

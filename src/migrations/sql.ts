@@ -66,8 +66,24 @@ type StringKind = 'escapes' | 'plain' | 'unicode' | 'bits';
 
 const KEYWORDS_KEPT = 4;
 
+/**
+ * One frozen array per distinct list of first words, shared by every statement that starts with
+ * them: a seed file of a million INSERTs then holds one ['INSERT', 'INTO', 'T'], not a million
+ * arrays (each with room for 17 words), which were most of the memory a large file took.
+ */
+function sharedKeywords(): (keywords: string[]) => readonly string[] {
+  const seen = new Map<string, readonly string[]>();
+  return (keywords) => {
+    const key = keywords.join(' ');
+    let kept = seen.get(key);
+    if (kept === undefined) seen.set(key, (kept = Object.freeze(keywords)));
+    return kept;
+  };
+}
+
 export function lex(sql: string): Lexed {
   const statements: Statement[] = [];
+  const shared = sharedKeywords();
   const metaCommands: MetaCommand[] = [];
   let unterminated: Lexed['unterminated'];
   let backslashInPlainString: number | undefined;
@@ -81,7 +97,7 @@ export function lex(sql: string): Lexed {
   let previousWord: string | undefined; // the token before this one, when it was a word
 
   const finish = (end: number, next: number) => {
-    if (start >= 0) statements.push({ start, end, next, text: sql.slice(start, end), keywords });
+    if (start >= 0) statements.push({ start, end, next, text: sql.slice(start, end), keywords: shared(keywords) });
     start = -1;
     keywords = [];
     atomicDepth = 0;
@@ -484,4 +500,42 @@ export function identifierTokens(text: string, limit: number): string[] {
     }
   }
   return tokens;
+}
+
+/**
+ * `sql` with each string literal (with its E, B, X, N or U& prefix) and each dollar-quoted text
+ * replaced by $1, $2…: another session's query, from pg_stat_activity, can then be logged without
+ * what its literals hold (a token, a password). One cut short by track_activity_query_size is
+ * replaced to the end. Numbers, identifiers and comments stay.
+ */
+export function withoutLiterals(sql: string): string {
+  let kept = '';
+  let from = 0;
+  let replaced = 0;
+  let i = 0;
+  const replace = (start: number, end: number) => {
+    kept += `${sql.slice(from, start)}$${++replaced}`;
+    from = i = end;
+  };
+  const orEnd = (index: number) => (index < 0 ? sql.length : index);
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === '-' && sql[i + 1] === '-') i = lineEnd(sql, i);
+    else if (c === '/' && sql[i + 1] === '*') i = orEnd(blockCommentEnd(sql, i, sql.length));
+    else if (c === '"') i = orEnd(closingQuote(sql, i)) + 1;
+    else if (c === "'") replace(i, orEnd(stringLiteralEnd(sql, i, 'plain')));
+    else if (c === '$' && dollarTag(sql, i) !== undefined) {
+      const tag = dollarTag(sql, i)!;
+      const close = sql.indexOf(tag, i + tag.length);
+      replace(i, close < 0 ? sql.length : close + tag.length);
+    } else if (isIdentStart(c)) {
+      let j = i + 1;
+      while (j < sql.length && isIdentChar(sql[j])) j++;
+      const prefixed = prefixedString(sql, i, j);
+      if (prefixed?.kind === 'identifier') i = orEnd(closingQuote(sql, prefixed.quote)) + 1;
+      else if (prefixed) replace(i, orEnd(stringLiteralEnd(sql, prefixed.quote, prefixed.kind)));
+      else i = j;
+    } else i++;
+  }
+  return kept + sql.slice(from);
 }
