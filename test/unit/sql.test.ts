@@ -528,6 +528,11 @@ describe('withoutLiterals', () => {
     );
   });
 
+  it('a -- comment ends at a lone CR, so a literal on the next line is replaced too; a continued literal is one', () => {
+    assert.equal(withoutLiterals("SELECT 1 -- note\r'token=abc'"), 'SELECT 1 -- note\r$1');
+    assert.equal(withoutLiterals("SELECT E'a'\n'\\'token=abc'"), 'SELECT $1');
+  });
+
   it('a literal cut short (track_activity_query_size) is replaced to the end', () => {
     assert.equal(withoutLiterals(`INSERT INTO s VALUES (1, 'password=hun`), 'INSERT INTO s VALUES (1, $1');
     assert.equal(withoutLiterals('SELECT $body$ secret'), 'SELECT $1');
