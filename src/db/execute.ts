@@ -16,6 +16,7 @@ import { clearPartialSql, qualifiedName, recordPartialSql, recordRowSql, type Le
 import { lockKey, waitForTurn } from './lock.js';
 import { onOurSessionSql, poolerDetected, sessionNeededBehindPooler } from './pooler.js';
 import { ScriptFailure, serverError, type ServerError, type Session } from './session.js';
+import { blockingBudgetExceeded, BlockingWatch, markBackendSql, type Blocking } from './blocking.js';
 
 export interface ApplyContext {
   readonly session: Session;
@@ -24,6 +25,8 @@ export interface ApplyContext {
   readonly ddlLockTimeoutMs: number;
   readonly ddlRetries: number;
   readonly statementTimeoutMs: number;
+  /** XYN_MAX_BLOCKING: how long others may wait on the file's locks before it is cancelled; 0 = off */
+  readonly maxBlockingMs: number;
   /** a tenant schema the files run in (fleet); undefined = the role's own search_path */
   readonly searchPath?: string | undefined;
   /** behind a pooler: how long to wait for another runner's turn with a file (XYN_LOCK_TIMEOUT) */
@@ -147,11 +150,12 @@ function guardSql(file: MigrationFile, ctx: ApplyContext): string {
 async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promise<'applied' | 'applied elsewhere' | 'busy'> {
   // SET LOCAL: a reused session never carries a tenant's search_path into the next one.
   const searchPath = ctx.searchPath === undefined ? '' : `SET LOCAL search_path = ${pg.escapeIdentifier(ctx.searchPath)};`;
-  const prefix = `BEGIN;SET LOCAL lock_timeout = ${ctx.ddlLockTimeoutMs};SET LOCAL statement_timeout = ${ctx.statementTimeoutMs};${searchPath}${guardSql(file, ctx)};\n`;
+  const prefix = `BEGIN;SET LOCAL lock_timeout = ${ctx.ddlLockTimeoutMs};SET LOCAL statement_timeout = ${ctx.statementTimeoutMs};${markBackendSql(ctx, 'local')}${searchPath}${guardSql(file, ctx)};\n`;
   const suffix = `\n;\n${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy)};\nCOMMIT;`;
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
+  const watch = BlockingWatch.start(file, ctx);
   try {
-    await ctx.session.script([Buffer.from(prefix), file.executableBytes, Buffer.from(suffix)]);
+    await watch.around(ctx.session.script([Buffer.from(prefix), file.executableBytes, Buffer.from(suffix)]));
     return 'applied';
   } catch (failure) {
     if (!(failure instanceof ScriptFailure)) throw failure;
@@ -171,7 +175,7 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
       throw alreadyApplied(file);
     }
     const where = locateInScript(file, db, failure.completed, prefix);
-    throw migrationFailed(file, db, where, 'nothing of it was applied (rolled back)');
+    throw migrationFailed(file, db, where, 'nothing of it was applied (rolled back)', ctx, await watch.cancelled());
   } finally {
     off();
   }
@@ -187,12 +191,13 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
   if (ctx.session.pooled) throw sessionNeededBehindPooler(file.fileName);
   const started = Date.now();
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
+  const watch = BlockingWatch.start(file, ctx);
   let done = 0;
   try {
     const searchPath = ctx.searchPath === undefined ? '' : `SET search_path = ${pg.escapeIdentifier(ctx.searchPath)};`;
     await ctx.session
       .script(
-        `SET lock_timeout = ${ctx.ddlLockTimeoutMs};SET statement_timeout = ${ctx.statementTimeoutMs};${searchPath}${guardSql(file, ctx)}`,
+        `SET lock_timeout = ${ctx.ddlLockTimeoutMs};SET statement_timeout = ${ctx.statementTimeoutMs};${markBackendSql(ctx, 'session')}${searchPath}${guardSql(file, ctx)}`,
       )
       .catch((failure) => {
         const code = serverError(failure)?.code;
@@ -201,17 +206,23 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
         if (code === ALREADY_APPLIED) throw alreadyApplied(file);
         throw failure instanceof ScriptFailure ? failure.error : failure;
       });
-    for (const statement of file.statements) {
-      await runStatement(file, statement, ctx, done);
-      done++;
-    }
+    await watch.around(
+      (async () => {
+        for (const statement of file.statements) {
+          await runStatement(file, statement, ctx, done, watch);
+          done++;
+        }
+      })(),
+    );
     await recordCompleted(file, ctx, Date.now() - started);
   } catch (error) {
     if (done > 0 && !(error instanceof MigrationError && error.fields.connectionLost)) await recordPartial(file, ctx, done);
     throw error;
   } finally {
     off();
-    await ctx.session.query('RESET lock_timeout; RESET statement_timeout; RESET search_path').catch(() => undefined);
+    await ctx.session
+      .query('RESET lock_timeout; RESET statement_timeout; RESET search_path; RESET application_name')
+      .catch(() => undefined);
   }
 }
 
@@ -262,7 +273,13 @@ async function dropInvalidIndex(file: MigrationFile, statement: Statement, ctx: 
   await ctx.session.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index.qualified}`);
 }
 
-async function runStatement(file: MigrationFile, statement: Statement, ctx: ApplyContext, done: number): Promise<void> {
+async function runStatement(
+  file: MigrationFile,
+  statement: Statement,
+  ctx: ApplyContext,
+  done: number,
+  watch: BlockingWatch,
+): Promise<void> {
   try {
     ctx.onStatement?.(statement.text);
     await dropInvalidIndex(file, statement, ctx);
@@ -285,7 +302,7 @@ async function runStatement(file: MigrationFile, statement: Statement, ctx: Appl
       statements: file.statements.length,
     });
     const offset = db.position ? indexOfPosition(statement.text, Number(db.position)) : 0;
-    throw migrationFailed(file, db, lineColumn(file.text, statement.start + offset), ran);
+    throw migrationFailed(file, db, lineColumn(file.text, statement.start + offset), ran, ctx, await watch.cancelled());
   }
 }
 
@@ -303,7 +320,16 @@ function locateInScript(file: MigrationFile, db: ServerError, completed: number,
   return statement ? lineColumn(file.text, statement.start) : 'ledger';
 }
 
-function migrationFailed(file: MigrationFile, db: ServerError, where: FileLocation, consequence: string): MigrationError {
+function migrationFailed(
+  file: MigrationFile,
+  db: ServerError,
+  where: FileLocation,
+  consequence: string,
+  ctx: ApplyContext,
+  cancelledForBlocking: Blocking | undefined,
+): MigrationError {
+  if (db.code === QUERY_CANCELED && cancelledForBlocking)
+    return blockingBudgetExceeded(file, where === 'ledger' ? undefined : where, cancelledForBlocking, ctx.maxBlockingMs, consequence);
   const place =
     where === 'ledger' ? `${file.fileName} (while recording it in the ledger)` : `${file.fileName}:${where.line}:${where.column}`;
   const hint =

@@ -39,6 +39,7 @@ describe('loadConfig: defaults', () => {
       waitTimeoutMs: 60_000,
       lockTimeoutMs: 300_000,
       ddlLockTimeoutMs: 5_000,
+      maxBlockingMs: 5_000,
       ddlRetries: 5,
       statementTimeoutMs: 0,
       recordRuns: 'auto',
