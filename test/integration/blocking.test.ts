@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type pg from 'pg';
-import { freshDatabase, ledgerIdsOf, testServer, untilRunning, urlFor, type TestDatabase } from '../support/postgres.js';
+import { adminQuery, freshDatabase, ledgerIdsOf, testServer, untilRunning, urlFor, type TestDatabase } from '../support/postgres.js';
 import { migrationsDir, runCli, startCli, type CliResult } from '../support/cli.js';
 import { startPgBouncer } from '../support/pgbouncer.js';
 
@@ -65,7 +65,7 @@ async function underTraffic(
   url = db.url,
 ): Promise<{ run: CliResult; failed: number }> {
   const dir = migrationsDir(schema);
-  assert.equal((await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir })).code, 0);
+  assert.equal((await runCli([], { DATABASE_URL: url, XYN_MIGRATIONS_DIR: dir })).code, 0);
   writeFileSync(join(dir, '002_change.sql'), file);
   const { result } = startCli([], { DATABASE_URL: url, XYN_MIGRATIONS_DIR: dir, XYN_MAX_BLOCKING: '1', ...env });
   if (statement === undefined) return { run: await result, failed: 0 };
@@ -186,6 +186,27 @@ describe('blocking budget: what it leaves alone', () => {
     assert.equal(cost.file, '002_change.sql');
     assert.equal(cost.sessionsWaited, 1);
     assert.equal(cost.rowLocks, true);
+  });
+
+  it('a watchdog that cannot connect (the role has no connection to spare): a warning, and the migration runs on', async () => {
+    const role = `single_${db.name}`;
+    const password = 'single-connection-secret';
+    await db.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}' CONNECTION LIMIT 1`);
+    try {
+      await db.query(`ALTER DATABASE ${db.name} OWNER TO ${role}`);
+      const url = urlFor(db.name, testServer(), { user: role, password });
+      const { run } = await underTraffic(rewrite(2), 'SELECT count(*) FROM acc_orders', {}, url);
+      assert.equal(run.code, 0, run.stderr.slice(-3000));
+      const warning = run.logs.find((l) => /blocking watchdog could not connect/.test(String(l.msg)));
+      assert.ok(warning, run.stderr.slice(-3000));
+      assert.equal(warning.level, 40);
+      assert.match(String(warning.reason), /too many connections/);
+      assert.ok(!run.stderr.includes(password));
+      assert.equal(await amountType(), 'bigint');
+    } finally {
+      await db.drop();
+      await adminQuery(`DROP ROLE IF EXISTS ${role}`);
+    }
   });
 
   it('XYN_MAX_BLOCKING=0: off, a blocking rewrite runs to the end', async () => {

@@ -147,6 +147,15 @@ describe('loadConfig: durations', () => {
     assert.equal(loadConfig({}, { XYN_STATEMENT_TIMEOUT: '0' }).statementTimeoutMs, 0);
   });
 
+  it('XYN_MAX_BLOCKING (--max-blocking) is decimal seconds; 0 turns the blocking budget off; a bad value names the flag', () => {
+    assert.equal(loadConfig({}, { XYN_MAX_BLOCKING: '2.5' }).maxBlockingMs, 2_500);
+    assert.equal(loadConfig({ 'max-blocking': '0' }, { XYN_MAX_BLOCKING: '9' }).maxBlockingMs, 0);
+    assertConfigError(
+      () => loadConfig({ 'max-blocking': '2s' }, {}),
+      /XYN_MAX_BLOCKING \(--max-blocking\): "2s" is not a number of seconds/,
+    );
+  });
+
   for (const bad of ['-1', '1s', 'abc', '1e3', '']) {
     it(`XYN_WAIT_TIMEOUT=${JSON.stringify(bad)} is refused, naming the variable`, () => {
       assertConfigError(() => loadConfig({}, { XYN_WAIT_TIMEOUT: bad }), /XYN_WAIT_TIMEOUT/);
