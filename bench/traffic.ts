@@ -14,7 +14,7 @@
  * of migrate to its exit: how many, how many failed, the slowest. Every run gets a fresh database
  * (filled untimed, then a CHECKPOINT).
  *
- *   BENCH_TRAFFIC_ROWS=1000000  rows in acc_orders (the issue's table had 4 M; fewer keeps this to minutes)
+ *   BENCH_TRAFFIC_ROWS=2000000  rows in acc_orders (the issue's table had 4 M; fewer keeps this to minutes)
  *   BENCH_TRAFFIC_BUDGET=2      the XYN_MAX_BLOCKING of the runs with the budget
  *   BENCH_TRAFFIC_CLIENTS=8     the old release's connections
  */
@@ -41,7 +41,7 @@ export function trafficSettings(): TrafficSettings {
     return value;
   };
   return {
-    rows: Math.round(positive('BENCH_TRAFFIC_ROWS', 1_000_000)),
+    rows: Math.round(positive('BENCH_TRAFFIC_ROWS', 2_000_000)),
     budgetSeconds: positive('BENCH_TRAFFIC_BUDGET', 2),
     clients: Math.round(positive('BENCH_TRAFFIC_CLIENTS', 8)),
   };

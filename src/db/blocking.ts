@@ -36,6 +36,8 @@ export interface Blocking {
   readonly locks: readonly string[];
   /** a waiter waited for a row the migration had locked */
   readonly rowLocks: boolean;
+  /** the migration itself was still waiting for a lock: the others queued behind its request */
+  readonly waitingForLock: boolean;
 }
 
 /** The watchdog starts once a file has run this share of the budget (but not before MIN_START_MS). */
@@ -105,6 +107,7 @@ SELECT ARRAY(
           WHERE l.pid = a.pid AND l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
             AND (c.oid = ANY ($2::oid[]) OR cardinality($2::oid[]) = 0) AND c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
        ) AS locks,
+       EXISTS (SELECT 1 FROM pg_locks w WHERE w.pid = a.pid AND NOT w.granted) AS waiting,
        pg_cancel_backend(a.pid) AS cancelled
   FROM pg_stat_activity a
  WHERE a.application_name = $1`;
@@ -222,7 +225,7 @@ export class BlockingWatch {
   }
 
   private async cancel(watchdog: Session): Promise<void> {
-    const [row] = await watchdog.query<{ locks: string[]; cancelled: boolean }>(CANCEL_SQL, [
+    const [row] = await watchdog.query<{ locks: string[]; waiting: boolean; cancelled: boolean }>(CANCEL_SQL, [
       migrationMark(this.ctx.session),
       [...this.tables],
     ]);
@@ -232,6 +235,7 @@ export class BlockingWatch {
       longestWaitMs: this.longestWaitMs,
       locks: [...row.locks].sort((a, b) => lockStrength(b) - lockStrength(a)).map(lockInWords),
       rowLocks: this.rowLocks,
+      waitingForLock: row.waiting,
     };
   }
 
@@ -300,6 +304,8 @@ export function blockingBudgetExceeded(
       longestWaitMs: Math.round(blocking.longestWaitMs),
       locks: held,
       maxBlockingMs,
+      // like a lock_timeout: nothing ran yet, so the file is worth another attempt (XYN_DDL_RETRIES)
+      waitingForLock: blocking.waitingForLock,
     },
   );
 }

@@ -70,7 +70,9 @@ export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Pr
       } else await applyStatementByStatement(file, ctx);
       return { id: file.id, durationMs: Date.now() - started, attempts: attempt };
     } catch (error) {
-      const gaveUpOnLock = error instanceof MigrationError && error.fields.sqlstate === LOCK_NOT_AVAILABLE;
+      // A statement the blocking budget cancelled while it still waited for its lock is retried like one that hit lock_timeout.
+      const gaveUpOnLock =
+        error instanceof MigrationError && (error.fields.sqlstate === LOCK_NOT_AVAILABLE || error.fields.waitingForLock === true);
       if (!gaveUpOnLock || attempt > ctx.ddlRetries) throw error;
       const delay = backoff(attempt);
       ctx.log.warn(

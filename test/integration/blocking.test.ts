@@ -107,6 +107,31 @@ describe('blocking budget: a statement that keeps others waiting past XYN_MAX_BL
     assert.deepEqual(await ledgerIdsOf(db), ['001_orders']);
   });
 
+  it('a DDL still waiting for its lock, with readers queued behind it: cancelled, retried like a lock timeout, exit 1 naming the waiting lock', async () => {
+    const dir = migrationsDir(schema);
+    assert.equal((await runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir })).code, 0);
+    writeFileSync(join(dir, '002_change.sql'), 'ALTER TABLE acc_orders ADD COLUMN IF NOT EXISTS currency text;');
+    const report = await db.client();
+    await report.query('BEGIN; SELECT count(*) FROM acc_orders;'); // a long report holding ACCESS SHARE
+    const { result } = startCli([], {
+      DATABASE_URL: db.url,
+      XYN_MIGRATIONS_DIR: dir,
+      XYN_MAX_BLOCKING: '1',
+      XYN_DDL_LOCK_TIMEOUT: '60',
+      XYN_DDL_RETRIES: '1',
+    });
+    await untilRunning(db, 'ADD COLUMN IF NOT EXISTS currency');
+    const load = traffic(await db.client(), 'SELECT count(*) FROM acc_orders');
+    const run = await result;
+    await load.stop();
+    await report.query('COMMIT');
+    cancelled(run);
+    assert.match(run.lastMessage, /holding ACCESS EXCLUSIVE on public\.acc_orders \(waiting\), /);
+    assert.equal(run.logs.filter((l) => /retrying/.test(String(l.msg))).length, 1, 'one retry, as XYN_DDL_RETRIES=1 allows');
+    assert.equal((await db.query("SELECT 1 FROM information_schema.columns WHERE column_name = 'currency'")).length, 0);
+    assert.deepEqual(await ledgerIdsOf(db), ['001_orders']);
+  });
+
   it('a no-transaction file: the running statement is cancelled, the statements before it stay, the file is partial', async () => {
     const file = `-- xyn:no-transaction\nALTER TABLE acc_orders ADD COLUMN IF NOT EXISTS extra text;\n${rewrite(60)}`;
     const { run } = await underTraffic(file, 'SELECT count(*) FROM acc_orders');
