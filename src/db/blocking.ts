@@ -10,9 +10,10 @@
  * running statement (pg_cancel_backend); the file fails with the reason. A file of milliseconds —
  * every file of the common case — costs a timer and nothing else.
  *
- * The migration's backend is found by its application_name, which the file's transaction sets
- * (SET LOCAL) to a mark unique to this runner: behind a transaction pooler its pid is known only
- * inside that transaction, and a cancel by mark can only reach the backend while it runs the file.
+ * The migration's backend: on a direct session, the pid the server announced at login. Behind a
+ * transaction pooler that pid is the pooler's, and the server session is known only inside the
+ * file's transaction, which therefore sets its application_name (SET LOCAL) to a mark unique to
+ * this runner; a cancel by mark can only reach that backend while it runs the file.
  */
 import pg from 'pg';
 import { MigrationError } from '../errors.js';
@@ -54,16 +55,19 @@ const OUR_APPLICATION = 'xyn-migrate';
 export const migrationMark = (session: Session): string => `${OUR_APPLICATION} ${session.token}`;
 
 /**
- * The statement that marks the backend while the file runs: `local` inside the file's transaction
- * (it ends with it), otherwise for the session until RESET. Nothing when the budget is off.
+ * Behind a pooler, the statement in the file's transaction that marks its backend until the
+ * transaction ends. Nothing on a direct session (its pid is known) or when the budget is off.
  */
-export function markBackendSql(ctx: BlockingContext, scope: 'local' | 'session'): string {
-  if (ctx.maxBlockingMs === 0) return '';
-  return `SET ${scope === 'local' ? 'LOCAL ' : ''}application_name = ${pg.escapeLiteral(migrationMark(ctx.session))};`;
+export function markBackendSql(ctx: BlockingContext): string {
+  if (ctx.maxBlockingMs === 0 || !ctx.session.pooled) return '';
+  return `SET LOCAL application_name = ${pg.escapeLiteral(migrationMark(ctx.session))};`;
 }
 
+/** The parameters that name the migration's backend in WAITERS_SQL and CANCEL_SQL: the mark, and the pid when direct. */
+const backendOf = (session: Session): [string, number | null] => [migrationMark(session), session.pooled ? null : session.announcedPid];
+
 /**
- * The sessions waiting, directly or down the lock queue, on the backend named $1, except the
+ * The sessions waiting, directly or down the lock queue, on the migration's backend ($1, $2), except the
  * job's own (other runners polling for the migration lock, an old runner blocked on the advisory
  * lock, this watchdog): one row per waiter, with how long it has waited.
  */
@@ -73,7 +77,7 @@ WITH RECURSIVE waiting_locks AS MATERIALIZED (
 ), waiting AS (
   SELECT pid, pg_blocking_pids(pid) AS blockers FROM (SELECT DISTINCT pid FROM waiting_locks) w
 ), migration AS (
-  SELECT pid FROM pg_stat_activity WHERE application_name = $1
+  SELECT pid FROM pg_stat_activity WHERE application_name = $1 OR pid = $2::int
 ), behind(pid) AS (
   SELECT w.pid FROM waiting w JOIN migration m ON m.pid = ANY (w.blockers)
   UNION
@@ -94,7 +98,7 @@ SELECT b.pid,
  GROUP BY b.pid`;
 
 /**
- * Cancels the statement of the backend named $1, reading first which of the tables $2 (those
+ * Cancels the statement of the migration's backend ($1, $2), reading first which of the tables $3 (those
  * the waiters wait for; all when empty) it holds or waits for, and in which modes. No row when
  * the file finished meanwhile: nothing is cancelled then.
  */
@@ -105,12 +109,12 @@ SELECT ARRAY(
            JOIN pg_class c ON c.oid = l.relation
            JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE l.pid = a.pid AND l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-            AND (c.oid = ANY ($2::oid[]) OR cardinality($2::oid[]) = 0) AND c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+            AND (c.oid = ANY ($3::oid[]) OR cardinality($3::oid[]) = 0) AND c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
        ) AS locks,
        EXISTS (SELECT 1 FROM pg_locks w WHERE w.pid = a.pid AND NOT w.granted) AS waiting,
        pg_cancel_backend(a.pid) AS cancelled
   FROM pg_stat_activity a
- WHERE a.application_name = $1`;
+ WHERE a.application_name = $1 OR a.pid = $2::int`;
 
 /**
  * Watches one file while it runs. `around` runs the file's work and stops the watch when it ends;
@@ -192,7 +196,7 @@ export class BlockingWatch {
     try {
       const interval = Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, budget / POLLS_PER_BUDGET));
       while (!this.stopped) {
-        if (this.noteWaiters(await watchdog.query(WAITERS_SQL, [migrationMark(this.ctx.session)])) > budget) {
+        if (this.noteWaiters(await watchdog.query(WAITERS_SQL, backendOf(this.ctx.session))) > budget) {
           if (!this.stopped) await (this.cancelling = this.cancel(watchdog));
           return;
         }
@@ -226,7 +230,7 @@ export class BlockingWatch {
 
   private async cancel(watchdog: Session): Promise<void> {
     const [row] = await watchdog.query<{ locks: string[]; waiting: boolean; cancelled: boolean }>(CANCEL_SQL, [
-      migrationMark(this.ctx.session),
+      ...backendOf(this.ctx.session),
       [...this.tables],
     ]);
     if (!row?.cancelled) return;

@@ -152,7 +152,7 @@ function guardSql(file: MigrationFile, ctx: ApplyContext): string {
 async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promise<'applied' | 'applied elsewhere' | 'busy'> {
   // SET LOCAL: a reused session never carries a tenant's search_path into the next one.
   const searchPath = ctx.searchPath === undefined ? '' : `SET LOCAL search_path = ${pg.escapeIdentifier(ctx.searchPath)};`;
-  const prefix = `BEGIN;SET LOCAL lock_timeout = ${ctx.ddlLockTimeoutMs};SET LOCAL statement_timeout = ${ctx.statementTimeoutMs};${markBackendSql(ctx, 'local')}${searchPath}${guardSql(file, ctx)};\n`;
+  const prefix = `BEGIN;SET LOCAL lock_timeout = ${ctx.ddlLockTimeoutMs};SET LOCAL statement_timeout = ${ctx.statementTimeoutMs};${markBackendSql(ctx)}${searchPath}${guardSql(file, ctx)};\n`;
   const suffix = `\n;\n${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy)};\nCOMMIT;`;
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
   const watch = BlockingWatch.start(file, ctx);
@@ -199,7 +199,7 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
     const searchPath = ctx.searchPath === undefined ? '' : `SET search_path = ${pg.escapeIdentifier(ctx.searchPath)};`;
     await ctx.session
       .script(
-        `SET lock_timeout = ${ctx.ddlLockTimeoutMs};SET statement_timeout = ${ctx.statementTimeoutMs};${markBackendSql(ctx, 'session')}${searchPath}${guardSql(file, ctx)}`,
+        `SET lock_timeout = ${ctx.ddlLockTimeoutMs};SET statement_timeout = ${ctx.statementTimeoutMs};${searchPath}${guardSql(file, ctx)}`,
       )
       .catch((failure) => {
         const code = serverError(failure)?.code;
@@ -222,9 +222,7 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
     throw error;
   } finally {
     off();
-    await ctx.session
-      .query('RESET lock_timeout; RESET statement_timeout; RESET search_path; RESET application_name')
-      .catch(() => undefined);
+    await ctx.session.query('RESET lock_timeout; RESET statement_timeout; RESET search_path').catch(() => undefined);
   }
 }
 
