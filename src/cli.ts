@@ -22,6 +22,7 @@ import { newMigration } from './commands/new.js';
 import { baseline } from './commands/baseline.js';
 import { rehearse } from './commands/rehearse.js';
 import { lint } from './commands/lint.js';
+import { awaitMigrations } from './commands/await.js';
 import { migrateFleet, statusFleet, verifyFleet } from './fleet/commands.js';
 
 interface Invocation {
@@ -62,6 +63,13 @@ const commands: Record<string, Command> = {
     summary: 'fail fast on boot: required migrations applied, no drift, no unknown ids; exit 0 or 5',
     run: (ctx) => verify(ctx),
     fleet: verifyFleet,
+  },
+  await: {
+    usage: 'await',
+    summary:
+      "the app pods' gate when a Job migrates: wait (XYN_WAIT_TIMEOUT) until every pre-deploy file is applied with its checksum; read-only; exit 0 or 5",
+    run: (ctx) => awaitMigrations(ctx),
+    fleet: false,
   },
   new: {
     usage: 'new <name>',

@@ -13,7 +13,7 @@ import { registerSecret } from './secrets.js';
 import { connectionTarget, isPort, parseDatabaseUrl, type ConnectionTarget, type TlsDefaults } from './target.js';
 import type { LogFormat } from './log.js';
 import { isPlainIdentifier } from './migrations/ledger-name.js';
-import { isMigrationId } from './migrations/naming.js';
+import { isMigrationId, type MigrationPhase } from './migrations/naming.js';
 import type { RequiredMigrations } from './plan.js';
 
 export interface Config {
@@ -35,6 +35,8 @@ export interface Config {
   readonly allowDrift: boolean;
   readonly allowOutOfOrder: boolean;
   readonly allowMissingFiles: boolean;
+  /** `pre` leaves `-- xyn:post-deploy` files pending (before the rollout); `post` applies them too */
+  readonly phase: MigrationPhase;
   readonly logLevel: string;
   readonly logFormat: LogFormat;
   /** where the one-sentence failure reason goes; undefined = nowhere */
@@ -77,6 +79,7 @@ export const flagVariables = {
   'allow-drift': 'XYN_ALLOW_DRIFT',
   'allow-out-of-order': 'XYN_ALLOW_OUT_OF_ORDER',
   'allow-missing-files': 'XYN_ALLOW_MISSING_FILES',
+  phase: 'XYN_PHASE',
   'targets-file': 'XYN_TARGETS_FILE',
   'targets-query': 'XYN_TARGETS_QUERY',
   concurrency: 'XYN_CONCURRENCY',
@@ -181,6 +184,7 @@ const specs = {
   XYN_ALLOW_DRIFT: flag({ default: false }),
   XYN_ALLOW_OUT_OF_ORDER: flag({ default: false }),
   XYN_ALLOW_MISSING_FILES: flag({ default: false }),
+  XYN_PHASE: str({ default: 'pre', choices: ['pre', 'post'] }),
   LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
   XYN_LOG_FORMAT: str({ default: 'auto', choices: ['auto', 'json', 'pretty'] }),
   XYN_TERMINATION_LOG: str({ default: undefined }),
@@ -243,6 +247,7 @@ export function loadConfig(
     allowDrift: e.XYN_ALLOW_DRIFT,
     allowOutOfOrder: e.XYN_ALLOW_OUT_OF_ORDER,
     allowMissingFiles: e.XYN_ALLOW_MISSING_FILES,
+    phase: e.XYN_PHASE,
     logLevel: e.LOG_LEVEL,
     // auto: pretty for a person at a terminal, JSON for a log collector
     logFormat: e.XYN_LOG_FORMAT === 'auto' ? (terminal.stderr ? 'pretty' : 'json') : e.XYN_LOG_FORMAT,

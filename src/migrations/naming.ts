@@ -9,6 +9,12 @@ import { leadingCommentsEnd } from './sql.js';
 
 export type MigrationMode = 'transaction' | 'no-transaction';
 
+/**
+ * When a file may run during a rolling update: `pre` (the default) before the new release starts,
+ * beside the old one; `post` (`-- xyn:post-deploy`) only after the rollout, when no old pod is left.
+ */
+export type MigrationPhase = 'pre' | 'post';
+
 /** An id (the file name without `.sql`): three or more digits, `_`, a name. */
 const MIGRATION_ID = /^(\d{3,})_[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -80,13 +86,14 @@ export function migrationMode(text: string, firstStatement: number = leadingComm
   return NO_TRANSACTION.test(text.slice(0, firstStatement)) ? 'no-transaction' : 'transaction';
 }
 
-/**
- * A line comment `-- xyn:post-deploy` before the first statement: the file changes what the
- * release still running during a rolling update uses (drops, renames, type changes), so it waits
- * for the rollout to end (`--phase post`).
- */
+/** A line comment `-- xyn:post-deploy` before the first statement. */
 const POST_DEPLOY = /^[ \t]*--[ \t]*xyn:post-deploy\b/m;
 
-export function isPostDeploy(text: string, firstStatement: number = leadingCommentsEnd(text)): boolean {
-  return POST_DEPLOY.test(text.slice(0, firstStatement));
+/**
+ * `post` for a file whose leading comments hold `-- xyn:post-deploy`: a change the release still
+ * running during a rolling update cannot live with (a dropped or renamed column or table, a changed
+ * type), applied only by `--phase post`, after the rollout. Lint's rules use the same recogniser.
+ */
+export function migrationPhase(text: string, firstStatement: number = leadingCommentsEnd(text)): MigrationPhase {
+  return POST_DEPLOY.test(text.slice(0, firstStatement)) ? 'post' : 'pre';
 }

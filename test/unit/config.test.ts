@@ -47,6 +47,7 @@ describe('loadConfig: defaults', () => {
       allowDrift: false,
       allowOutOfOrder: false,
       allowMissingFiles: false,
+      phase: 'pre',
       logLevel: 'info',
       logFormat: 'json',
       terminationLog: '/tmp/termination',
@@ -124,6 +125,12 @@ describe('loadConfig: defaults', () => {
       /XYN_REQUIRED_MIGRATIONS/,
       /"initial"/,
     );
+  });
+
+  it('XYN_PHASE (--phase) is pre or post; anything else is refused naming the variable and its flag', () => {
+    assert.equal(loadConfig({}, { XYN_PHASE: 'post' }).phase, 'post');
+    assert.equal(loadConfig({ phase: 'post' }, { XYN_PHASE: 'pre' }).phase, 'post');
+    assertConfigError(() => loadConfig({}, { XYN_PHASE: 'after' }), /XYN_PHASE \(--phase\)/);
   });
 
   it('a ledger table that is not a plain identifier is refused', () => {

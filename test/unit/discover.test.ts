@@ -179,6 +179,39 @@ describe('discoverMigrations: -- xyn:no-transaction', () => {
   });
 });
 
+describe('discoverMigrations: -- xyn:post-deploy', () => {
+  it('the directive among the leading comments makes the file post-deploy; with no-transaction beside it, both count', () => {
+    const files = discoverMigrations(
+      migrationsFolder({
+        '001_a.sql': 'CREATE TABLE a (id int, note text);\n',
+        '002_drop.sql': '-- The old release reads a.note.\n-- xyn:post-deploy\nALTER TABLE a DROP COLUMN IF EXISTS note;\n',
+        '003_idx.sql': '-- xyn:no-transaction\n-- xyn:post-deploy\nDROP INDEX CONCURRENTLY IF EXISTS i;\n',
+      }),
+    );
+    assert.deepEqual(
+      files.map((f) => [f.id, f.phase, f.mode]),
+      [
+        ['001_a', 'pre', 'transaction'],
+        ['002_drop', 'post', 'transaction'],
+        ['003_idx', 'post', 'no-transaction'],
+      ],
+    );
+  });
+
+  it('the directive after the first statement, or inside a string, does not count', () => {
+    const files = discoverMigrations(
+      migrationsFolder({
+        '001_a.sql': 'CREATE TABLE a (id int);\n-- xyn:post-deploy\nCREATE TABLE b (id int);\n',
+        '002_b.sql': "SELECT '\n-- xyn:post-deploy\n';\n",
+      }),
+    );
+    assert.deepEqual(
+      files.map((f) => f.phase),
+      ['pre', 'pre'],
+    );
+  });
+});
+
 describe('discoverMigrations: the file’s own transaction control', () => {
   const seed = [
     '-- 002_seed: in the style of the seed template',
