@@ -9,6 +9,7 @@ import { earlyEnvironment, flagVariables, loadConfig, switchFlags, type Config, 
 import { ExitCode, ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { bigintAsText, describeFailure, failureJson, type Failure } from './failure.js';
+import { printable } from './printable.js';
 import { registerSecret, scrub } from './secrets.js';
 import { Stop, type StopSignal } from './stop.js';
 import { version } from './version.js';
@@ -236,7 +237,7 @@ function fail(error: unknown, log: Logger, terminationLog: string | undefined): 
   log.error({ ...fields, exitCode }, sentence);
   if (terminationLog) {
     try {
-      writeFileSync(terminationLog, scrub(sentence) + '\n');
+      writeFileSync(terminationLog, printable(scrub(sentence)) + '\n');
     } catch {
       // the termination log is a courtesy; the exit code and the log line already say it
     }

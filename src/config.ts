@@ -91,10 +91,22 @@ export type Flag = keyof typeof flagVariables;
 /** Flags that take no value: `--allow-drift` alone means XYN_ALLOW_DRIFT=true. */
 export const switchFlags: ReadonlySet<Flag> = new Set(['allow-drift', 'allow-out-of-order', 'allow-missing-files']);
 
-const seconds = makeValidator<number>((raw) => {
+function parseSeconds(raw: string): number {
   const trimmed = raw.trim();
   if (!/^\d+(\.\d+)?$/.test(trimmed)) throw new Error(`"${raw}" is not a number of seconds (e.g. 60 or 0.5)`);
   return Math.round(Number(trimmed) * 1000);
+}
+const seconds = makeValidator<number>(parseSeconds);
+
+/** PostgreSQL's timeouts (lock_timeout, statement_timeout) are an int of milliseconds. */
+const MAX_SETTING_MS = 2_147_483_647;
+/** Seconds that become a PostgreSQL setting: refused here, at start, if the server would refuse them later. */
+const settingSeconds = makeValidator<number>((raw) => {
+  const ms = parseSeconds(raw);
+  if (ms > MAX_SETTING_MS) {
+    throw new Error(`"${raw}" is more than PostgreSQL takes for a timeout: 0 (none) to ${MAX_SETTING_MS / 1000} seconds (about 24 days)`);
+  }
+  return ms;
 });
 
 const count = makeValidator<number>((raw) => {
@@ -174,9 +186,9 @@ const specs = {
   XYN_REQUIRED_MIGRATIONS: requiredList({ default: { kind: 'all' } }),
   XYN_WAIT_TIMEOUT: seconds({ default: 60_000 }),
   XYN_LOCK_TIMEOUT: seconds({ default: 300_000 }),
-  XYN_DDL_LOCK_TIMEOUT: seconds({ default: 5_000 }),
+  XYN_DDL_LOCK_TIMEOUT: settingSeconds({ default: 5_000 }),
   XYN_DDL_RETRIES: count({ default: 5 }),
-  XYN_STATEMENT_TIMEOUT: seconds({ default: 0 }),
+  XYN_STATEMENT_TIMEOUT: settingSeconds({ default: 0 }),
   XYN_MAX_BLOCKING: seconds({ default: 5_000 }),
   XYN_RECORD_RUNS: str({ default: 'auto', choices: ['auto', 'off'] }),
   XYN_LEDGER_SCHEMA: identifier({ default: 'public' }),

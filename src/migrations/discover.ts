@@ -4,7 +4,6 @@
  * and line, before anything connects.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import {
@@ -14,10 +13,21 @@ import {
   migrationNumber,
   migrationPhase,
   NAMING_RULE,
+  readMigrationFile,
   type MigrationMode,
   type MigrationPhase,
 } from './naming.js';
-import { blank, leadingCommentsEnd, lex, lineColumn, transactionControlVerdict, type Statement } from './sql.js';
+import {
+  blank,
+  copiesFromClient,
+  COPY_FROM_CLIENT,
+  leadingCommentsEnd,
+  lex,
+  lineColumn,
+  refusedCharacter,
+  transactionControlVerdict,
+  type Statement,
+} from './sql.js';
 
 export type { MigrationMode, MigrationPhase };
 
@@ -130,12 +140,32 @@ export function checkMigration(file: MigrationFile): void {
   void file.statements;
 }
 
+/**
+ * With standard_conforming_strings off, PostgreSQL reads a backslash in a plain '…' string as an
+ * escape, unlike the lexer that split the file (and lint): such a file is refused (exit 2)
+ * rather than run as something other than what it says.
+ */
+export function refuseUnderNonStandardStrings(file: MigrationFile, standardConformingStrings: string | undefined): void {
+  if (standardConformingStrings !== 'off') return;
+  const index = lex(file.text).backslashInPlainString;
+  if (index === undefined) return;
+  const { line, column } = lineColumn(file.text, index);
+  throw new ConfigError(
+    `${file.fileName}:${line}:${column}: this string holds a backslash, and the database has standard_conforming_strings = off, under which PostgreSQL reads the backslash as an escape, not as the file says; write it as an E'' string with each backslash doubled, or turn the setting on (ALTER DATABASE … SET standard_conforming_strings = on; on is the default).`,
+    { file: file.fileName, setting: 'standard_conforming_strings' },
+  );
+}
+
 function prepareText(text: string, fileName: string, mode: MigrationMode): { statements: readonly Statement[]; executable: string } {
-  const lexed = lex(text);
   const at = (index: number) => {
     const { line, column } = lineColumn(text, index);
     return `${fileName}:${line}:${column}`;
   };
+  const refused = refusedCharacter(text);
+  if (refused) throw new ConfigError(`${at(refused.index)}: ${refused.what}.`, { file: fileName });
+  const lexed = lex(text);
+  const copy = lexed.statements.find(copiesFromClient);
+  if (copy) throw new ConfigError(`${at(copy.start)}: ${COPY_FROM_CLIENT}.`, { file: fileName });
   if (lexed.unterminated) {
     throw new ConfigError(`${at(lexed.unterminated.index)}: ${lexed.unterminated.what} is never closed.`, { file: fileName });
   }
@@ -169,8 +199,9 @@ function executableText(text: string, statements: readonly Statement[], mode: Mi
 
 function readBytes(path: string, fileName: string): Buffer {
   try {
-    return readFileSync(path);
+    return readMigrationFile(path, fileName);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(`Migration file ${fileName} cannot be read (${code}); check its permissions.`, { file: fileName });
   }

@@ -163,6 +163,19 @@ describe('loadConfig: durations', () => {
     );
   });
 
+  for (const variable of ['XYN_STATEMENT_TIMEOUT', 'XYN_DDL_LOCK_TIMEOUT']) {
+    it(`${variable} beyond PostgreSQL's int of milliseconds is refused at start, naming the variable and the range`, () => {
+      assertConfigError(
+        () => loadConfig({}, { [variable]: '3000000' }),
+        new RegExp(
+          `${variable}(?: \\(--[a-z-]+\\))?: "3000000" is more than PostgreSQL takes for a timeout: 0 \\(none\\) to 2147483.647 seconds`,
+        ),
+      );
+      const largest = loadConfig({}, { [variable]: '2147483.647' });
+      assert.equal(variable === 'XYN_STATEMENT_TIMEOUT' ? largest.statementTimeoutMs : largest.ddlLockTimeoutMs, 2_147_483_647);
+    });
+  }
+
   for (const bad of ['-1', '1s', 'abc', '1e3', '']) {
     it(`XYN_WAIT_TIMEOUT=${JSON.stringify(bad)} is refused, naming the variable`, () => {
       assertConfigError(() => loadConfig({}, { XYN_WAIT_TIMEOUT: bad }), /XYN_WAIT_TIMEOUT/);
