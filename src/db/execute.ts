@@ -16,13 +16,16 @@ import { clearPartialSql, qualifiedName, tableIsAbsent, recordPartialSql, record
 import { GUARD_CODES, type MigrationLock } from './lock.js';
 import { poolerDetected, sessionNeededBehindPooler } from './pooler.js';
 import { ScriptFailure, serverError, sessionIsGone, type ServerError, type Session } from './session.js';
+import { blockingBudgetExceeded, BlockingWatch, markBackendSql, type Blocking, type BlockingContext } from './blocking.js';
 
-/** The settings of applying a file (XYN_APPLIED_BY, XYN_DDL_LOCK_TIMEOUT, XYN_DDL_RETRIES, XYN_STATEMENT_TIMEOUT). */
+/** The settings of applying a file (XYN_APPLIED_BY, XYN_DDL_LOCK_TIMEOUT, XYN_DDL_RETRIES, XYN_STATEMENT_TIMEOUT, XYN_MAX_BLOCKING). */
 export interface ApplySettings {
   readonly appliedBy: string;
   readonly ddlLockTimeoutMs: number;
   readonly ddlRetries: number;
   readonly statementTimeoutMs: number;
+  /** XYN_MAX_BLOCKING: how long others may wait on the file's locks before it is cancelled; 0 = off */
+  readonly maxBlockingMs: number;
 }
 
 export interface ApplyContext {
@@ -73,7 +76,9 @@ export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Pr
       } else await applyStatementByStatement(file, ctx);
       return { id: file.id, durationMs: Date.now() - started, attempts: attempt };
     } catch (error) {
-      const gaveUpOnLock = error instanceof MigrationError && error.fields.sqlstate === LOCK_NOT_AVAILABLE;
+      // A statement the blocking budget cancelled while it still waited for its lock is retried like one that hit lock_timeout.
+      const gaveUpOnLock =
+        error instanceof MigrationError && (error.fields.sqlstate === LOCK_NOT_AVAILABLE || error.fields.waitingForLock === true);
       if (!gaveUpOnLock || attempt > ctx.settings.ddlRetries) throw error;
       const delay = backoff(attempt);
       ctx.log.warn(
@@ -148,6 +153,13 @@ function guardSql(file: MigrationFile, ctx: ApplyContext): string {
   return `DO $xyn_guard$BEGIN ${checks.join(' ')} END$xyn_guard$`;
 }
 
+/** What the blocking budget's watchdog needs of the run. */
+const blockingOf = (ctx: ApplyContext): BlockingContext => ({
+  session: ctx.session,
+  log: ctx.log,
+  maxBlockingMs: ctx.settings.maxBlockingMs,
+});
+
 /**
  * What a file runs with: its timeouts, and a tenant's schema as search_path. `SET LOCAL` inside
  * its transaction; `SET` for a no-transaction file, reset after it.
@@ -159,11 +171,12 @@ function settingsSql(ctx: ApplyContext, set: 'SET LOCAL' | 'SET'): string {
 
 async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promise<'applied' | 'applied elsewhere' | 'busy'> {
   // SET LOCAL: a reused session never carries a tenant's search_path into the next one.
-  const prefix = `BEGIN;${settingsSql(ctx, 'SET LOCAL')}${guardSql(file, ctx)};\n`;
+  const prefix = `BEGIN;${settingsSql(ctx, 'SET LOCAL')}${markBackendSql(blockingOf(ctx))}${guardSql(file, ctx)};\n`;
   const suffix = `\n;\n${recordRowSql(ctx.ledger, file, ctx.settings.appliedBy)};\nCOMMIT;`;
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
+  const watch = BlockingWatch.start(file, blockingOf(ctx));
   try {
-    await ctx.session.script([Buffer.from(prefix), file.executableBytes, Buffer.from(suffix)]);
+    await watch.around(ctx.session.script([Buffer.from(prefix), file.executableBytes, Buffer.from(suffix)]));
     return 'applied';
   } catch (failure) {
     if (!(failure instanceof ScriptFailure)) throw failure;
@@ -184,7 +197,7 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
       throw alreadyApplied(file);
     }
     const where = locateInScript(file, db, failure.completed, prefix);
-    throw migrationFailed(file, db, where, 'nothing of it was applied (rolled back)');
+    throw migrationFailed(file, db, where, 'nothing of it was applied (rolled back)', ctx, await watch.cancelled());
   } finally {
     off();
   }
@@ -200,6 +213,7 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
   if (ctx.lock.scope === 'transaction') throw sessionNeededBehindPooler(file.fileName);
   const started = Date.now();
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
+  const watch = BlockingWatch.start(file, blockingOf(ctx));
   let done = 0;
   try {
     await ctx.session.script(`${settingsSql(ctx, 'SET')}${guardSql(file, ctx)}`).catch((failure) => {
@@ -209,10 +223,14 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
       if (code === ALREADY_APPLIED) throw alreadyApplied(file);
       throw failure instanceof ScriptFailure ? failure.error : failure;
     });
-    for (const statement of file.statements) {
-      await runStatement(file, statement, ctx, done);
-      done++;
-    }
+    await watch.around(
+      (async () => {
+        for (const statement of file.statements) {
+          await runStatement(file, statement, ctx, done, watch);
+          done++;
+        }
+      })(),
+    );
     await recordCompleted(file, ctx, Date.now() - started);
   } catch (error) {
     if (done > 0 && !(error instanceof MigrationError && error.fields.connectionLost)) await recordPartial(file, ctx, done);
@@ -273,7 +291,13 @@ async function dropInvalidIndex(file: MigrationFile, statement: Statement, ctx: 
   await ctx.session.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index.qualified}`);
 }
 
-async function runStatement(file: MigrationFile, statement: Statement, ctx: ApplyContext, done: number): Promise<void> {
+async function runStatement(
+  file: MigrationFile,
+  statement: Statement,
+  ctx: ApplyContext,
+  done: number,
+  watch: BlockingWatch,
+): Promise<void> {
   try {
     ctx.onStatement?.(statement.text);
     await dropInvalidIndex(file, statement, ctx);
@@ -296,7 +320,7 @@ async function runStatement(file: MigrationFile, statement: Statement, ctx: Appl
       statements: file.statements.length,
     });
     const offset = db.position ? indexOfPosition(statement.text, Number(db.position)) : 0;
-    throw migrationFailed(file, db, lineColumn(file.text, statement.start + offset), ran);
+    throw migrationFailed(file, db, lineColumn(file.text, statement.start + offset), ran, ctx, await watch.cancelled());
   }
 }
 
@@ -314,7 +338,22 @@ function locateInScript(file: MigrationFile, db: ServerError, completed: number,
   return statement ? lineColumn(file.text, statement.start) : 'ledger';
 }
 
-function migrationFailed(file: MigrationFile, db: ServerError, where: FileLocation, consequence: string): MigrationError {
+function migrationFailed(
+  file: MigrationFile,
+  db: ServerError,
+  where: FileLocation,
+  consequence: string,
+  ctx: ApplyContext,
+  cancelledForBlocking: Blocking | undefined,
+): MigrationError {
+  if (db.code === QUERY_CANCELED && cancelledForBlocking)
+    return blockingBudgetExceeded(
+      file,
+      where === 'ledger' ? undefined : where,
+      cancelledForBlocking,
+      ctx.settings.maxBlockingMs,
+      consequence,
+    );
   const place =
     where === 'ledger' ? `${file.fileName} (while recording it in the ledger)` : `${file.fileName}:${where.line}:${where.column}`;
   const hint =
