@@ -37,7 +37,7 @@ export function lintFile(fileName: string, text: string, parser: SqlParser, hist
   if (unclosed) drafts.push({ rule: 'unreadable-file', index: unclosed.index, message: `The ${unclosed.what} here is never closed.` });
   const directives = readDirectives(sql, lexed.statements);
   drafts.push(...directives.problems.map((problem) => ({ rule: 'directive' as const, ...problem })));
-  const scope: StatementScope = { mode: directives.mode, history, migrationId: fileName.replace(/\.sql$/, ''), ledger };
+  const scope: StatementScope = { mode: directives.mode, history, migrationId: fileName.replace(/(\.up)?\.sql$/, ''), ledger };
   lexed.statements.forEach((statement, number) => {
     if (unclosed && statement.end > unclosed.index) return; // its text runs to the end of the file
     drafts.push(...lintStatement(statement, number, scope, parser));

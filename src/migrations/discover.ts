@@ -7,13 +7,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { decodeMigrationText, listSqlFiles, migrationMode, migrationNumber, NAMING_RULE, type MigrationMode } from './naming.js';
+import { decodeMigrationText, listSqlFiles, migrationMode, readMigrationName, type MigrationMode } from './naming.js';
 import { blank, lex, lineColumn, transactionControlVerdict, type Statement } from './sql.js';
 
 export type { MigrationMode };
 
 export interface MigrationFile {
-  /** file name without `.sql`: the ledger id */
+  /** file name without `.sql` (or `.up.sql`): the ledger id */
   readonly id: string;
   readonly number: bigint;
   readonly fileName: string;
@@ -59,17 +59,15 @@ export function discoverMigrations(dir: string, options: DiscoverOptions = {}): 
 }
 
 function readMigration(folder: string, fileName: string): MigrationFile {
-  const number = migrationNumber(fileName);
-  if (number === undefined || !fileName.endsWith('.sql')) {
-    throw new ConfigError(`Migration file ${fileName} is misnamed: ${NAMING_RULE}.`, { file: fileName });
-  }
+  const name = readMigrationName(fileName);
+  if ('refused' in name) throw new ConfigError(`${name.refused}.`, { file: fileName });
   const path = join(folder, fileName);
   const bytes = readBytes(path, fileName);
   const text = decodeMigrationText(bytes);
   if (text === undefined) throw new ConfigError(`Migration file ${fileName} is not UTF-8 text; save it as UTF-8.`, { file: fileName });
   const withoutBom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
   const checksum = createHash('sha256').update(bytes).digest('hex');
-  return new LoadedMigration(fileName.slice(0, -'.sql'.length), number, fileName, path, checksum, migrationMode(text), text, withoutBom);
+  return new LoadedMigration(name.id, name.number, fileName, path, checksum, migrationMode(text), text, withoutBom);
 }
 
 /**
