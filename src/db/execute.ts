@@ -148,7 +148,7 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
   // SET LOCAL: a reused session never carries a tenant's search_path into the next one.
   const searchPath = ctx.searchPath === undefined ? '' : `SET LOCAL search_path = ${pg.escapeIdentifier(ctx.searchPath)};`;
   const prefix = `BEGIN;SET LOCAL lock_timeout = ${ctx.ddlLockTimeoutMs};SET LOCAL statement_timeout = ${ctx.statementTimeoutMs};${searchPath}${guardSql(file, ctx)};\n`;
-  const suffix = `\n;\n${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy)};\nCOMMIT;`;
+  const suffix = `\n;\n${recordRowSql(ctx.ledger, file, ctx.appliedBy)};\nCOMMIT;`;
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
   try {
     await ctx.session.script([Buffer.from(prefix), file.executableBytes, Buffer.from(suffix)]);
@@ -218,7 +218,7 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
 async function recordCompleted(file: MigrationFile, ctx: ApplyContext, durationMs: number): Promise<void> {
   try {
     await ctx.session.script(
-      `${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy, durationMs)};${clearPartialSql(ctx.ledger, file.id)}`,
+      `${recordRowSql(ctx.ledger, file, ctx.appliedBy, durationMs)};${clearPartialSql(ctx.ledger, file.id)}`,
     );
   } catch (failure) {
     const all = `all ${file.statements.length} statements of ${file.fileName} ran and stay applied, but its ledger row was not written (status shows it partial); the file is idempotent, so the next run applies it again and records it`;

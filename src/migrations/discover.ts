@@ -3,10 +3,10 @@
  * leniently, through the same rules in naming.ts). Every naming or content problem that can be found without a database is a ConfigError (exit 2) naming the file
  * and line, before anything connects.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { rawChecksum } from './checksum.js';
 import { decodeMigrationText, listSqlFiles, migrationMode, readMigrationName, type MigrationMode } from './naming.js';
 import { blank, lex, lineColumn, transactionControlVerdict, type Statement } from './sql.js';
 
@@ -18,7 +18,7 @@ export interface MigrationFile {
   readonly number: bigint;
   readonly fileName: string;
   readonly path: string;
-  /** sha256 of the file's bytes, hex */
+  /** sha256 of the file's bytes, hex (checksum.ts: and of its content, which the ledger keeps too) */
   readonly checksum: string;
   readonly mode: MigrationMode;
   /** the file's text as read */
@@ -66,7 +66,7 @@ function readMigration(folder: string, fileName: string): MigrationFile {
   const text = decodeMigrationText(bytes);
   if (text === undefined) throw new ConfigError(`Migration file ${fileName} is not UTF-8 text; save it as UTF-8.`, { file: fileName });
   const withoutBom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
-  const checksum = createHash('sha256').update(bytes).digest('hex');
+  const checksum = rawChecksum(bytes);
   return new LoadedMigration(name.id, name.number, fileName, path, checksum, migrationMode(text), text, withoutBom);
 }
 
