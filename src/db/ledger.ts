@@ -44,14 +44,25 @@ export async function readLedger(session: Session, ledger: LedgerName): Promise<
          FROM ${qualifiedName(ledger)} l ORDER BY l.id`,
     );
   }
-  return rows.map((r) => ({
-    id: r.id,
-    appliedAt: r.applied_at,
-    checksum: r.checksum,
-    contentChecksum: r.content_checksum,
-    durationMs: r.duration_ms,
-    appliedBy: r.applied_by,
-  }));
+  return rows.map(ledgerRow);
+}
+
+const ledgerRow = (r: RawRow): LedgerRow => ({
+  id: r.id,
+  appliedAt: r.applied_at,
+  checksum: r.checksum,
+  contentChecksum: r.content_checksum,
+  durationMs: r.duration_ms,
+  appliedBy: r.applied_by,
+});
+
+/** `repair`: deletes the row `id` (in the caller's transaction, under the lock); the row removed, or null. */
+export async function removeLedgerRow(session: Session, ledger: LedgerName, id: string): Promise<LedgerRow | null> {
+  const [row] = await session.query<RawRow>(
+    `DELETE FROM ${qualifiedName(ledger)} WHERE id = $1 RETURNING id, applied_at, checksum, content_checksum, duration_ms, applied_by`,
+    [id],
+  );
+  return row ? ledgerRow(row) : null;
 }
 
 /**
