@@ -69,7 +69,7 @@ const commands: Record<string, Command> = {
   new: {
     usage: 'new <name>',
     summary: 'write the next-numbered migration file from the template',
-    run: async (ctx, i) => newMigration(ctx, i.args),
+    run: (ctx, i) => Promise.resolve(newMigration(ctx, i.args)),
   },
   lint: {
     usage: 'lint [--json]',
