@@ -51,6 +51,10 @@ export async function repair(ctx: CommandContext, request: RepairRequest): Promi
         { variables: ['DATABASE_URL'] },
       );
     }
+    // A database without a ledger (the wrong one?) is told so, and is not given one by the lock's set-up.
+    const nothingApplied =
+      (await readLedger(session, config.ledger)).length === 0 && (await readPartial(session, config.ledger)).length === 0;
+    if (nothingApplied) throw await notInLedger(session, ctx, id);
     const removed = await withMigrationLock(session, ctx, () => removeUnderLock(session, ctx, id, reason));
     const what = [removed.row ? `the ledger row ${id}` : undefined, removed.partial ? `its partial-run record` : undefined];
     log.warn(

@@ -217,9 +217,7 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
 
 async function recordCompleted(file: MigrationFile, ctx: ApplyContext, durationMs: number): Promise<void> {
   try {
-    await ctx.session.script(
-      `${recordRowSql(ctx.ledger, file, ctx.appliedBy, durationMs)};${clearPartialSql(ctx.ledger, file.id)}`,
-    );
+    await ctx.session.script(`${recordRowSql(ctx.ledger, file, ctx.appliedBy, durationMs)};${clearPartialSql(ctx.ledger, file.id)}`);
   } catch (failure) {
     const all = `all ${file.statements.length} statements of ${file.fileName} ran and stay applied, but its ledger row was not written (status shows it partial); the file is idempotent, so the next run applies it again and records it`;
     ctx.stop.throwIfStopped(all);

@@ -102,6 +102,13 @@ describe('repair', () => {
     assert.deepEqual(await ledgerIdsOf(db), ['001_a']);
   });
 
+  it('a database without a ledger: exit 5, and no ledger is created', async () => {
+    const run = await runCli([...remove006, '--yes'], env(migrationsDir({ '001_a.sql': 'SELECT 1;' })));
+    assert.equal(run.code, 5, run.stderr);
+    assert.match(run.lastMessage, /the ledger is empty/);
+    assert.equal((await db.query(`SELECT to_regclass('schema_migrations') AS t`))[0]!.t, null);
+  });
+
   it('clears a partial-run record: the file is pending again, not partial', async () => {
     const dir = migrationsDir({
       '001_a.sql': 'CREATE TABLE IF NOT EXISTS a (id int);',
