@@ -90,11 +90,15 @@ const commands: Record<string, Command> = {
     fleet: false,
   },
   repair: {
-    usage: 'repair --remove <id> --reason "<why>" --yes',
+    usage: 'repair --remove <id> --reason "<why>" --yes [--json]',
     summary:
       'remove a ledger row applied by mistake (and its partial-run record), under the lock, recording who and why; the schema is untouched; without --yes it only says what it would do (exit 2)',
     run: (ctx, i) =>
-      repair(ctx, { remove: i.own.remove as string | undefined, reason: i.own.reason as string | undefined, yes: i.own.yes === true }),
+      repair(
+        ctx,
+        { remove: i.own.remove as string | undefined, reason: i.own.reason as string | undefined, yes: i.own.yes === true },
+        i.json,
+      ),
     fleet: false,
   },
 };
@@ -137,7 +141,7 @@ ${Object.entries(flagVariables)
 ${Object.entries(commandFlags)
   .map(([flag, f]) => `  --${flag.padEnd(20)} ${f.command}: ${f.help}`)
   .join('\n')}
-  --json                 status, plan, lint, and a fleet's migrate and verify: one JSON document
+  --json                 status, plan, lint, repair, and a fleet's migrate and verify: one JSON document
                          on stdout; any command that
                          fails with --json prints {"error": {"exit_code", "message", …}}
   --help                 this text

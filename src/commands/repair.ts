@@ -21,15 +21,22 @@ export interface RepairRequest {
   readonly yes: boolean;
 }
 
+/** What was removed: the run record's outputs, the warning's fields and the --json document alike. */
 interface Removed {
-  readonly row: LedgerRow | null;
-  readonly partial: PartialRun | null;
-  readonly runId: string | null;
+  readonly removed: { id: string; applied_at: string; applied_by: string | null; checksum: string | null } | null;
+  readonly partial: { statements_run: number; statements: number } | null;
+}
+
+function removedRecord(id: string, row: LedgerRow | null, partial: PartialRun | null): Removed {
+  return {
+    removed: row && { id, applied_at: row.appliedAt.toISOString(), applied_by: row.appliedBy, checksum: row.checksum },
+    partial: partial && { statements_run: partial.statementsRun, statements: partial.statements },
+  };
 }
 
 const USAGE = 'Usage: xyn-migrate repair --remove <id> --reason "<why>" --yes';
 
-export async function repair(ctx: CommandContext, request: RepairRequest): Promise<void> {
+export async function repair(ctx: CommandContext, request: RepairRequest, json: boolean): Promise<void> {
   const { config, log } = ctx;
   const id = request.remove?.trim().replace(/(\.up)?\.sql$/, '');
   if (!id) throw new ConfigError(`${USAGE}: --remove names the ledger row to remove, e.g. --remove 004_add_tags.`, { flag: '--remove' });
@@ -55,31 +62,27 @@ export async function repair(ctx: CommandContext, request: RepairRequest): Promi
     const nothingApplied =
       (await readLedger(session, config.ledger)).length === 0 && (await readPartial(session, config.ledger)).length === 0;
     if (nothingApplied) throw await notInLedger(session, ctx, id);
-    const removed = await withMigrationLock(session, ctx, () => removeUnderLock(session, ctx, id, reason));
-    const what = [removed.row ? `the ledger row ${id}` : undefined, removed.partial ? `its partial-run record` : undefined];
+    const { removed, runId } = await withMigrationLock(session, ctx, () => removeUnderLock(session, ctx, id, reason));
+    const what = [removed.removed ? `the ledger row ${id}` : undefined, removed.partial ? `the partial-run record of ${id}` : undefined];
+    const recorded = runId ? "; recorded as a run in the engine's runs table" : '';
     log.warn(
-      {
-        migration: id,
-        reason,
-        by: config.appliedBy,
-        host: config.host,
-        removed: removed.row && {
-          applied_at: removed.row.appliedAt.toISOString(),
-          applied_by: removed.row.appliedBy,
-          checksum: removed.row.checksum,
-        },
-        partial: removed.partial && { statements_run: removed.partial.statementsRun, statements: removed.partial.statements },
-        runId: removed.runId,
-      },
-      `repair: removed ${what.filter(Boolean).join(' and ')} from ${ledger}; the schema is untouched (what ${id} made is still there)${removed.runId ? "; recorded as a run in the engine's runs table" : ''}`,
+      { migration: id, reason, by: config.appliedBy, host: config.host, ...removed, runId },
+      `repair: removed ${what.filter(Boolean).join(' and ')} from ${ledger}; the schema is untouched (what ${id} made is still there)${recorded}`,
     );
+    if (json)
+      ctx.print(`${JSON.stringify({ ledger, ...removed, reason, by: config.appliedBy, host: config.host, run_id: runId }, null, 2)}\n`);
   } finally {
     await session.close();
   }
 }
 
 /** One transaction: the row, its partial record and the run record go in together, or nothing does. */
-async function removeUnderLock(session: Session, ctx: CommandContext, id: string, reason: string): Promise<Removed> {
+async function removeUnderLock(
+  session: Session,
+  ctx: CommandContext,
+  id: string,
+  reason: string,
+): Promise<{ removed: Removed; runId: string | null }> {
   const { config, log } = ctx;
   const partial = (await readPartial(session, config.ledger)).find((p) => p.id === id) ?? null;
   await session.query('BEGIN');
@@ -87,23 +90,12 @@ async function removeUnderLock(session: Session, ctx: CommandContext, id: string
     const row = await removeLedgerRow(session, config.ledger, id);
     if (!row && !partial) throw await notInLedger(session, ctx, id);
     if (partial) await session.script(clearPartialSql(config.ledger, id));
+    const removed = removedRecord(id, row, partial);
+    const inputs = { action: 'repair', remove: id, reason, version, host: config.host, applied_by: config.appliedBy } as const;
     const runId =
-      config.recordRuns === 'auto'
-        ? await recordRepairRun(
-            session,
-            {
-              inputs: { action: 'repair', remove: id, reason, version, host: config.host, applied_by: config.appliedBy },
-              outputs: {
-                removed: row && { id, applied_at: row.appliedAt.toISOString(), applied_by: row.appliedBy, checksum: row.checksum },
-                partial: partial && { statements_run: partial.statementsRun, statements: partial.statements },
-              },
-            },
-            log,
-            config.searchPath,
-          )
-        : null;
+      config.recordRuns === 'auto' ? await recordRepairRun(session, { inputs, outputs: removed }, log, config.searchPath) : null;
     await session.query('COMMIT');
-    return { row, partial, runId };
+    return { removed, runId };
   } catch (error) {
     await session.query('ROLLBACK').catch(() => undefined);
     throw error;

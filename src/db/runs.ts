@@ -153,7 +153,7 @@ export class RunRecorder {
 /** What `repair` records: who removed which ledger row, and why. */
 export interface RepairRecord {
   readonly inputs: { readonly action: 'repair'; readonly remove: string; readonly reason: string } & Omit<RunInputs, 'files' | 'required'>;
-  readonly outputs: Record<string, unknown>;
+  readonly outputs: object;
 }
 
 /**

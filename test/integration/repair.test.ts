@@ -53,8 +53,11 @@ describe('repair', () => {
   it('with --yes: the row goes, the schema stays, who and why are in the run history and the log; migrate then applies the file again', async () => {
     const dir = coreWithGadgets();
     assert.equal((await runCli([], env(dir))).code, 0);
-    const run = await runCli([...remove006, '--yes'], env(dir));
+    const run = await runCli([...remove006, '--yes', '--json'], env(dir));
     assert.equal(run.code, 0, run.stderr);
+    const printed = JSON.parse(run.stdout) as { removed: { id: string } | null; reason: string; by: string; run_id: string | null };
+    assert.equal(printed.removed?.id, '006_gadgets');
+    assert.deepEqual([printed.reason, printed.by], ['applied to prod by mistake', 'alice']);
 
     assert.ok(!(await ledgerIdsOf(db)).includes('006_gadgets'));
     assert.equal(await gadgetsTable(), 'gadgets', 'the schema is never touched');
@@ -74,6 +77,7 @@ describe('repair', () => {
     );
     assert.equal(runs.length, 1);
     const [recorded] = runs;
+    assert.equal(printed.run_id, recorded!.id);
     assert.equal(recorded!.status, 'completed');
     assert.equal(recorded!.inputs.remove, '006_gadgets');
     assert.equal(recorded!.inputs.reason, 'applied to prod by mistake');
@@ -126,7 +130,7 @@ describe('repair', () => {
     assert.equal(await state(), 'partial');
     const run = await runCli(['repair', '--remove', '002_b.sql', '--reason', 'gave up on it', '--yes'], env(dir));
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.lastMessage, /removed its partial-run record/);
+    assert.match(run.lastMessage, /removed the partial-run record of 002_b/);
     assert.equal(await state(), 'pending');
     assert.deepEqual(await db.query(`SELECT id FROM schema_migrations_partial`), []);
   });
