@@ -64,6 +64,16 @@ describe('line endings and trailing whitespace are not drift', () => {
     );
   });
 
+  it('baseline records the content checksum too: a baselined file converted to CRLF verifies', async () => {
+    const dir = migrationsDir(files);
+    const run = await runCli(['baseline', '002_gadgets'], env(dir));
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok((await ledger()).every((r) => r.content_checksum?.length === 64));
+    writeFileSync(join(dir, '001_widgets.sql'), crlfWithTrailingSpaces);
+    const verify = await runCli(['verify'], env(dir));
+    assert.equal(verify.code, 0, verify.stderr);
+  });
+
   it('a ledger of an earlier version (raw checksums, no content_checksum column) accepts the CRLF file, and migrate records its content checksum', async () => {
     const dir = migrationsDir(files);
     assert.equal((await runCli([], env(dir))).code, 0);
