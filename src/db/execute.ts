@@ -8,7 +8,7 @@
 import { MigrationError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MigrationFile } from '../migrations/discover.js';
-import { concurrentIndexName, indexOfPosition, lex, lineColumn, type Statement } from '../migrations/sql.js';
+import { concurrentIndexName, indexOfPosition, lex, lineColumn, withoutLiterals, type Statement } from '../migrations/sql.js';
 import { sleep, type Stop } from '../stop.js';
 import { backoff } from './backoff.js';
 import pg from 'pg';
@@ -107,17 +107,19 @@ async function applyInTurn(file: MigrationFile, ctx: ApplyContext): Promise<'app
 
 /**
  * The likely blockers of a lock we gave up on: the oldest open transactions in this database.
- * (The lock wait itself is over by now, so pg_blocking_pids() has nothing left to say.)
+ * (The lock wait itself is over by now, so pg_blocking_pids() has nothing left to say.) Their
+ * queries are logged with literals replaced ($1, $2…): another session's text may hold a secret.
  */
 async function oldestTransactions(session: Session): Promise<unknown[]> {
-  return session
-    .query(
-      `SELECT pid, application_name, state, round(extract(epoch FROM now() - xact_start)::numeric, 1)::float8 AS transaction_age_s, left(query, 120) AS query
+  const rows = await session
+    .query<{ query: string | null }>(
+      `SELECT pid, application_name, state, round(extract(epoch FROM now() - xact_start)::numeric, 1)::float8 AS transaction_age_s, query
          FROM pg_stat_activity
         WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
         ORDER BY xact_start LIMIT 3`,
     )
     .catch(() => []);
+  return rows.map((row) => ({ ...row, query: row.query === null ? null : withoutLiterals(row.query).slice(0, 120) }));
 }
 
 const NOT_OUR_SESSION = 'XM001';

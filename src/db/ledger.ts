@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { contentChecksum } from '../migrations/checksum.js';
 import type { LedgerName } from '../migrations/ledger-name.js';
+import type { MigrationPhase } from '../migrations/naming.js';
 import type { LedgerRow, PartialRun } from '../plan.js';
 import { serverError, type Session } from './session.js';
 
@@ -82,9 +83,9 @@ export async function ensureLedger(session: Session, ledger: LedgerName): Promis
   const table = qualifiedName(ledger);
   const [state] = await session.query<{ exists: boolean; missing: number }>(
     `SELECT to_regclass($1) IS NOT NULL AS exists,
-            4 - (SELECT count(*)::int FROM information_schema.columns
+            5 - (SELECT count(*)::int FROM information_schema.columns
                   WHERE table_schema = $2 AND table_name = $3
-                    AND column_name IN ('checksum', 'content_checksum', 'duration_ms', 'applied_by')) AS missing`,
+                    AND column_name IN ('checksum', 'content_checksum', 'duration_ms', 'applied_by', 'phase')) AS missing`,
     [table, ledger.schema, ledger.table],
   );
   if (state?.exists && state.missing === 0) return;
@@ -95,7 +96,8 @@ export async function ensureLedger(session: Session, ledger: LedgerName): Promis
        ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS checksum text,
                             ADD COLUMN IF NOT EXISTS duration_ms integer,
                             ADD COLUMN IF NOT EXISTS applied_by text,
-                            ADD COLUMN IF NOT EXISTS content_checksum text;`,
+                            ADD COLUMN IF NOT EXISTS content_checksum text,
+                            ADD COLUMN IF NOT EXISTS phase text;`,
     );
   } catch (failure) {
     const code = serverError(failure)?.code;
@@ -106,17 +108,23 @@ export async function ensureLedger(session: Session, ledger: LedgerName): Promis
 /**
  * The statement that records a migration, written out in full (no parameters) so it can travel
  * in the same simple query as the migration itself. Without `durationMs` the server measures it:
- * from the start of the transaction to this statement.
+ * from the start of the transaction to this statement. `phase` is the file's: `post` for a
+ * post-deploy file.
  */
-export function recordRowSql(ledger: LedgerName, file: RecordedFile, appliedBy: string, durationMs?: number): string {
+export function recordRowSql(
+  ledger: LedgerName,
+  file: RecordedFile & { readonly phase: MigrationPhase },
+  appliedBy: string,
+  durationMs?: number,
+): string {
   const duration =
     durationMs === undefined
       ? `(extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000)::integer`
       : String(Math.round(durationMs));
   const [checksum, content] = [pg.escapeLiteral(file.checksum), pg.escapeLiteral(contentChecksum(file.text))];
-  return `INSERT INTO ${qualifiedName(ledger)} AS l (id, applied_at, checksum, content_checksum, duration_ms, applied_by)
-VALUES (${pg.escapeLiteral(file.id)}, now(), ${checksum}, ${content}, ${duration}, ${pg.escapeLiteral(appliedBy)})
-ON CONFLICT (id) DO UPDATE SET checksum = EXCLUDED.checksum, content_checksum = EXCLUDED.content_checksum, duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by`;
+  return `INSERT INTO ${qualifiedName(ledger)} AS l (id, applied_at, checksum, content_checksum, duration_ms, applied_by, phase)
+VALUES (${pg.escapeLiteral(file.id)}, now(), ${checksum}, ${content}, ${duration}, ${pg.escapeLiteral(appliedBy)}, ${pg.escapeLiteral(file.phase)})
+ON CONFLICT (id) DO UPDATE SET checksum = EXCLUDED.checksum, content_checksum = EXCLUDED.content_checksum, duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by, phase = EXCLUDED.phase`;
 }
 
 /** What the ledger records of a file: its id, the sha256 of its bytes, and its text (for the content checksum). */

@@ -3,14 +3,22 @@
  * leniently, through the same rules in naming.ts). Every naming or content problem that can be found without a database is a ConfigError (exit 2) naming the file
  * and line, before anything connects.
  */
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { rawChecksum } from './checksum.js';
-import { decodeMigrationText, listSqlFiles, migrationMode, readMigrationName, type MigrationMode } from './naming.js';
-import { blank, lex, lineColumn, transactionControlVerdict, type Statement } from './sql.js';
+import {
+  decodeMigrationText,
+  listSqlFiles,
+  migrationMode,
+  migrationPhase,
+  readMigrationFile,
+  readMigrationName,
+  type MigrationMode,
+  type MigrationPhase,
+} from './naming.js';
+import { blank, leadingCommentsEnd, lex, lineColumn, transactionControlVerdict, type Statement } from './sql.js';
 
-export type { MigrationMode };
+export type { MigrationMode, MigrationPhase };
 
 export interface MigrationFile {
   /** file name without `.sql` (or `.up.sql`): the ledger id */
@@ -21,6 +29,8 @@ export interface MigrationFile {
   /** sha256 of the file's bytes, hex (checksum.ts: and of its content, which the ledger keeps too) */
   readonly checksum: string;
   readonly mode: MigrationMode;
+  /** `post`: a `-- xyn:post-deploy` file, left pending by the pre phase */
+  readonly phase: MigrationPhase;
   /** the file's text as read */
   readonly text: string;
   /**
@@ -67,7 +77,9 @@ function readMigration(folder: string, fileName: string): MigrationFile {
   if (text === undefined) throw new ConfigError(`Migration file ${fileName} is not UTF-8 text; save it as UTF-8.`, { file: fileName });
   const withoutBom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
   const checksum = rawChecksum(bytes);
-  return new LoadedMigration(name.id, name.number, fileName, path, checksum, migrationMode(text), text, withoutBom);
+  const firstStatement = leadingCommentsEnd(text);
+  const [mode, phase] = [migrationMode(text, firstStatement), migrationPhase(text, firstStatement)];
+  return new LoadedMigration(name.id, name.number, fileName, path, checksum, mode, phase, text, withoutBom);
 }
 
 /**
@@ -86,6 +98,7 @@ class LoadedMigration implements MigrationFile {
     readonly path: string,
     readonly checksum: string,
     readonly mode: MigrationMode,
+    readonly phase: MigrationPhase,
     readonly text: string,
     private readonly bytes: Buffer,
   ) {}
@@ -153,8 +166,9 @@ function executableText(text: string, statements: readonly Statement[], mode: Mi
 
 function readBytes(path: string, fileName: string): Buffer {
   try {
-    return readFileSync(path);
+    return readMigrationFile(path, fileName);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(`Migration file ${fileName} cannot be read (${code}); check its permissions.`, { file: fileName });
   }
