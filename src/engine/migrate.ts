@@ -131,7 +131,10 @@ async function withCommitsFlushedOnce<T>(scope: RunScope, plan: Plan, lock: Migr
 async function adopt(scope: RunScope, plan: Plan): Promise<void> {
   if (plan.toAdopt.length === 0) return;
   await adoptChecksums(scope.session, scope.ledger, plan.toAdopt);
-  scope.log.info({ migrations: plan.toAdopt.map((f) => f.id) }, 'recorded checksums for ledger rows adopted from the old ledger');
+  scope.log.info(
+    { migrations: plan.toAdopt.map((f) => f.id) },
+    "recorded the files' checksums in ledger rows that lacked them (rows of the old ledger, or written before content checksums)",
+  );
 }
 
 /** Applies `files`, recorded as a run of the engine when it can be. */

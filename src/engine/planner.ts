@@ -4,6 +4,7 @@
  * the image) is tested here in milliseconds.
  */
 import type { MigrationFile } from '../migrations/discover.js';
+import { compareChecksums } from '../migrations/checksum.js';
 import { inMigrationOrder, migrationNumber, type MigrationPhase } from '../migrations/file-rules.js';
 import type { LedgerRow, PartialRun } from '../db/ledger.js';
 
@@ -13,7 +14,14 @@ export type { LedgerRow, PartialRun };
 export type RequiredMigrations = { kind: 'all' } | { kind: 'list'; ids: readonly string[] };
 
 export type Entry =
-  | { readonly kind: 'applied'; readonly id: string; readonly file: MigrationFile; readonly row: LedgerRow }
+  /** `difference`: the file differs from what was applied in line endings or trailing whitespace only */
+  | {
+      readonly kind: 'applied';
+      readonly id: string;
+      readonly file: MigrationFile;
+      readonly row: LedgerRow;
+      readonly difference?: 'whitespace only';
+    }
   /** applied before checksums were recorded: the file's checksum is adopted, never drift */
   | { readonly kind: 'applied-unverified'; readonly id: string; readonly file: MigrationFile; readonly row: LedgerRow }
   | { readonly kind: 'drifted'; readonly id: string; readonly file: MigrationFile; readonly row: LedgerRow }
@@ -56,7 +64,7 @@ export interface Plan {
   readonly toApply: readonly MigrationFile[];
   /** pending post-deploy files the pre phase leaves for `--phase post` (empty in the post phase) */
   readonly deferred: readonly MigrationFile[];
-  /** files whose ledger row has no checksum yet */
+  /** applied files whose ledger row lacks a checksum (the old ledger's rows) or a content checksum */
   readonly toAdopt: readonly MigrationFile[];
   /** history that `migrate` refuses */
   readonly refusals: readonly Irregularity[];
@@ -90,7 +98,10 @@ export function planMigrations(
       return run ? { kind: 'partial', id: file.id, file, partial: run } : { kind: 'pending', id: file.id, file };
     }
     if (row.checksum === null) return { kind: 'applied-unverified', id: file.id, file, row };
-    return row.checksum === file.checksum ? { kind: 'applied', id: file.id, file, row } : { kind: 'drifted', id: file.id, file, row };
+    const comparison = compareChecksums(file, { checksum: row.checksum, contentChecksum: row.contentChecksum ?? null });
+    if (comparison === 'changed') return { kind: 'drifted', id: file.id, file, row };
+    const applied = { kind: 'applied', id: file.id, file, row } as const;
+    return comparison === 'same' ? applied : { ...applied, difference: comparison };
   });
   const newestFile = files.reduce<bigint>((max, f) => (f.number > max ? f.number : max), -1n);
   for (const row of rows) {
@@ -133,7 +144,9 @@ export function planMigrations(
     entries,
     toApply: pending.filter((f) => phase === 'post' || f.phase === 'pre'),
     deferred: pending.filter((f) => phase === 'pre' && f.phase === 'post'),
-    toAdopt: entries.flatMap((e) => (e.kind === 'applied-unverified' ? [e.file] : [])),
+    toAdopt: entries.flatMap((e) =>
+      e.kind === 'applied-unverified' || (e.kind === 'applied' && (e.row.contentChecksum ?? null) === null) ? [e.file] : [],
+    ),
     refusals,
     warnings,
     missingRequired: missingRequired(files, rows, options),

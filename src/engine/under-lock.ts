@@ -4,12 +4,21 @@
  */
 import type { Config } from '../config.js';
 import { ensureLedger } from '../db/ledger.js';
-import { migrationLockFor } from '../db/lock.js';
+import { migrationLockFor, type MigrationLock } from '../db/lock.js';
 import type { RunScope } from './run-scope.js';
 
-export function underMigrationLock<T>(scope: RunScope, config: Config, work: () => Promise<T>): Promise<T> {
-  const { session, ledger, log, stop } = scope;
-  const lock = migrationLockFor(session, ledger, { timeoutMs: config.lockTimeoutMs, log, stop });
+/** How `scope`'s session holds the migration lock (XYN_LOCK_TIMEOUT): decided by migrationLockFor alone. */
+export function migrationLockOf(scope: RunScope, config: Config): MigrationLock {
+  return migrationLockFor(scope.session, scope.ledger, { timeoutMs: config.lockTimeoutMs, log: scope.log, stop: scope.stop });
+}
+
+export function underMigrationLock<T>(
+  scope: RunScope,
+  config: Config,
+  work: () => Promise<T>,
+  lock: MigrationLock = migrationLockOf(scope, config),
+): Promise<T> {
+  const { session, ledger } = scope;
   return lock.around(async () => {
     await ensureLedger(session, ledger);
     return work();
