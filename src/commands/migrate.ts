@@ -7,7 +7,7 @@ import { VerificationError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MigrationFile } from '../migrations/discover.js';
 import { planMigrations, type LedgerRow, type Plan } from '../plan.js';
-import { ledgerJson, ledgerTable } from '../report.js';
+import { ledgerJson, ledgerTable, migrateJson } from '../report.js';
 import { applyMigration, type Applied, type ApplyOutcome } from '../db/execute.js';
 import { adoptChecksums, readLedger } from '../db/ledger.js';
 import type { Session } from '../db/session.js';
@@ -23,11 +23,13 @@ export interface MigrateResult {
   readonly ledger: readonly LedgerRow[];
 }
 
-export async function migrate(ctx: CommandContext): Promise<MigrateResult> {
+/** `json`: the result document on stdout instead of the ledger table. */
+export async function migrate(ctx: CommandContext, json = false): Promise<MigrateResult> {
   const { files, session } = await connectWhileReadingFiles(ctx, { writable: true });
   try {
     const result = await migrateOn(session, ctx, files);
-    printLedger(ctx, result.ledger);
+    if (json) ctx.print(`${JSON.stringify(migrateJson(result.applied, result.ledger), null, 2)}\n`);
+    else printLedger(ctx, result.ledger);
     return result;
   } finally {
     await session.close();
