@@ -74,7 +74,11 @@ export async function migrateOn(session: Session, ctx: CommandContext, files: re
     plan = planMigrations(files, rows, config);
   }
   requireMigrations(plan, config.migrationsDir);
-  log.info({ applied: applied.length, migrations: rows.length }, applied.length > 0 ? 'migrations applied' : 'nothing to apply');
+  // applied: by this run; files: in the folder; ledgerRows: applied ever (rows of a newer image included)
+  log.info(
+    { applied: applied.length, files: files.length, ledgerRows: rows.length },
+    applied.length > 0 ? 'migrations applied' : 'nothing to apply',
+  );
   return { applied, ledger: rows };
 }
 

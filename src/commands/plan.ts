@@ -25,9 +25,14 @@ export async function plan(ctx: CommandContext, json: boolean): Promise<void> {
   } else {
     ctx.print(stepsTable(steps));
   }
-  if (plan.refusals.length > 0) {
-    throw new VerificationError(`migrate would refuse: ${plan.refusals.map((r) => r.message).join('; ')}.`, { refusals: plan.refusals });
-  }
+  if (plan.refusals.length === 0) return;
+  // Said once: a person has just read the refusals on stdout; a JSON reader has them in the document.
+  const n = plan.refusals.length;
+  throw new VerificationError(
+    json
+      ? `migrate would refuse: ${plan.refusals.map((r) => r.message).join('; ')}.`
+      : `migrate would refuse and apply nothing: ${n === 1 ? 'the problem' : `${n} problems`} listed above; see status for every file.`,
+  );
 }
 
 function stepsTable(steps: readonly { readonly id: string; readonly mode: string }[]): string {

@@ -26,5 +26,10 @@ export function verifyPlan(plan: Plan, ctx: CommandContext): void {
     allowed.length === 0
       ? 'no drift, no unknown applied ids'
       : `with what the overrides allow (${[...new Set(allowed)].join(', ')}), logged above`;
-  ctx.log.info({ allowed, ahead: plan.ahead }, `verified: required migrations applied, ${clean}`);
+  // empty lists say nothing on a log line: only what is there
+  const fields = {
+    ...(allowed.length > 0 ? { allowed: [...new Set(allowed)] } : {}),
+    ...(plan.ahead.length > 0 ? { ahead: plan.ahead } : {}),
+  };
+  ctx.log.info(fields, `verified: required migrations applied, ${clean}`);
 }

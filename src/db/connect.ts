@@ -45,7 +45,7 @@ function classifyConnectError(error: unknown, target: ConnectionTarget): Verdict
       case '28000':
         return {
           kind: 'fatal',
-          reason: `authentication failed for user "${target.user ?? ''}" (${db.code}): check the user and password in DATABASE_URL`,
+          reason: `authentication failed for user "${target.user ?? ''}" (${db.code}): check the user and password in ${target.credentialsFrom}`,
         };
       case '3D000':
         return { kind: 'fatal', reason: `database "${target.database ?? ''}" does not exist (3D000): create it or fix the database name` };
