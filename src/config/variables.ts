@@ -129,7 +129,8 @@ export const variables = {
     shownDefault: '60',
     flag: 'wait-timeout',
     unit: 'seconds',
-    description: 'how long to wait for PostgreSQL to accept connections (and be writable, for migrate)',
+    description:
+      'how long to wait for PostgreSQL to accept connections (and be writable, for migrate); status, plan and verify run at a terminal wait 10 s unless it is set',
     commands: DATABASE,
   }),
   XYN_LOCK_TIMEOUT: row({
