@@ -123,7 +123,7 @@ export function loadConfig(
     allowMissingFiles: e.XYN_ALLOW_MISSING_FILES,
     logLevel: e.LOG_LEVEL,
     // auto: pretty for a person at a terminal, JSON for a log collector
-    logFormat: e.XYN_LOG_FORMAT === 'auto' ? (terminal.stderr ? 'pretty' : 'json') : (e.XYN_LOG_FORMAT),
+    logFormat: e.XYN_LOG_FORMAT === 'auto' ? (terminal.stderr ? 'pretty' : 'json') : e.XYN_LOG_FORMAT,
     terminationLog: e.XYN_TERMINATION_LOG ?? defaultTerminationLog(),
     appliedBy: e.XYN_APPLIED_BY ?? `xyn-migrate on ${env.HOSTNAME ?? hostname()}`,
     host: env.HOSTNAME ?? hostname(),

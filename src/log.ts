@@ -3,7 +3,7 @@
  * through `scrub` so that no secret can reach the stream.
  */
 import { writeSync } from 'node:fs';
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, type Logger } from 'pino';
 import { scrub } from './secrets.js';
 
 export type { Logger };
@@ -24,7 +24,7 @@ const prettyStderr = {
       .filter(([key]) => !prettyOmit.has(key))
       .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
       .join(' ');
-    stderr.write(`${time} ${level.padEnd(5)} ${String(record.msg ?? '')}${rest ? `  ${rest}` : ''}\n`);
+    stderr.write(`${time} ${level.padEnd(5)} ${String((record.msg as string | undefined) ?? '')}${rest ? `  ${rest}` : ''}\n`);
   },
 };
 
@@ -32,7 +32,7 @@ export function createLogger(level: string = 'info', format: LogFormat = 'json')
   return pino(
     {
       name: 'xyn-migrate',
-      level: level as LevelWithSilent,
+      level: level,
       base: { pid: process.pid },
       redact: { paths: ['password', '*.password', 'connectionString', '*.connectionString'], censor: '[redacted]' },
       formatters: { level: (label, number) => ({ level: number, severity: label }) },

@@ -6,7 +6,7 @@
  */
 export interface Progress {
   file(n: number, total: number, id: string): void;
-  statement(text: string): void;
+  readonly statement: (text: string) => void;
   /** clears the line; the summary is the log's job */
   done(): void;
 }

@@ -108,7 +108,7 @@ async function scratchDatabase(ctx: CommandContext): Promise<Scratch> {
     return {
       target: connectionTarget(ctx.config.rehearseUrl, 'XYN_REHEARSE_URL', ctx.config.tlsDefaults),
       given: true,
-      drop: async () => undefined,
+      drop: () => Promise.resolve(),
     };
   }
   const server = requireDatabase(ctx.config);

@@ -60,7 +60,7 @@ export function runSimpleQuery(client: pg.Client, text: string | readonly Buffer
   return new Promise((resolve) => {
     // A submitted Query object is not a promise: completion arrives through its callback.
     internals.callback = (error) => resolve({ completed: query.completed, error: error ?? undefined });
-    client.query(query as unknown as pg.QueryConfig);
+    void client.query(query as unknown as pg.QueryConfig);
   });
 }
 

@@ -144,6 +144,8 @@ async function loadTargets(ctx: CommandContext, fleet: FleetConfig): Promise<Tar
 }
 
 function specOf(row: Record<string, unknown>): TargetSpec {
+  // a query's column may be any type: text as PostgreSQL would print it
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
   return { database: text(row.database), url: text(row.url), schema: text(row.schema) };
 }

@@ -35,7 +35,7 @@ export interface PoolOptions {
 export type Work = (target: Target, worker: number) => Promise<TargetResult>;
 
 export async function forEachTarget(targets: readonly Target[], work: Work, options: PoolOptions): Promise<TargetResult[]> {
-  const results: (TargetResult | undefined)[] = new Array(targets.length);
+  const results: (TargetResult | undefined)[] = new Array<TargetResult | undefined>(targets.length);
   let done = 0;
   const finish = (index: number, result: TargetResult) => {
     results[index] = result;

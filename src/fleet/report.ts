@@ -35,7 +35,10 @@ export function fleetProgress(ctx: CommandContext, started: number): (result: Ta
     ctx.progressLine('');
     if (result.exit_code !== 0 && result.exit_code !== null) {
       failed++;
-      ctx.log.error({ ...fields, exitCode: result.exit_code }, `${result.target}: ${String(result.error?.message ?? result.status)}`);
+      ctx.log.error(
+        { ...fields, exitCode: result.exit_code },
+        `${result.target}: ${String((result.error?.message as string | undefined) ?? result.status)}`,
+      );
     } else ctx.log.info(fields, `${result.target}: ${result.status}`);
     const rate = done / Math.max((Date.now() - started) / 1000, 0.001);
     ctx.progressLine(`[${done}/${total}] ${failed} failed, ${rate.toFixed(1)}/s, ETA ${Math.ceil((total - done) / rate)}s`);
@@ -83,7 +86,9 @@ export function finishFleet(
     return;
   }
   const exitCode = URGENCY.find((code) => failing.some((r) => r.exit_code === code)) ?? failing[0]!.exit_code!;
-  const named = failing.slice(0, 3).map((r) => `${r.target} (exit ${r.exit_code}: ${String(r.error?.message ?? r.status)})`);
+  const named = failing
+    .slice(0, 3)
+    .map((r) => `${r.target} (exit ${r.exit_code}: ${String((r.error?.message as string | undefined) ?? r.status)})`);
   const more = failing.length > 3 ? ` and ${failing.length - 3} more` : '';
   throw new FleetFailed(
     `${command}: ${failing.length} of ${results.length} targets did not end well: ${named.join('; ')}${more}; ${counts}.`,

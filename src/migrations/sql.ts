@@ -153,8 +153,10 @@ export function blockCommentEnd(sql: string, open: number, limit: number): numbe
   let i = open + 2;
   while (i < limit) {
     const c = sql.charCodeAt(i);
-    if (c === 47 /* / */ && sql.charCodeAt(i + 1) === 42) (depth++, (i += 2));
-    else if (c === 42 /* * */ && sql.charCodeAt(i + 1) === 47) {
+    if (c === 47 /* / */ && sql.charCodeAt(i + 1) === 42) {
+      depth++;
+      i += 2;
+    } else if (c === 42 /* * */ && sql.charCodeAt(i + 1) === 47) {
       i += 2;
       if (--depth === 0) return i;
     } else i++;

@@ -44,7 +44,8 @@ let setupError: unknown;
 async function check(name: string, body: () => Promise<void> | void): Promise<void> {
   const t0 = Date.now();
   try {
-    if (setupError !== undefined) throw new Error(`not run: the setup failed: ${String(setupError)}`);
+    if (setupError !== undefined)
+      throw new Error(`not run: the setup failed: ${setupError instanceof Error ? setupError.message : JSON.stringify(setupError)}`);
     notInterrupted();
     await body();
     passed += 1;
@@ -105,7 +106,7 @@ const runImage = (args: readonly string[], options: Parameters<typeof runContain
 /** The last pino line's msg: the one-sentence reason. */
 const lastMessage = (run: Run) => {
   const lines = run.stderr.split('\n').filter((l) => l.startsWith('{'));
-  return String((JSON.parse(lines.at(-1) ?? '{}') as { msg?: unknown }).msg ?? '');
+  return (JSON.parse(lines.at(-1) ?? '{}') as { msg?: string }).msg ?? '';
 };
 const expectExit = (run: Run, code: number, what: string) =>
   assert(run.code === code, `${what}: exit ${run.code}, expected ${code}; stderr: ${run.stderr.slice(-1500)}`);

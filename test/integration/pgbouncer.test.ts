@@ -24,10 +24,9 @@ function countingFiles(n: number): Record<string, string> {
 }
 
 async function applicationCounts(): Promise<{ migration: string; n: number }[]> {
-  return (await db.query('SELECT migration, count(*)::int AS n FROM applications GROUP BY migration ORDER BY migration')) as {
-    migration: string;
-    n: number;
-  }[];
+  return await db.query<{ migration: string; n: number }>(
+    'SELECT migration, count(*)::int AS n FROM applications GROUP BY migration ORDER BY migration',
+  );
 }
 
 describe('behind PgBouncer in transaction-pooling mode', () => {
@@ -88,7 +87,7 @@ describe('behind PgBouncer in transaction-pooling mode', () => {
         runCli([], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: dir }),
         ...Array.from({ length: 4 }, () => runCli([], { DATABASE_URL: url, XYN_MIGRATIONS_DIR: dir })),
       ]);
-      assert.equal(mixed[0]!.code, 0, mixed[0]!.lastMessage);
+      assert.equal(mixed[0].code, 0, mixed[0].lastMessage);
       for (const run of mixed.slice(1)) assert.ok(run.code === 0 || run.code === 2, `exit ${run.code}: ${run.lastMessage}`);
     } finally {
       await bouncer.stop();

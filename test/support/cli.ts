@@ -40,15 +40,23 @@ export function startCli(
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const result = new Promise<CliResult>((resolvePromise) => {
     child.on('close', (code, signal) => {
       const logs = stderr
         .split('\n')
         .filter((line) => line.startsWith('{'))
         .map((line) => JSON.parse(line) as Record<string, unknown>);
-      resolvePromise({ code, signal, stdout, stderr, logs, lastMessage: String(logs.at(-1)?.msg ?? ''), elapsedMs: Date.now() - started });
+      resolvePromise({
+        code,
+        signal,
+        stdout,
+        stderr,
+        logs,
+        lastMessage: (logs.at(-1)?.msg as string | undefined) ?? '',
+        elapsedMs: Date.now() - started,
+      });
     });
   });
   return { child, result };

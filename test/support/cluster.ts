@@ -183,7 +183,7 @@ export class Cluster {
     this.process = child;
     running.add(child);
     this.output = '';
-    child.stderr!.on('data', (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-4000)));
+    child.stderr.on('data', (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-4000)));
     this.exited = new Promise((resolveExit) =>
       child.once('exit', () => {
         running.delete(child);

@@ -628,7 +628,7 @@ describe('k8s/', () => {
     patchTypo['spec'] = { ...(patchTypo['spec'] as Obj), templates: {} };
 
     const errors = strictCheck([
-      { label: 'initContainer typo', object: typo as unknown as Obj },
+      { label: 'initContainer typo', object: typo },
       { label: 'nested typo', object: nested as unknown as Obj },
       { label: 'wrong type', object: wrongType as unknown as Obj },
       { label: 'patch typo', object: patchTypo, partial: true },

@@ -148,7 +148,7 @@ describe('the pool', () => {
   });
 
   it('a failing canary leaves every other target skipped; a passing one lets them run', async () => {
-    const failing = await forEachTarget(targets, async (t) => result(t, t.name === 't1' ? 'failed' : 'applied'), {
+    const failing = await forEachTarget(targets, (t) => Promise.resolve(result(t, t.name === 't1' ? 'failed' : 'applied')), {
       concurrency: 4,
       canary: 2,
       stop: new Stop(),
@@ -158,7 +158,7 @@ describe('the pool', () => {
       failing.map((r) => r.status),
       ['applied', 'failed', ...Array(8).fill('skipped')],
     );
-    const passing = await forEachTarget(targets, async (t) => result(t, 'applied'), {
+    const passing = await forEachTarget(targets, (t) => Promise.resolve(result(t, 'applied')), {
       concurrency: 4,
       canary: 2,
       stop: new Stop(),
@@ -171,9 +171,9 @@ describe('the pool', () => {
     const stop = new Stop();
     const results = await forEachTarget(
       targets,
-      async (t) => {
+      (t) => {
         if (t.name === 't2') stop.trigger('SIGTERM');
-        return result(t, 'applied');
+        return Promise.resolve(result(t, 'applied'));
       },
       { concurrency: 1, canary: 0, stop, onResult: () => undefined },
     );

@@ -192,7 +192,7 @@ describe('lex: statement positions and keywords', () => {
     const sql = "SELECT 'é😀';SELECT 2;";
     const second = lex(sql).statements[1];
     assert.equal(second?.start, sql.indexOf('SELECT 2'));
-    assert.equal(sql.slice(second!.start, second!.end), 'SELECT 2');
+    assert.equal(sql.slice(second.start, second.end), 'SELECT 2');
   });
 
   it('keeps the first four words upper-cased as keywords', () => {
