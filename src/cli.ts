@@ -64,8 +64,8 @@ const commands: Record<CommandName, Command> = {
   verify: {
     usage: 'verify [--json]',
     summary: 'fail fast on boot: required migrations applied, no drift, no unknown ids; exit 0 or 5',
-    json: 'a fleet: print its result document on stdout',
-    run: (ctx) => verify(ctx),
+    json: 'print {"verified": true, "allowed", "ahead"} on stdout once verified (a fleet: its result document)',
+    run: (ctx, i) => verify(ctx, i.json),
     fleet: verifyFleet,
   },
   new: {

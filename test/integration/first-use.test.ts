@@ -96,13 +96,16 @@ describe('log lines that say what they count', () => {
     assert.deepEqual([line.applied, line.files, line.ledgerRows, 'migrations' in line], [0, 3, 4, false]);
   });
 
-  it('verify names no empty list', async () => {
+  it('verify names no empty list on its log line, and prints its document with --json', async () => {
     const dir = migrationsDir(files);
     assert.equal((await runCli([], env(dir))).code, 0);
     const run = await runCli(['verify'], env(dir, { XYN_LOG_FORMAT: 'pretty' }));
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /verified: required migrations applied/);
     assert.ok(!/=\[\]/.test(run.stderr), run.stderr);
+    const json = await runCli(['verify', '--json'], env(dir));
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), { verified: true, allowed: [], ahead: [] });
   });
 
   it('plan says once what migrate would refuse', async () => {
