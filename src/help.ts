@@ -32,7 +32,7 @@ function wrap(text: string, indent: number): string {
 
 function entry(left: string, text: string): string {
   const head = `  ${left}`;
-  const pad = head.length < FLAG_COLUMN ? head.padEnd(FLAG_COLUMN) : `${head}\n${' '.repeat(FLAG_COLUMN)}`;
+  const pad = head.length <= FLAG_COLUMN - 2 ? head.padEnd(FLAG_COLUMN) : `${head}\n${' '.repeat(FLAG_COLUMN)}`;
   return `${pad}${wrap(text, FLAG_COLUMN)}`;
 }
 
