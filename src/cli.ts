@@ -178,7 +178,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const { command, flags, invocation } = parseCommandLine(argv);
     if (command === 'help') return (print(helpFor(invocation.args[0])), ExitCode.ok);
     if (command === 'version') return (print(`${version}\n`), ExitCode.ok);
-    config = loadConfig(flags, process.env, { stderr: isatty(2), stdin: isatty(0) }, command);
+    config = loadConfig(flags, undefined, undefined, command);
     registerSecret(config.database?.password);
     log = createLogger(config.logLevel, config.logFormat);
     for (const warning of unknownVariableWarnings()) log.warn(warning);
@@ -197,7 +197,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     await runCommand(command, ctx, invocation);
     return ExitCode.ok;
   } catch (error) {
-    const failure = fail(error, log ?? startupReporter(argv), config?.terminationLog ?? early.terminationLog);
+    const failure = fail(error, log ?? startupReporter(argv, early.logFormat), config?.terminationLog ?? early.terminationLog);
     if (json && !printedResult) print(`${errorDocument(failure)}\n`);
     return failure.exitCode;
   }
@@ -238,9 +238,9 @@ function fail(error: unknown, log: Logger | 'sentence', terminationLog: string |
  * bad value): a person at a terminal, or one who asked for pretty logs, reads a plain sentence; a
  * log collector (or XYN_LOG_FORMAT=json) gets the JSON line as always.
  */
-function startupReporter(argv: readonly string[]): Logger | 'sentence' {
+function startupReporter(argv: readonly string[], fromEnvironment: string | undefined): Logger | 'sentence' {
   const flagAt = argv.findIndex((arg) => arg === '--log-format' || arg.startsWith('--log-format='));
-  const asked = flagAt < 0 ? process.env.XYN_LOG_FORMAT : (argv[flagAt]!.split('=')[1] ?? argv[flagAt + 1]);
+  const asked = flagAt < 0 ? fromEnvironment : (argv[flagAt]!.split('=')[1] ?? argv[flagAt + 1]);
   const format = asked?.trim().toLowerCase();
   if (format === 'pretty' || (format !== 'json' && isatty(2))) return 'sentence';
   return createLogger();

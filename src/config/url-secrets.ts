@@ -35,9 +35,10 @@ export function defaultTerminationLog(): string | undefined {
 
 /**
  * What the CLI needs before (or without) a valid configuration: where the failure reason goes,
- * and the secrets that must never be printed, registered before anything can fail.
+ * the log format asked for (unvalidated), and the secrets that must never be printed, registered
+ * before anything can fail.
  */
-export function earlyEnvironment(env: Environment = process.env): { terminationLog: string | undefined } {
+export function earlyEnvironment(env: Environment = process.env): { terminationLog: string | undefined; logFormat: string | undefined } {
   registerSecret(env.PGPASSWORD);
   for (const name of ['DATABASE_URL', 'XYN_REHEARSE_URL']) registerUrlPassword(env[name]);
   if (env.DATABASE_URL_FILE) {
@@ -47,7 +48,7 @@ export function earlyEnvironment(env: Environment = process.env): { terminationL
       // reported by loadConfig
     }
   }
-  return { terminationLog: env.XYN_TERMINATION_LOG || defaultTerminationLog() };
+  return { terminationLog: env.XYN_TERMINATION_LOG || defaultTerminationLog(), logFormat: env.XYN_LOG_FORMAT };
 }
 
 function registerUrlPassword(url: string | undefined): void {
