@@ -31,6 +31,8 @@ interface Invocation {
   readonly json: boolean;
   /** the command's own arguments (e.g. the name for `new`) */
   readonly args: readonly string[];
+  /** the values of the flags only this command takes (CommandHelp.flags), as given */
+  readonly own: Readonly<Record<string, string | boolean | undefined>>;
 }
 
 interface Command extends CommandHelp {
@@ -124,6 +126,11 @@ const flagSpecs: Record<string, FlagSpec> = {
   ...Object.fromEntries(
     flagRows.map(([flag, variable, row]) => [flag, { type: row.switch ? 'boolean' : 'string', variable, commands: row.commands }] as const),
   ),
+  ...Object.fromEntries(
+    Object.entries(commands).flatMap(([name, command]) =>
+      Object.entries(command.flags ?? {}).map(([flag, f]) => [flag, { type: f.type, commands: [name] }] as const),
+    ),
+  ),
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
   json: { type: 'boolean' },
@@ -143,17 +150,19 @@ function parseCommandLine(argv: readonly string[]): { command: string; flags: Re
     (first) => (first === undefined ? 'migrate' : isCommand(first) || first === 'help' ? first : undefined),
     unknownCommand,
   );
-  const invocation: Invocation = { json: values.json === true, args: positionals.slice(1) };
-  if (positionals[0] === 'help') {
+  const name = positionals[0] ?? 'migrate';
+  const ownFlags = isCommand(name) ? Object.keys(commands[name].flags ?? {}) : [];
+  const own = Object.fromEntries(ownFlags.map((flag) => [flag, values[flag]]));
+  const invocation: Invocation = { json: values.json === true, args: positionals.slice(1), own };
+  if (name === 'help') {
     const [topic] = invocation.args;
     if (topic !== undefined && !isCommand(topic)) {
       throw unknownCommand(topic);
     }
-    return { command: 'help', flags: {}, invocation: { json: false, args: invocation.args } };
+    return { command: 'help', flags: {}, invocation: { ...invocation, json: false } };
   }
-  if (values.help) return { command: 'help', flags: {}, invocation: { json: false, args: positionals } };
+  if (values.help) return { command: 'help', flags: {}, invocation: { ...invocation, json: false, args: positionals } };
   if (values.version) return { command: 'version', flags: {}, invocation };
-  const name = positionals[0] ?? 'migrate';
   const flags: Record<string, string> = {};
   for (const [flag] of flagRows) {
     const value = values[flag];

@@ -6,11 +6,21 @@
 import { flagRows, variables, type CommandName, type VariableRow } from './config/variables.js';
 import { version } from './version.js';
 
+/** A flag that belongs to one command and stands for no variable (e.g. a confirmation). */
+export interface OwnFlag {
+  readonly type: 'string' | 'boolean';
+  /** what its value looks like, for a string flag (`id`, `text`) */
+  readonly unit?: string;
+  readonly description: string;
+}
+
 export interface CommandHelp {
   readonly usage: string;
   readonly summary: string;
   /** what --json prints for this command, when it prints a document on success */
   readonly json?: string;
+  /** the flags only this command takes, beside those of the configuration table */
+  readonly flags?: Readonly<Record<string, OwnFlag>>;
 }
 
 const WIDTH = 100;
@@ -51,7 +61,13 @@ function variableLine(variable: string, row: VariableRow<unknown>): string {
 const rows = Object.entries(variables) as [string, VariableRow<unknown>][];
 
 export function commandHelp(name: CommandName, command: CommandHelp): string {
-  const flags = flagRows.filter(([, , row]) => row.commands.includes(name)).map(([flag, variable, row]) => flagLine(flag, variable, row));
+  const own = Object.entries(command.flags ?? {}).map(([flag, f]) =>
+    entry(`--${flag}${f.type === 'string' ? ` <${f.unit ?? 'value'}>` : ''}`, f.description),
+  );
+  const flags = [
+    ...own,
+    ...flagRows.filter(([, , row]) => row.commands.includes(name)).map(([flag, variable, row]) => flagLine(flag, variable, row)),
+  ];
   if (command.json) flags.push(entry('--json', command.json));
   flags.push(entry('-h, --help', 'this text'));
   const environment = rows.filter(([, row]) => row.flag === undefined && row.commands.includes(name));
@@ -60,7 +76,7 @@ export function commandHelp(name: CommandName, command: CommandHelp): string {
     '',
     wrap(`${command.summary}.`, 0),
     '',
-    'Flags (each stands for the variable named; a flag wins over the variable):',
+    'Flags (one naming a variable stands for it, and wins over it):',
     ...flags,
     ...(environment.length === 0
       ? []
