@@ -78,7 +78,7 @@ const commands: Record<CommandName, Command> = {
   lint: {
     usage: 'lint [--json]',
     summary:
-      'check the migration files without a database: naming, guards, transaction control, psql meta-commands, risky DDL; exit 0 clean, 1 findings',
+      'check the migration files without a database: naming, guards, transaction control, psql meta-commands, statements that block live traffic or break the release still running (breaking-change: mark the file -- xyn:post-deploy); exit 0 clean, 1 findings',
     json: 'print the findings as one JSON document on stdout',
     run: (ctx, i) => lint(ctx, i.json, i.args),
   },

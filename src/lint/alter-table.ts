@@ -3,8 +3,9 @@
  * lock or rewrite a table other sessions are using. A table created earlier in the same file is
  * exempt from the locking rules: nobody else can see it yet.
  */
-import type { AlterTableCmd, AlterTableStmt, ColumnDef } from 'libpg-query';
-import { recordConstraint } from './constraints.js';
+import type { AlterTableCmd, AlterTableStmt, ColumnDef, Constraint } from 'libpg-query';
+import { breakingChange } from './breaking-change.js';
+import { constraintKind, recordConstraint } from './constraints.js';
 import { perRowDefault, tableName } from './expressions.js';
 import { concurrently, type Observation, type StatementScope } from './observation.js';
 
@@ -22,12 +23,8 @@ function alterTableCommand(cmd: AlterTableCmd, table: string, at: number | undef
   switch (cmd.subtype) {
     case 'AT_AddColumn':
       return def && 'ColumnDef' in def ? addColumn(cmd, def.ColumnDef, table, isNew) : [];
-    case 'AT_AddConstraint': {
-      if (!def || !('Constraint' in def)) return [];
-      const name = recordConstraint(history, table, def.Constraint);
-      const message = `ADD CONSTRAINT ${name} on ${table} outside a DO block that checks pg_constraint first.`;
-      return [{ rule: 'unguarded-constraint', location: def.Constraint.location ?? at, message }];
-    }
+    case 'AT_AddConstraint':
+      return def && 'Constraint' in def ? addConstraint(def.Constraint, table, at, scope) : [];
     case 'AT_ValidateConstraint': {
       const name = cmd.name ?? '?';
       const addedNotValidHere = history.constraintValidated(table, name);
@@ -46,9 +43,13 @@ function alterTableCommand(cmd: AlterTableCmd, table: string, at: number | undef
     }
     case 'AT_AlterColumnType': {
       if (isNew) return [];
-      const location = def && 'ColumnDef' in def ? def.ColumnDef.location : undefined;
-      return [{ rule: 'column-type-change', location: location ?? at, message: `ALTER COLUMN ${cmd.name ?? '?'} TYPE on ${table}.` }];
+      const column = cmd.name ?? '?';
+      const location = (def && 'ColumnDef' in def ? def.ColumnDef.location : undefined) ?? at;
+      const rewrite: Observation = { rule: 'column-type-change', location, message: `ALTER COLUMN ${column} TYPE on ${table}.` };
+      return [rewrite, ...breakingChange(`ALTER COLUMN ${column} TYPE on ${table}`, location, scope)];
     }
+    case 'AT_DropColumn':
+      return isNew ? [] : breakingChange(`DROP COLUMN ${cmd.name ?? '?'} on ${table}`, at, scope);
     case 'AT_DetachPartition':
       return def && 'PartitionCmd' in def && def.PartitionCmd.concurrent ? concurrently('DETACH PARTITION … CONCURRENTLY', scope) : [];
     default:
@@ -66,10 +67,56 @@ function addColumn(cmd: AlterTableCmd, column: ColumnDef, table: string, isNew: 
       message: `ADD COLUMN ${name} on ${table} has no IF NOT EXISTS.`,
     });
   }
-  const perRow = isNew ? undefined : perRowDefault(column);
+  if (isNew) return observations;
+  const perRow = perRowDefault(column);
   if (perRow) {
     const message = `ADD COLUMN ${name} on ${table} with ${perRow.what}: every existing row gets its own value, so ${table} is rewritten.`;
     observations.push({ rule: 'volatile-default', location: perRow.location ?? column.location, message });
+  }
+  const constraints = (column.constraints ?? []).flatMap((node) => ('Constraint' in node ? [node.Constraint] : []));
+  const has = (...kinds: Constraint['contype'][]) => constraints.some((constraint) => kinds.includes(constraint.contype));
+  if (has('CONSTR_NOTNULL', 'CONSTR_PRIMARY') && !has('CONSTR_DEFAULT', 'CONSTR_IDENTITY', 'CONSTR_GENERATED') && !perRow) {
+    const message = `ADD COLUMN ${name} on ${table} is NOT NULL without a DEFAULT: it fails where ${table} has rows.`;
+    observations.push({ rule: 'not-null-column-without-default', location: column.location, message });
+  }
+  for (const constraint of constraints) {
+    if (constraint.contype !== 'CONSTR_PRIMARY' && constraint.contype !== 'CONSTR_UNIQUE') continue;
+    const message = `ADD COLUMN ${name} ${constraintKind(constraint)} on ${table} builds a unique index under an ACCESS EXCLUSIVE lock on ${table}.`;
+    observations.push({ rule: 'constraint-builds-index', location: constraint.location ?? column.location, message });
+  }
+  return observations;
+}
+
+/**
+ * ADD CONSTRAINT: the guard it lacks (a DO block drops that finding: it is the guard), and on a
+ * table that already exists, the scan or the index build it does while holding its lock.
+ */
+function addConstraint(constraint: Constraint, table: string, at: number | undefined, scope: StatementScope): Observation[] {
+  const name = recordConstraint(scope.history, table, constraint);
+  const kind = constraintKind(constraint);
+  const what = `ADD CONSTRAINT ${name} ${kind} on ${table}`;
+  const location = constraint.location ?? at;
+  const observations: Observation[] = [
+    { rule: 'unguarded-constraint', location, message: `${what} outside a DO block that checks pg_constraint first.` },
+  ];
+  if (scope.history.isNewTable(table)) return observations;
+  const validated = constraint.skip_validation !== true;
+  if (validated && constraint.contype === 'CONSTR_CHECK') {
+    const message = `${what} without NOT VALID: every row of ${table} is checked under an ACCESS EXCLUSIVE lock.`;
+    observations.push({ rule: 'constraint-without-not-valid', location, message });
+  } else if (validated && constraint.contype === 'CONSTR_FOREIGN') {
+    const referenced = tableName(constraint.pktable);
+    const message = `${what} without NOT VALID: every row of ${table} is checked against ${referenced} while writes to both wait.`;
+    observations.push({ rule: 'constraint-without-not-valid', location, message });
+  } else if (
+    constraint.contype === 'CONSTR_PRIMARY' ||
+    constraint.contype === 'CONSTR_UNIQUE' ||
+    constraint.contype === 'CONSTR_EXCLUSION'
+  ) {
+    if (!constraint.indexname) {
+      const message = `${what} builds its index under an ACCESS EXCLUSIVE lock on ${table}; no USING INDEX.`;
+      observations.push({ rule: 'constraint-builds-index', location, message });
+    }
   }
   return observations;
 }

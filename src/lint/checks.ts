@@ -1,14 +1,15 @@
 /**
- * The rules that read one parsed statement: guards, CONCURRENTLY and the DDL that blocks
- * production traffic. Statements are read at the top level only: a DO block's body is PL/pgSQL
- * that decides at run time what to do (which is how files guard ADD CONSTRAINT), so lint takes it
- * as the author's deliberate, guarded code.
+ * The rules that read one parsed statement: guards, CONCURRENTLY, the statements that block
+ * production traffic and those that break the release still running. A DO block's own
+ * statements come here too (do-blocks.ts), without the guard rules.
  */
-import type { CreateStmt, CreateTableAsStmt, IndexStmt, InsertStmt, Node } from 'libpg-query';
+import type { CreateStmt, CreateTableAsStmt, DropStmt, IndexStmt, InsertStmt, Node } from 'libpg-query';
 import { isLedgerTable, ledgerSqlName } from '../migrations/ledger-name.js';
 import { alterTable } from './alter-table.js';
+import { dropTables, rename, setSchema } from './breaking-change.js';
 import { recordConstraint } from './constraints.js';
 import { holdsText, tableName } from './expressions.js';
+import { cluster, deleteRows, dropIndexes, lockTable, reindex, update, vacuum } from './long-locks.js';
 import { concurrently, type Observation, type StatementScope } from './observation.js';
 
 export function checkStatement(node: Node, scope: StatementScope): Observation[] {
@@ -25,11 +26,25 @@ export function checkStatement(node: Node, scope: StatementScope): Observation[]
   }
   if ('CreateExtensionStmt' in node)
     return unguarded(node.CreateExtensionStmt.if_not_exists, `CREATE EXTENSION ${node.CreateExtensionStmt.extname ?? ''}`, undefined);
-  if ('DropStmt' in node && node.DropStmt.concurrent) return concurrently('DROP INDEX CONCURRENTLY', scope);
-  if ('ReindexStmt' in node && (node.ReindexStmt.params ?? []).some((p) => 'DefElem' in p && p.DefElem.defname === 'concurrently')) {
-    return concurrently('REINDEX … CONCURRENTLY', scope);
+  if ('DropStmt' in node) return drop(node.DropStmt, scope);
+  if ('ReindexStmt' in node) {
+    const concurrent = (node.ReindexStmt.params ?? []).some((p) => 'DefElem' in p && p.DefElem.defname === 'concurrently');
+    return concurrent ? concurrently('REINDEX … CONCURRENTLY', scope) : reindex(node.ReindexStmt, scope);
   }
+  if ('RenameStmt' in node) return rename(node.RenameStmt, scope);
+  if ('AlterObjectSchemaStmt' in node) return setSchema(node.AlterObjectSchemaStmt, scope);
+  if ('VacuumStmt' in node) return vacuum(node.VacuumStmt, scope);
+  if ('ClusterStmt' in node) return cluster(node.ClusterStmt, scope);
+  if ('LockStmt' in node) return lockTable(node.LockStmt, scope);
+  if ('UpdateStmt' in node) return update(node.UpdateStmt, scope);
+  if ('DeleteStmt' in node) return deleteRows(node.DeleteStmt, scope);
   return [];
+}
+
+function drop(statement: DropStmt, scope: StatementScope): Observation[] {
+  if (statement.removeType === 'OBJECT_TABLE') return dropTables(statement, scope);
+  if (statement.removeType !== 'OBJECT_INDEX') return [];
+  return statement.concurrent ? concurrently('DROP INDEX CONCURRENTLY', scope) : dropIndexes(statement, scope);
 }
 
 function unguarded(ifNotExists: boolean | undefined, what: string, location: number | undefined): Observation[] {
@@ -56,6 +71,8 @@ function createIndex(statement: IndexStmt, scope: StatementScope): Observation[]
   const table = tableName(statement.relation);
   const location = undefined; // the statement's start: an IndexStmt carries no location of its own
   const index = statement.idxname ? `CREATE INDEX ${statement.idxname}` : `an unnamed CREATE INDEX on ${table}`;
+  // an index lives in its table's schema
+  if (statement.idxname) scope.history.indexCreated(tableName({ ...statement.relation, relname: statement.idxname }), table);
   const observations: Observation[] = [];
   if (!statement.if_not_exists) {
     const message = statement.idxname

@@ -3,10 +3,11 @@
  * ruled out quotes, so what is left there is whitespace and comments):
  *
  *   -- xyn:no-transaction                        (read by migrate; before the first statement)
+ *   -- xyn:post-deploy                           (read by migrate; before the first statement)
  *   -- xyn:lint-ignore <rule-id> [<rule-id>…] [: why]      silences the rules in the whole file
  *   -- xyn:lint-ignore-next <rule-id> [<rule-id>…] [: why] silences them for the next statement
  */
-import { migrationMode, type MigrationMode } from '../migrations/naming.js';
+import { isPostDeploy, migrationMode, type MigrationMode } from '../migrations/naming.js';
 import { blockCommentEnd, type Statement } from '../migrations/sql.js';
 import { isRuleId, lintRules, ruleIds, type RuleId } from './rules.js';
 
@@ -20,6 +21,8 @@ export interface Comment {
 
 export interface Directives {
   readonly mode: MigrationMode;
+  /** applied after the rollout (`--phase post`), when no release still reads what it drops */
+  readonly postDeploy: boolean;
   readonly fileIgnores: ReadonlySet<RuleId>;
   /** statement number (its index in the file's statement list) → rules silenced for it */
   readonly statementIgnores: ReadonlyMap<number, ReadonlySet<RuleId>>;
@@ -32,6 +35,7 @@ const DIRECTIVE = /^xyn:([A-Za-z_-]*)(.*)$/s;
 export function readDirectives(text: string, statements: readonly Statement[]): Directives {
   const firstStatement = statements[0]?.start ?? text.length;
   const mode = migrationMode(text, firstStatement);
+  const postDeploy = isPostDeploy(text, firstStatement);
   const fileIgnores = new Set<RuleId>();
   const statementIgnores = new Map<number, Set<RuleId>>();
   const problems: { index: number; message: string }[] = [];
@@ -40,20 +44,22 @@ export function readDirectives(text: string, statements: readonly Statement[]): 
     if (!match) continue;
     const [, name = '', rest = ''] = match;
     const problem = (message: string) => problems.push({ index: comment.index, message });
-    if (name === 'no-transaction') {
-      if (comment.index > firstStatement)
-        problem('-- xyn:no-transaction after the first statement is ignored: this file runs in a transaction.');
-      else if (comment.kind === 'block')
-        problem('/* xyn:no-transaction */ is ignored: only a line comment, -- xyn:no-transaction, makes a file run without a transaction.');
+    if (name === 'no-transaction' || name === 'post-deploy') {
+      const effect = name === 'no-transaction' ? 'makes a file run without a transaction' : 'makes a file post-deploy';
+      const otherwise = name === 'no-transaction' ? 'this file runs in a transaction' : 'this file runs before the rollout';
+      if (comment.index > firstStatement) problem(`-- xyn:${name} after the first statement is ignored: ${otherwise}.`);
+      else if (comment.kind === 'block') problem(`/* xyn:${name} */ is ignored: only a line comment, -- xyn:${name}, ${effect}.`);
     } else if (name === 'lint-ignore' || name === 'lint-ignore-next') {
       const rules = ruleList(rest, problem);
       if (name === 'lint-ignore') rules.forEach((rule) => fileIgnores.add(rule));
       else silenceNext(statements, comment.index, rules, statementIgnores, problem);
     } else {
-      problem(`"xyn:${name}" is not a directive; the directives are xyn:no-transaction, xyn:lint-ignore and xyn:lint-ignore-next.`);
+      problem(
+        `"xyn:${name}" is not a directive; the directives are xyn:no-transaction, xyn:post-deploy, xyn:lint-ignore and xyn:lint-ignore-next.`,
+      );
     }
   }
-  return { mode, fileIgnores, statementIgnores, problems };
+  return { mode, postDeploy, fileIgnores, statementIgnores, problems };
 }
 
 /** "index-without-concurrently, syntax: the reason" → the rule ids before the reason. */

@@ -14,6 +14,13 @@ export function tableName(relation: RangeVar | undefined): string {
   return schema && schema !== 'public' ? `${schema}.${name}` : name;
 }
 
+/** A dropped object's name (DROP TABLE, DROP INDEX: a list of String nodes `[schema,] name`), as tableName writes it. */
+export function objectName(object: Node): string {
+  const parts = 'List' in object ? names(object.List.items) : [];
+  const [name = '?', schema] = [...parts].reverse();
+  return tableName({ relname: name, ...(schema === undefined ? {} : { schemaname: schema }) });
+}
+
 /** The last part of a qualified name held as String nodes (`pg_catalog.random` → `random`). */
 function lastName(names: readonly Node[] | undefined): string | undefined {
   const last = names?.[names.length - 1];
@@ -51,6 +58,9 @@ export function perRowDefault(column: ColumnDef): { readonly what: string; reado
     const constraint = node.Constraint;
     if (constraint.contype === 'CONSTR_IDENTITY')
       return { what: 'GENERATED … AS IDENTITY (a nextval() default)', location: constraint.location };
+    // a virtual generated column (PostgreSQL 18's default) is computed when read: nothing stored
+    if (constraint.contype === 'CONSTR_GENERATED' && constraint.generated_kind === 's')
+      return { what: 'GENERATED ALWAYS AS (…) STORED (computed for every row)', location: constraint.location };
     if (constraint.contype !== 'CONSTR_DEFAULT') continue;
     const volatile = functionCalls(constraint.raw_expr).find((call) => VOLATILE_FUNCTIONS.has(call.name));
     if (volatile) return { what: `the volatile default ${volatile.name}()`, location: volatile.location };
@@ -74,6 +84,27 @@ function functionCalls(tree: unknown): FunctionCall[] {
     const name = lastName(call.funcname);
     return name === undefined ? inner : [{ name: name.toLowerCase(), location: call.location }, ...inner];
   });
+}
+
+/** The strings of a list of String nodes (column names in a constraint's key). */
+export function names(nodes: readonly Node[] | undefined): string[] {
+  return (nodes ?? []).flatMap((node) => ('String' in node && node.String.sval !== undefined ? [node.String.sval] : []));
+}
+
+/** The distinct columns an expression reads, in order of appearance (`a.b` counts as `b`). */
+export function columnsReferenced(tree: unknown): string[] {
+  const found = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== 'object') return;
+    for (const [key, value] of Object.entries(node)) {
+      const column = key === 'ColumnRef' ? lastName((value as { fields?: Node[] }).fields) : undefined;
+      if (column !== undefined) found.add(column);
+      else visit(value);
+    }
+  };
+  visit(tree);
+  return [...found];
 }
 
 /** The columns a CHECK expression proves NOT NULL: `c IS NOT NULL`, alone or ANDed with more. */

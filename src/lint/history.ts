@@ -16,6 +16,8 @@ interface NotNullCheck {
 
 export class SchemaHistory {
   private readonly createdHere = new Set<string>();
+  /** indexes the file being read built on a table it created, named as tableName writes them */
+  private readonly newIndexes = new Set<string>();
   /** table → constraint name → the CHECK it is */
   private readonly checks = new Map<string, Map<string, NotNullCheck>>();
   /** table → constraint names added NOT VALID by the file being read */
@@ -23,6 +25,7 @@ export class SchemaHistory {
 
   startFile(): void {
     this.createdHere.clear();
+    this.newIndexes.clear();
     this.notValidHere.clear();
   }
 
@@ -33,6 +36,16 @@ export class SchemaHistory {
   /** created earlier in the file being read: new, empty, invisible to other sessions */
   isNewTable(table: string): boolean {
     return this.createdHere.has(table);
+  }
+
+  /** An index built by this file; `index` is its name qualified by its table's schema. */
+  indexCreated(index: string, table: string): void {
+    if (this.isNewTable(table)) this.newIndexes.add(index);
+  }
+
+  /** built in the file being read on a table it created */
+  isNewIndex(index: string): boolean {
+    return this.newIndexes.has(index);
   }
 
   constraintAdded(table: string, name: string, notNullColumns: readonly string[], validated: boolean): void {

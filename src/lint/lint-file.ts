@@ -7,6 +7,7 @@ import type { LedgerName } from '../migrations/ledger-name.js';
 import { blank, lex, lineColumn, transactionControlVerdict, type MetaCommand, type Statement } from '../migrations/sql.js';
 import { checkStatement } from './checks.js';
 import { readDirectives, type Directives } from './directives.js';
+import { checkDoBlock } from './do-blocks.js';
 import { newFinding, type Finding } from './findings.js';
 import type { SchemaHistory } from './history.js';
 import { indexOfByteOffset, type SqlParser } from './parser.js';
@@ -37,7 +38,13 @@ export function lintFile(fileName: string, text: string, parser: SqlParser, hist
   if (unclosed) drafts.push({ rule: 'unreadable-file', index: unclosed.index, message: `The ${unclosed.what} here is never closed.` });
   const directives = readDirectives(sql, lexed.statements);
   drafts.push(...directives.problems.map((problem) => ({ rule: 'directive' as const, ...problem })));
-  const scope: StatementScope = { mode: directives.mode, history, migrationId: fileName.replace(/\.sql$/, ''), ledger };
+  const scope: StatementScope = {
+    mode: directives.mode,
+    postDeploy: directives.postDeploy,
+    history,
+    migrationId: fileName.replace(/\.sql$/, ''),
+    ledger,
+  };
   lexed.statements.forEach((statement, number) => {
     if (unclosed && statement.end > unclosed.index) return; // its text runs to the end of the file
     drafts.push(...lintStatement(statement, number, scope, parser));
@@ -61,12 +68,14 @@ function lintStatement(statement: Statement, number: number, scope: StatementSco
     ];
   }
   return parsed.nodes.flatMap((node) =>
-    checkStatement(node, scope).map((observation) => ({
-      rule: observation.rule,
-      index: statement.start + (observation.location === undefined ? 0 : indexOfByteOffset(statement.text, observation.location)),
-      message: observation.message,
-      statement: number,
-    })),
+    [...checkStatement(node, scope), ...('DoStmt' in node ? checkDoBlock(node.DoStmt, statement.text, scope, parser) : [])].map(
+      (observation) => ({
+        rule: observation.rule,
+        index: statement.start + (observation.location === undefined ? 0 : indexOfByteOffset(statement.text, observation.location)),
+        message: observation.message,
+        statement: number,
+      }),
+    ),
   );
 }
 

@@ -15,6 +15,8 @@ export interface Observation {
 
 export interface StatementScope {
   readonly mode: MigrationMode;
+  /** the file holds -- xyn:post-deploy: it runs after the rollout, when no old release is left */
+  readonly postDeploy: boolean;
   readonly history: SchemaHistory;
   /** the file's migration id (its name without .sql) */
   readonly migrationId: string;

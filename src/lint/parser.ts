@@ -16,6 +16,12 @@ export type ParsedStatement =
 export interface SqlParser {
   /** one statement as the lexer split it, without its `;` */
   parse(statementText: string): ParsedStatement;
+  /**
+   * The plain SQL statements in a DO block's PL/pgSQL body, in order, each as written there;
+   * not the strings EXECUTE runs. Empty when PL/pgSQL's parser rejects the body: the server says
+   * so when the file runs, with a line in the body lint could not place reliably.
+   */
+  sqlInDoBlock(doStatementText: string): string[];
 }
 
 const PACKAGE = 'libpg-query';
@@ -37,7 +43,25 @@ export async function loadParser(): Promise<SqlParser> {
         return rejection(error, statementText);
       }
     },
+    sqlInDoBlock(doStatementText) {
+      try {
+        return plainSqlStatements(parser.parsePlPgSQLSync(doStatementText));
+      } catch {
+        return [];
+      }
+    },
   };
+}
+
+/** The query of every PLpgSQL_stmt_execsql in the tree, in the order they are written. */
+function plainSqlStatements(tree: unknown): string[] {
+  if (Array.isArray(tree)) return tree.flatMap(plainSqlStatements);
+  if (tree === null || typeof tree !== 'object') return [];
+  return Object.entries(tree).flatMap(([key, value]) => {
+    if (key !== 'PLpgSQL_stmt_execsql') return plainSqlStatements(value);
+    const query = (value as { sqlstmt?: { PLpgSQL_expr?: { query?: string } } }).sqlstmt?.PLpgSQL_expr?.query;
+    return query === undefined ? [] : [query];
+  });
 }
 
 function parserMissing(error: unknown): ConfigError {

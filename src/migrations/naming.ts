@@ -1,7 +1,7 @@
 /**
  * What makes a file a migration, shared by the runner (discover.ts) and lint (lint/sources.ts):
  * the name and its number, the order, the folder listing, the text encoding and the
- * `-- xyn:no-transaction` directive. One rule, one place.
+ * `-- xyn:no-transaction` and `-- xyn:post-deploy` directives. One rule, one place.
  */
 import { readdirSync, type Dirent } from 'node:fs';
 import { ConfigError } from '../errors.js';
@@ -78,4 +78,15 @@ const NO_TRANSACTION = /^[ \t]*--[ \t]*xyn:no-transaction\b/m;
 
 export function migrationMode(text: string, firstStatement: number = leadingCommentsEnd(text)): MigrationMode {
   return NO_TRANSACTION.test(text.slice(0, firstStatement)) ? 'no-transaction' : 'transaction';
+}
+
+/**
+ * A line comment `-- xyn:post-deploy` before the first statement: the file changes what the
+ * release still running during a rolling update uses (drops, renames, type changes), so it waits
+ * for the rollout to end (`--phase post`).
+ */
+const POST_DEPLOY = /^[ \t]*--[ \t]*xyn:post-deploy\b/m;
+
+export function isPostDeploy(text: string, firstStatement: number = leadingCommentsEnd(text)): boolean {
+  return POST_DEPLOY.test(text.slice(0, firstStatement));
 }

@@ -31,6 +31,22 @@ describe('lint through the built program', () => {
     );
   });
 
+  it('a drop before the rollout is a breaking-change finding; the same drop in a -- xyn:post-deploy file is none', async () => {
+    const dir = migrationsDir({
+      '001_a.sql': 'CREATE TABLE IF NOT EXISTS a (id int, note text, old text);\n',
+      '002_drop_note.sql': 'ALTER TABLE a DROP COLUMN IF EXISTS note;\n',
+      '003_drop_old.sql': '-- xyn:post-deploy\nALTER TABLE a DROP COLUMN IF EXISTS old;\n',
+    });
+    const result = await runCli(['lint', '--json'], { XYN_MIGRATIONS_DIR: dir });
+    assert.equal(result.code, 1, result.stderr);
+    const findings = JSON.parse(result.stdout) as { file: string; line: number; column: number; rule: string; fix: string }[];
+    assert.deepEqual(
+      findings.map((f) => [f.file, f.line, f.column, f.rule]),
+      [['002_drop_note.sql', 1, 13, 'breaking-change']],
+    );
+    assert.match(findings[0]!.fix, /-- xyn:post-deploy/);
+  });
+
   it('a folder that cannot be read is exit 2 (configuration), not a finding', async () => {
     const result = await runCli(['lint', '--migrations-dir', '/no/such/folder'], {});
     assert.equal(result.code, 2);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -7,7 +7,8 @@ import { migrationTemplate } from '../../src/commands/new.js';
 import { LintFindings, type Finding } from '../../src/lint/findings.js';
 import { lintMigrations } from '../../src/lint/lint.js';
 import { lintJson, lintText } from '../../src/lint/report.js';
-import { lintRules, type RuleId } from '../../src/lint/rules.js';
+import { lintRules, ruleIds, type RuleId } from '../../src/lint/rules.js';
+import { isPostDeploy } from '../../src/migrations/naming.js';
 
 const folders: string[] = [];
 after(() => {
@@ -184,19 +185,54 @@ describe('lint: IF NOT EXISTS guards', () => {
 
 describe('lint: constraints need a guard', () => {
   it('ADD CONSTRAINT at the top level is an unguarded-constraint finding', async () => {
-    assert.deepEqual(rules(await lintAfterRuns("ALTER TABLE runs ADD CONSTRAINT runs_status_check CHECK (status <> '');\n")), [
+    assert.deepEqual(rules(await lintAfterRuns("ALTER TABLE runs ADD CONSTRAINT runs_status_check CHECK (status <> '') NOT VALID;\n")), [
       'unguarded-constraint',
     ]);
   });
 
-  it('ADD CONSTRAINT inside a DO block that checks pg_constraint: no finding', async () => {
-    const sql = `DO $migrate$
+  const guarded = (add: string) => `DO $migrate$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = 'runs'::regclass AND conname = 'runs_status_check') THEN
-        ALTER TABLE runs ADD CONSTRAINT runs_status_check CHECK (status <> '');
+        ${add};
     END IF;
 END
 $migrate$;\n`;
+
+  it('ADD CONSTRAINT … NOT VALID inside a DO block that checks pg_constraint: no finding', async () => {
+    assert.deepEqual(await lintAfterRuns(guarded("ALTER TABLE runs ADD CONSTRAINT runs_status_check CHECK (status <> '') NOT VALID")), []);
+  });
+
+  it('the DO block is a guard, not a pass: its statements meet every other rule, at their own line and column', async () => {
+    const findings = await lintAfterRuns(guarded("ALTER TABLE runs ADD CONSTRAINT runs_status_check CHECK (status <> '')"));
+    assert.deepEqual(rules(findings), ['constraint-without-not-valid']);
+    assert.equal(where(findings[0]), '002_change.sql:4:30');
+  });
+
+  it('a DO block: statements in loops and nested blocks are read, SQL run by EXECUTE is not, a body PL/pgSQL rejects is skipped', async () => {
+    const sql = `DO $$
+DECLARE n int;
+BEGIN
+  FOR n IN 1..3 LOOP
+    UPDATE runs SET status = 'x' WHERE id = n;
+  END LOOP;
+  BEGIN
+    UPDATE runs SET status = 'y';
+  EXCEPTION WHEN others THEN NULL;
+  END;
+  EXECUTE 'DROP TABLE runs';
+END $$;
+DO $$ BEGIN ALTER TABL runs; END $$;
+DO LANGUAGE sql $$ SELECT 1 $$;
+`;
+    const findings = await lintAfterRuns(sql);
+    assert.deepEqual(
+      findings.map((f) => `${where(f)} ${f.rule}`),
+      ['002_change.sql:8:12 whole-table-write'],
+    );
+  });
+
+  it('a table a DO block creates is new for the rest of the file', async () => {
+    const sql = 'DO $$ BEGIN CREATE TABLE labels (id int); END $$;\nCREATE INDEX IF NOT EXISTS labels_id_idx ON labels (id);\n';
     assert.deepEqual(await lintAfterRuns(sql), []);
   });
 });
@@ -279,15 +315,16 @@ describe('lint: ADD COLUMN with a volatile default', () => {
     "timestamptz DEFAULT pg_catalog.clock_timestamp() + interval '1 day'",
     'bigserial',
     'bigint GENERATED ALWAYS AS IDENTITY',
+    'bigint GENERATED ALWAYS AS (id * 2) STORED',
   ]) {
     it(`ADD COLUMN x ${type} on an existing table is a finding`, async () => {
       assert.deepEqual(rules(await lintAfterRuns(`ALTER TABLE runs ADD COLUMN IF NOT EXISTS x ${type};\n`)), ['volatile-default']);
     });
   }
 
-  it("stable or constant defaults (now(), 0, '{}'::jsonb) rewrite nothing: no finding", async () => {
+  it("stable or constant defaults (now(), 0, '{}'::jsonb) and a virtual generated column rewrite nothing: no finding", async () => {
     const sql =
-      "ALTER TABLE runs ADD COLUMN IF NOT EXISTS run_at timestamptz NOT NULL DEFAULT now(), ADD COLUMN IF NOT EXISTS priority int DEFAULT 0, ADD COLUMN IF NOT EXISTS labels jsonb DEFAULT '{}'::jsonb;\n";
+      "ALTER TABLE runs ADD COLUMN IF NOT EXISTS run_at timestamptz NOT NULL DEFAULT now(), ADD COLUMN IF NOT EXISTS priority int DEFAULT 0, ADD COLUMN IF NOT EXISTS labels jsonb DEFAULT '{}'::jsonb, ADD COLUMN IF NOT EXISTS twice bigint GENERATED ALWAYS AS (id * 2) VIRTUAL;\n";
     assert.deepEqual(await lintAfterRuns(sql), []);
   });
 
@@ -307,8 +344,10 @@ describe('lint: ADD COLUMN with a volatile default', () => {
 });
 
 describe('lint: a column type change', () => {
-  it('ALTER COLUMN … TYPE on an existing table is a finding', async () => {
-    assert.deepEqual(rules(await lintAfterRuns('ALTER TABLE runs ALTER COLUMN id TYPE numeric;\n')), ['column-type-change']);
+  it('ALTER COLUMN … TYPE on an existing table is a finding, also in a post-deploy file (the rewrite still locks)', async () => {
+    assert.deepEqual(rules(await lintAfterRuns('-- xyn:post-deploy\nALTER TABLE runs ALTER COLUMN id TYPE numeric;\n')), [
+      'column-type-change',
+    ]);
   });
 
   it('on a table created earlier in the same file: no finding', async () => {
@@ -340,6 +379,245 @@ describe('lint: VALIDATE CONSTRAINT in the transaction that added it NOT VALID',
 
   it('in a -- xyn:no-transaction file (each statement commits on its own): no finding', async () => {
     assert.deepEqual(await lintAfterRuns(`-- xyn:no-transaction\n-- xyn:lint-ignore unguarded-constraint\n${add}\n${validate}\n`), []);
+  });
+});
+
+/**
+ * The lock hazards, one per file against tables an earlier file created (so they exist, with
+ * rows, when the file runs): the rule each one is, and the safe forms that are no finding.
+ */
+describe('lint: every lock hazard on an existing table', () => {
+  const base = {
+    '001_base.sql':
+      'CREATE TABLE IF NOT EXISTS orders (id bigint, customer_id bigint, amount int, note text, status text);\nCREATE TABLE IF NOT EXISTS customers (id bigint PRIMARY KEY);\nCREATE INDEX IF NOT EXISTS orders_status_idx ON orders (status);\n',
+  };
+  const lintAfterBase = async (files: Record<string, string>): Promise<Finding[]> =>
+    (await lintFiles({ ...base, ...files })).filter((finding) => finding.file !== '001_base.sql');
+
+  const hazards: readonly (readonly [RuleId, string])[] = [
+    ['index-without-concurrently', 'CREATE INDEX IF NOT EXISTS orders_customer_idx ON orders (customer_id);'],
+    ['drop-index-without-concurrently', 'DROP INDEX IF EXISTS orders_status_idx;'],
+    ['reindex-without-concurrently', 'REINDEX TABLE orders;'],
+    ['reindex-without-concurrently', 'REINDEX INDEX orders_status_idx;'],
+    [
+      'constraint-without-not-valid',
+      'ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id);',
+    ],
+    ['constraint-without-not-valid', 'ALTER TABLE orders ADD CONSTRAINT orders_amount_check CHECK (amount > 0);'],
+    ['constraint-builds-index', 'ALTER TABLE orders ADD CONSTRAINT orders_note_key UNIQUE (note);'],
+    ['constraint-builds-index', 'ALTER TABLE orders ADD PRIMARY KEY (id);'],
+    ['constraint-builds-index', 'ALTER TABLE orders ADD COLUMN IF NOT EXISTS code text UNIQUE;'],
+    ['not-null-column-without-default', 'ALTER TABLE orders ADD COLUMN IF NOT EXISTS region text NOT NULL;'],
+    ['volatile-default', 'ALTER TABLE orders ADD COLUMN IF NOT EXISTS token uuid DEFAULT gen_random_uuid();'],
+    ['column-type-change', 'ALTER TABLE orders ALTER COLUMN amount TYPE bigint;'],
+    ['set-not-null-without-check', 'ALTER TABLE orders ALTER COLUMN status SET NOT NULL;'],
+    [
+      'validate-in-same-transaction',
+      'ALTER TABLE orders ADD CONSTRAINT orders_amount_positive CHECK (amount > 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT orders_amount_positive;',
+    ],
+    ['breaking-change', 'ALTER TABLE orders DROP COLUMN note;'],
+    ['breaking-change', 'ALTER TABLE orders RENAME COLUMN note TO remark;'],
+    ['breaking-change', 'DROP TABLE IF EXISTS customers;'],
+    ['breaking-change', 'ALTER TABLE customers RENAME TO clients;'],
+    ['breaking-change', 'ALTER TABLE customers SET SCHEMA archive;'],
+    ['vacuum-full', 'VACUUM FULL orders;'],
+    ['vacuum-full', 'VACUUM (FULL, ANALYZE) orders;'],
+    ['cluster', 'CLUSTER orders USING orders_status_idx;'],
+    ['lock-table', 'LOCK TABLE orders IN ACCESS EXCLUSIVE MODE;'],
+    ['lock-table', 'LOCK orders;'],
+    ['lock-table', 'LOCK TABLE orders IN SHARE MODE;'],
+    ['whole-table-write', "UPDATE orders SET note = 'b';"],
+    ['whole-table-write', "UPDATE orders SET status = 'new' WHERE status IS NULL;"],
+    ['whole-table-write', 'DELETE FROM orders;'],
+    ['whole-table-write', 'UPDATE orders SET status = NULL WHERE true;'],
+  ];
+  for (const [rule, sql] of hazards) {
+    it(`${sql.split('\n').at(-1)} is a ${rule} finding`, async () => {
+      const findings = await lintAfterBase({ '002_change.sql': `${sql}\n` });
+      assert.ok(rules(findings).includes(rule), `${rule} not among ${rules(findings).join(', ') || 'no finding'}`);
+      const finding = findings.find((f) => f.rule === rule)!;
+      assert.equal(finding.why, lintRules[rule].why);
+      assert.match(finding.message, /orders|customers/);
+    });
+  }
+
+  it('points at the table or the constraint, by file:line:column', async () => {
+    const findings = await lintAfterBase({
+      '002_change.sql': 'SELECT 1;\nALTER TABLE orders ADD CONSTRAINT orders_amount_check CHECK (amount > 0);\nLOCK TABLE orders;\n',
+    });
+    assert.equal(where(findings.find((f) => f.rule === 'constraint-without-not-valid')), '002_change.sql:2:24');
+    assert.equal(where(findings.find((f) => f.rule === 'lock-table')), '002_change.sql:3:12');
+  });
+
+  const safe: readonly (readonly [string, Record<string, string>])[] = [
+    ['ADD COLUMN nullable', { '002_a.sql': 'ALTER TABLE orders ADD COLUMN IF NOT EXISTS region text;\n' }],
+    [
+      'ADD COLUMN with a constant or stable default, NOT NULL too',
+      {
+        '002_a.sql':
+          "ALTER TABLE orders ADD COLUMN IF NOT EXISTS region text NOT NULL DEFAULT 'eu', ADD COLUMN IF NOT EXISTS at timestamptz DEFAULT now();\n",
+      },
+    ],
+    [
+      'a CHECK and a FOREIGN KEY NOT VALID, then VALIDATE CONSTRAINT in a later file',
+      {
+        '002_a.sql':
+          '-- xyn:lint-ignore unguarded-constraint\nALTER TABLE orders ADD CONSTRAINT orders_amount_check CHECK (amount > 0) NOT VALID;\nALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;\n',
+        '003_b.sql':
+          'ALTER TABLE orders VALIDATE CONSTRAINT orders_amount_check;\nALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;\n',
+      },
+    ],
+    [
+      'CREATE INDEX, DROP INDEX and REINDEX CONCURRENTLY in a no-transaction file',
+      {
+        '002_a.sql':
+          '-- xyn:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS orders_id_idx ON orders (id);\nDROP INDEX CONCURRENTLY IF EXISTS orders_status_idx;\nREINDEX INDEX CONCURRENTLY orders_id_idx;\n',
+      },
+    ],
+    [
+      'a unique index attached with USING INDEX',
+      {
+        '002_a.sql':
+          '-- xyn:lint-ignore unguarded-constraint\nALTER TABLE orders ADD CONSTRAINT orders_id_key UNIQUE USING INDEX orders_id_idx;\n',
+      },
+    ],
+    [
+      'SET NOT NULL after a CHECK (status IS NOT NULL) validated in an earlier file',
+      {
+        '002_a.sql':
+          '-- xyn:lint-ignore unguarded-constraint\nALTER TABLE orders ADD CONSTRAINT orders_status_not_null CHECK (status IS NOT NULL) NOT VALID;\n',
+        '003_b.sql': 'ALTER TABLE orders VALIDATE CONSTRAINT orders_status_not_null;\n',
+        '004_c.sql': 'ALTER TABLE orders ALTER COLUMN status SET NOT NULL;\n',
+      },
+    ],
+    [
+      'a batched backfill, a targeted UPDATE and DELETE, plain VACUUM, a weak LOCK',
+      {
+        '002_a.sql':
+          "-- xyn:no-transaction\nUPDATE orders SET status = 'new' WHERE id >= 0 AND id < 5000 AND status IS NULL;\nUPDATE orders SET status = 'new' WHERE id IN (SELECT id FROM orders WHERE status IS NULL LIMIT 5000);\nDELETE FROM orders WHERE id = 7;\nVACUUM (ANALYZE) orders;\nLOCK TABLE orders IN SHARE UPDATE EXCLUSIVE MODE;\n",
+      },
+    ],
+    [
+      'drops, renames and a type change in a -- xyn:post-deploy file (the type change still rewrites: silenced here)',
+      {
+        '002_a.sql':
+          '-- xyn:post-deploy\n-- xyn:lint-ignore column-type-change: orders is small\nALTER TABLE orders DROP COLUMN note;\nALTER TABLE orders RENAME COLUMN status TO state;\nALTER TABLE orders ALTER COLUMN amount TYPE bigint;\nDROP TABLE IF EXISTS customers;\n',
+      },
+    ],
+    [
+      'everything on a table the same file creates',
+      {
+        '002_a.sql': `BEGIN;
+CREATE TABLE IF NOT EXISTS invoices (id bigint, order_id bigint, total int, note text, status text);
+CREATE INDEX IF NOT EXISTS invoices_status_idx ON invoices (status);
+-- xyn:lint-ignore-next unguarded-constraint
+ALTER TABLE invoices ADD PRIMARY KEY (id), ADD UNIQUE (note), ADD CHECK (total > 0), ADD FOREIGN KEY (order_id) REFERENCES orders (id);
+ALTER TABLE invoices ADD COLUMN IF NOT EXISTS region text NOT NULL, ADD COLUMN IF NOT EXISTS token uuid DEFAULT gen_random_uuid();
+ALTER TABLE invoices ALTER COLUMN total TYPE bigint, ALTER COLUMN status SET NOT NULL, DROP COLUMN note;
+ALTER TABLE invoices RENAME COLUMN status TO state;
+REINDEX TABLE invoices;
+REINDEX INDEX invoices_status_idx;
+DROP INDEX invoices_status_idx;
+CLUSTER invoices;
+LOCK TABLE invoices;
+UPDATE invoices SET state = 'new';
+DELETE FROM invoices;
+DROP TABLE invoices;
+COMMIT;
+`,
+      },
+    ],
+  ];
+  for (const [what, files] of safe) {
+    it(`no finding: ${what}`, async () => {
+      const findings = await lintAfterBase(files);
+      assert.deepEqual(
+        findings.map((f) => `${where(f)} ${f.rule}`),
+        [],
+      );
+    });
+  }
+
+  it('no rule cites a file or document that npm users do not have: a shipped migration, a README', () => {
+    const shipped = readdirSync('migrations').map((name) => name.replace(/\.(sql|md)$/, ''));
+    for (const rule of ruleIds) {
+      const text = `${lintRules[rule].why} ${lintRules[rule].fix}`;
+      assert.doesNotMatch(text, /README|\.md\b/, rule);
+      for (const name of shipped) assert.ok(!text.includes(name), `${rule} cites ${name}`);
+    }
+  });
+});
+
+describe('lint: constraints are named by kind and by the name PostgreSQL gives them', () => {
+  const named: readonly (readonly [string, string])[] = [
+    ['ADD PRIMARY KEY (id)', 'ADD CONSTRAINT runs_pkey PRIMARY KEY on runs'],
+    ['ADD UNIQUE (id, status)', 'ADD CONSTRAINT runs_id_status_key UNIQUE on runs'],
+    ['ADD FOREIGN KEY (parent_id) REFERENCES runs (id) NOT VALID', 'ADD CONSTRAINT runs_parent_id_fkey FOREIGN KEY on runs'],
+    ["ADD CHECK (status <> '') NOT VALID", 'ADD CONSTRAINT runs_status_check CHECK on runs'],
+    ['ADD CHECK (id > 0 AND status IS NOT NULL) NOT VALID', 'ADD CONSTRAINT runs_check CHECK on runs'],
+    ['ADD CONSTRAINT runs_one UNIQUE USING INDEX runs_id_idx', 'ADD CONSTRAINT runs_one UNIQUE on runs'],
+    ['ADD UNIQUE USING INDEX runs_id_idx', 'ADD CONSTRAINT runs_id_idx UNIQUE on runs'],
+  ];
+  for (const [command, message] of named) {
+    it(`ALTER TABLE runs ${command}: "${message}"`, async () => {
+      const findings = await lintAfterRuns(`ALTER TABLE runs ${command};\n`);
+      assert.equal(findings.find((f) => f.rule === 'unguarded-constraint')?.message.split(' outside')[0], message);
+    });
+  }
+});
+
+describe('lint: breaking-change and -- xyn:post-deploy', () => {
+  it('a DROP COLUMN before the rollout: the finding says why the running release breaks, and the fix', async () => {
+    const findings = await lintAfterRuns('ALTER TABLE runs DROP COLUMN status;\n');
+    assert.deepEqual(rules(findings), ['breaking-change']);
+    assert.equal(where(findings[0]), '002_change.sql:1:13');
+    assert.match(findings[0]!.message, /DROP COLUMN status on runs runs before the rollout/);
+    assert.match(findings[0]!.why, /42703/);
+    assert.match(findings[0]!.why, /0A000 cached plan must not change result type/);
+    assert.match(findings[0]!.fix, /-- xyn:post-deploy/);
+    assert.match(findings[0]!.fix, /expand\/contract/);
+  });
+
+  it('a type change before the rollout is both a rewrite and a breaking change', async () => {
+    assert.deepEqual(rules(await lintAfterRuns('ALTER TABLE runs ALTER COLUMN status TYPE varchar(20);\n')), [
+      'column-type-change',
+      'breaking-change',
+    ]);
+  });
+
+  it('-- xyn:post-deploy among the leading comments, with -- xyn:no-transaction too: no finding', async () => {
+    const sql =
+      '-- Drop what 004 stopped using.\n-- xyn:no-transaction\n-- xyn:post-deploy\nALTER TABLE runs DROP COLUMN IF EXISTS status;\n';
+    assert.deepEqual(await lintAfterRuns(sql), []);
+  });
+
+  it('-- xyn:post-deploy after the first statement, or as a block comment, has no effect: a directive finding, and the drop is still one', async () => {
+    const late = await lintAfterRuns('SELECT 1;\n-- xyn:post-deploy\nDROP TABLE runs;\n');
+    assert.deepEqual(rules(late), ['directive', 'breaking-change']);
+    assert.match(late[0]!.message, /after the first statement is ignored: this file runs before the rollout/);
+    const block = await lintAfterRuns('/* xyn:post-deploy */\nDROP TABLE runs;\n');
+    assert.deepEqual(rules(block), ['directive', 'breaking-change']);
+  });
+
+  it('a misspelt directive names xyn:post-deploy among the directives', async () => {
+    const findings = await lintAfterRuns('-- xyn:post-deplyo\nSELECT 1;\n');
+    assert.deepEqual(rules(findings), ['directive']);
+    assert.match(findings[0]!.message, /xyn:post-deploy/);
+  });
+
+  it('a table dropped in the file that created it is no breaking change; one created by an earlier file is', async () => {
+    assert.deepEqual(await lintAfterRuns('CREATE TABLE IF NOT EXISTS scratch (id int);\nDROP TABLE scratch;\n'), []);
+    const findings = await lintAfterRuns('DROP TABLE IF EXISTS scratch, public.runs;\n');
+    assert.deepEqual(rules(findings), ['breaking-change']);
+    assert.match(findings[0]!.message, /^DROP TABLE scratch, runs /);
+  });
+
+  it('isPostDeploy reads the leading comments only, like -- xyn:no-transaction', () => {
+    assert.equal(isPostDeploy('-- xyn:post-deploy\nDROP TABLE t;\n'), true);
+    assert.equal(isPostDeploy('  --xyn:post-deploy: after the rollout\nDROP TABLE t;\n'), true);
+    assert.equal(isPostDeploy('DROP TABLE t;\n-- xyn:post-deploy\n'), false);
+    assert.equal(isPostDeploy("SELECT '\n-- xyn:post-deploy';\n"), false);
+    assert.equal(isPostDeploy('/* xyn:post-deploy */\nDROP TABLE t;\n'), false);
   });
 });
 
@@ -387,11 +665,21 @@ describe('lint: where a finding points', () => {
 
 describe('lint: the shipped migrations and the template', () => {
   /**
-   * 003 builds runs_parent_run_id_idx on runs, which 001 created, without CONCURRENTLY: on a
-   * database whose runs table holds rows, writes wait for the build. Known, and reported; this
-   * list may only shrink (e.g. once 003 silences it with a comment that says why).
+   * Hazards in applied files, which cannot change (a changed checksum is drift): 002 backfills and
+   * sets NOT NULL in one step and adds a CHECK validated at once, 003 a FOREIGN KEY validated at
+   * once, 005 a UNIQUE that builds its index and a CHECK validated at once, all on tables 001
+   * created, inside DO blocks. Known, and reported; this list may only shrink.
    */
-  const known = ['003_add_run_edges_for_dag.sql:87:1 index-without-concurrently'];
+  const known = [
+    '002_add_scheduling_and_priority.sql:34:16 whole-table-write',
+    '002_add_scheduling_and_priority.sql:35:21 set-not-null-without-check',
+    '002_add_scheduling_and_priority.sql:39:16 whole-table-write',
+    '002_add_scheduling_and_priority.sql:40:21 set-not-null-without-check',
+    '002_add_scheduling_and_priority.sql:62:30 constraint-without-not-valid',
+    '003_add_run_edges_for_dag.sql:48:30 constraint-without-not-valid',
+    '005_steps_run_idx_constraints.sql:42:31 constraint-builds-index',
+    '005_steps_run_idx_constraints.sql:49:31 constraint-without-not-valid',
+  ];
 
   it('migrations/ has no finding beyond the known ones', async () => {
     const { findings, files } = await lintMigrations('migrations', LEDGER);
