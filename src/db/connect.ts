@@ -134,7 +134,7 @@ const SILENCE_AFTER_MS = 3000;
 /**
  * What a person waiting is told: the first line, within a second, says what is awaited and the
  * deadline; an attempt unanswered for a few seconds on a port that accepts TCP connections is
- * named as such (a silent service, or a proxy with no server behind it), instead of silence.
+ * said (a busy server, a silent service, or a proxy with no server behind it), instead of silence.
  */
 class WaitAnnouncement {
   private said = false;
@@ -169,9 +169,10 @@ class WaitAnnouncement {
   private async reportSilence(): Promise<void> {
     const { host, port } = this.target;
     if (!(await acceptsTcp(host, port))) return;
-    this.options.log.warn(
+    // info, not warn: a server merely slow to answer (a loaded machine) looks the same for a while
+    this.options.log.info(
       { target: this.target.display },
-      `${host}:${port} accepts TCP connections but has not answered as PostgreSQL for ${SILENCE_AFTER_MS / 1000} s: is it PostgreSQL's port, or a proxy with no server behind it? Still waiting`,
+      `${host}:${port} accepts TCP connections but has not answered for ${SILENCE_AFTER_MS / 1000} s: a busy server, a service that is not PostgreSQL, or a proxy with no server behind it; still waiting`,
     );
   }
 }

@@ -55,7 +55,7 @@ describe('waiting for PostgreSQL', () => {
     );
     assert.ok(
       run.logs.some(
-        (l) => l.severity === 'warn' && String(l.msg).startsWith(`127.0.0.1:${silentPort} accepts TCP connections but has not answered`),
+        (l) => l.severity === 'info' && String(l.msg).startsWith(`127.0.0.1:${silentPort} accepts TCP connections but has not answered`),
       ),
       run.stderr,
     );
