@@ -12,6 +12,7 @@ import { commandHelp, programHelp, type CommandHelp } from './help.js';
 import { ExitCode, ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { bigintAsText, describeFailure, failureJson, type Failure } from './failure.js';
+import { printable } from './printable.js';
 import { registerSecret, scrub } from './secrets.js';
 import { Stop, type StopSignal } from './stop.js';
 import { version } from './version.js';
@@ -25,6 +26,7 @@ import { newMigration } from './commands/new.js';
 import { baseline } from './commands/baseline.js';
 import { rehearse } from './commands/rehearse.js';
 import { lint } from './commands/lint.js';
+import { awaitMigrations } from './commands/await.js';
 import { migrateFleet, statusFleet, verifyFleet } from './fleet/commands.js';
 
 interface Invocation {
@@ -69,6 +71,13 @@ const commands: Record<CommandName, Command> = {
     json: 'print {"verified": true, "allowed", "ahead"} on stdout once verified (a fleet: its result document)',
     run: (ctx, i) => verify(ctx, i.json),
     fleet: verifyFleet,
+  },
+  await: {
+    usage: 'await',
+    summary:
+      "the app pods' gate when a Job migrates: wait (XYN_WAIT_TIMEOUT) until every pre-deploy file is applied with its checksum; read-only; exit 0 or 5",
+    run: (ctx) => awaitMigrations(ctx),
+    fleet: false,
   },
   new: {
     usage: 'new <name>',
@@ -234,7 +243,7 @@ function fail(error: unknown, log: Logger | 'sentence', terminationLog: string |
   else log.error({ ...fields, exitCode }, sentence);
   if (terminationLog) {
     try {
-      writeFileSync(terminationLog, scrub(sentence) + '\n');
+      writeFileSync(terminationLog, printable(scrub(sentence)) + '\n');
     } catch {
       // the termination log is a courtesy; the exit code and the log line already say it
     }

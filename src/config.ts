@@ -12,6 +12,7 @@ import { ConfigError } from './errors.js';
 import { editDistance } from './argv.js';
 import { connectionTarget, type ConnectionTarget, type TlsDefaults } from './target.js';
 import type { LogFormat } from './log.js';
+import type { MigrationPhase } from './migrations/naming.js';
 import type { RequiredMigrations } from './plan.js';
 import { flagOf, flagRows, knownVariables, specs } from './config/variables.js';
 import { defaultTerminationLog, readUrlFile } from './config/url-secrets.js';
@@ -33,6 +34,8 @@ export interface Config {
   readonly allowDrift: boolean;
   readonly allowOutOfOrder: boolean;
   readonly allowMissingFiles: boolean;
+  /** `pre` leaves `-- xyn:post-deploy` files pending (before the rollout); `post` applies them too */
+  readonly phase: MigrationPhase;
   readonly logLevel: string;
   readonly logFormat: LogFormat;
   /** where the one-sentence failure reason goes; undefined = nowhere */
@@ -121,6 +124,7 @@ export function loadConfig(
     allowDrift: e.XYN_ALLOW_DRIFT,
     allowOutOfOrder: e.XYN_ALLOW_OUT_OF_ORDER,
     allowMissingFiles: e.XYN_ALLOW_MISSING_FILES,
+    phase: e.XYN_PHASE,
     logLevel: e.LOG_LEVEL,
     // auto: pretty for a person at a terminal, JSON for a log collector
     logFormat: e.XYN_LOG_FORMAT === 'auto' ? (terminal.stderr ? 'pretty' : 'json') : e.XYN_LOG_FORMAT,

@@ -74,6 +74,12 @@ export async function migrateOn(session: Session, ctx: CommandContext, files: re
     plan = planMigrations(files, rows, config);
   }
   requireMigrations(plan, config.migrationsDir);
+  if (plan.deferred.length > 0) {
+    log.info(
+      { postDeploy: plan.deferred.map((f) => f.id) },
+      'post-deploy migrations left pending: run with --phase post (XYN_PHASE=post) once the rollout is over',
+    );
+  }
   // applied: by this run; files: in the folder; ledgerRows: applied ever (rows of a newer image included)
   log.info(
     { applied: applied.length, files: files.length, ledgerRows: rows.length },

@@ -18,8 +18,9 @@ export function variablesMarkdown(): string {
   const lines = ['| variable | flag | meaning | default | commands |', '| --- | --- | --- | --- | --- |'];
   for (const [name, row] of Object.entries(variables) as [string, VariableRow<unknown>][]) {
     const value = row.switch ? '' : ` <${row.unit ?? 'value'}>`;
-    const flag = row.flag ? `\`--${row.flag}${value}\`` : '';
-    const meaning = `${row.description}${row.details ? `. ${row.details}` : ''}`;
+    const flag = row.flag ? cell(`\`--${row.flag}${value}\``) : '';
+    const details = row.details ? `. ${row.details.charAt(0).toUpperCase()}${row.details.slice(1)}` : '';
+    const meaning = `${row.description}${details}`;
     lines.push(`| \`${name}\` | ${flag} | ${cell(meaning)} | ${cell(code(row.shownDefault))} | ${commandsCell(row.commands)} |`);
   }
   return lines.join('\n');

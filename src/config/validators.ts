@@ -8,11 +8,23 @@ import { isPlainIdentifier } from '../migrations/ledger-name.js';
 import { isMigrationId } from '../migrations/naming.js';
 import type { RequiredMigrations } from '../plan.js';
 
-/** A decimal number of seconds, held as milliseconds. */
-export const seconds = makeValidator<number>((raw) => {
+function parseSeconds(raw: string): number {
   const trimmed = raw.trim();
   if (!/^\d+(\.\d+)?$/.test(trimmed)) throw new Error(`"${raw}" is not a number of seconds (e.g. 60 or 0.5)`);
   return Math.round(Number(trimmed) * 1000);
+}
+/** A decimal number of seconds, held as milliseconds. */
+export const seconds = makeValidator<number>(parseSeconds);
+
+/** PostgreSQL's timeouts (lock_timeout, statement_timeout) are an int of milliseconds. */
+const MAX_SETTING_MS = 2_147_483_647;
+/** Seconds that become a PostgreSQL setting: refused here, at start, if the server would refuse them later. */
+export const settingSeconds = makeValidator<number>((raw) => {
+  const ms = parseSeconds(raw);
+  if (ms > MAX_SETTING_MS) {
+    throw new Error(`"${raw}" is more than PostgreSQL takes for a timeout: 0 (none) to ${MAX_SETTING_MS / 1000} seconds (about 24 days)`);
+  }
+  return ms;
 });
 
 export const count = makeValidator<number>((raw) => {

@@ -5,16 +5,30 @@
  * variable is adding a row.
  */
 import { str } from 'envalid';
-import { count, identifier, onOff, portList, positive, requiredList, secretText, secretUrl, seconds, shard } from './validators.js';
+import {
+  count,
+  identifier,
+  onOff,
+  portList,
+  positive,
+  requiredList,
+  secretText,
+  secretUrl,
+  seconds,
+  settingSeconds,
+  shard,
+} from './validators.js';
 
-export const COMMAND_NAMES = ['migrate', 'status', 'plan', 'verify', 'new', 'baseline', 'lint', 'rehearse'] as const;
+export const COMMAND_NAMES = ['migrate', 'status', 'plan', 'verify', 'await', 'new', 'baseline', 'lint', 'rehearse'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 const ALL = COMMAND_NAMES;
 /** the commands that connect to a database */
-const DATABASE: readonly CommandName[] = ['migrate', 'status', 'plan', 'verify', 'baseline', 'rehearse'];
+const DATABASE: readonly CommandName[] = ['migrate', 'status', 'plan', 'verify', 'await', 'baseline', 'rehearse'];
 /** the commands that judge the history of the ledger */
 const HISTORY: readonly CommandName[] = ['migrate', 'status', 'plan', 'verify'];
+/** the commands that plan by phase (pre- or post-deploy files) */
+const PHASED: readonly CommandName[] = ['migrate', 'status', 'plan', 'verify', 'await'];
 /** the commands that run migration files */
 const APPLYING: readonly CommandName[] = ['migrate', 'rehearse'];
 /** the commands with a fleet form */
@@ -77,6 +91,7 @@ export const variables = {
     spec: str({ default: undefined }),
     shownDefault: 'the user name',
     description: "libpq's database name; as in libpq, none means the database named like the user",
+    details: 'every message names the database actually used',
     commands: DATABASE,
   }),
   PGSSLMODE: row({
@@ -142,11 +157,12 @@ export const variables = {
     commands: ['migrate', 'baseline'],
   }),
   XYN_DDL_LOCK_TIMEOUT: row({
-    spec: seconds({ default: 5_000 }),
+    spec: settingSeconds({ default: 5_000 }),
     shownDefault: '5',
     flag: 'ddl-lock-timeout',
     unit: 'seconds',
     description: 'how long a migration statement may wait for a table lock before that attempt gives up (lock_timeout)',
+    details: "at most 2147483.647, PostgreSQL's limit",
     commands: APPLYING,
   }),
   XYN_DDL_RETRIES: row({
@@ -158,11 +174,12 @@ export const variables = {
     commands: APPLYING,
   }),
   XYN_STATEMENT_TIMEOUT: row({
-    spec: seconds({ default: 0 }),
+    spec: settingSeconds({ default: 0 }),
     shownDefault: '0',
     flag: 'statement-timeout',
     unit: 'seconds',
     description: 'how long one migration statement may run; 0 = no limit',
+    details: "at most 2147483.647, PostgreSQL's limit",
     commands: APPLYING,
   }),
   XYN_RECORD_RUNS: row({
@@ -213,6 +230,16 @@ export const variables = {
     switch: true,
     description: 'emergency override: accept applied ids that have no file (logged at warn)',
     commands: HISTORY,
+  }),
+  XYN_PHASE: row({
+    spec: str({ default: 'pre', choices: ['pre', 'post'] }),
+    shownDefault: 'pre',
+    flag: 'phase',
+    unit: 'pre|post',
+    description:
+      'pre: apply every pending file except -- xyn:post-deploy ones (before the rollout); post: apply everything pending (a Job after the rollout)',
+    details: 'See [Rolling updates: pre and post phase](#rolling-updates-pre-and-post-phase)',
+    commands: PHASED,
   }),
   LOG_LEVEL: row({
     spec: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),

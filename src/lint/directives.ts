@@ -7,7 +7,7 @@
  *   -- xyn:lint-ignore <rule-id> [<rule-id>…] [: why]      silences the rules in the whole file
  *   -- xyn:lint-ignore-next <rule-id> [<rule-id>…] [: why] silences them for the next statement
  */
-import { isPostDeploy, migrationMode, type MigrationMode } from '../migrations/naming.js';
+import { migrationMode, migrationPhase, type MigrationMode } from '../migrations/naming.js';
 import { blockCommentEnd, type Statement } from '../migrations/sql.js';
 import { isRuleId, lintRules, ruleIds, type RuleId } from './rules.js';
 
@@ -35,7 +35,7 @@ const DIRECTIVE = /^xyn:([A-Za-z_-]*)(.*)$/s;
 export function readDirectives(text: string, statements: readonly Statement[]): Directives {
   const firstStatement = statements[0]?.start ?? text.length;
   const mode = migrationMode(text, firstStatement);
-  const postDeploy = isPostDeploy(text, firstStatement);
+  const postDeploy = migrationPhase(text, firstStatement) === 'post';
   const fileIgnores = new Set<RuleId>();
   const statementIgnores = new Map<number, Set<RuleId>>();
   const problems: { index: number; message: string }[] = [];

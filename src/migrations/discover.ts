@@ -4,13 +4,22 @@
  * and line, before anything connects.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { decodeMigrationText, listSqlFiles, migrationMode, migrationNumber, NAMING_RULE, type MigrationMode } from './naming.js';
-import { blank, lex, lineColumn, transactionControlVerdict, type Statement } from './sql.js';
+import {
+  decodeMigrationText,
+  listSqlFiles,
+  migrationMode,
+  migrationNumber,
+  migrationPhase,
+  NAMING_RULE,
+  readMigrationFile,
+  type MigrationMode,
+  type MigrationPhase,
+} from './naming.js';
+import { blank, leadingCommentsEnd, lex, lineColumn, transactionControlVerdict, type Statement } from './sql.js';
 
-export type { MigrationMode };
+export type { MigrationMode, MigrationPhase };
 
 export interface MigrationFile {
   /** file name without `.sql`: the ledger id */
@@ -21,6 +30,8 @@ export interface MigrationFile {
   /** sha256 of the file's bytes, hex */
   readonly checksum: string;
   readonly mode: MigrationMode;
+  /** `post`: a `-- xyn:post-deploy` file, left pending by the pre phase */
+  readonly phase: MigrationPhase;
   /** the file's text as read */
   readonly text: string;
   /**
@@ -69,7 +80,9 @@ function readMigration(folder: string, fileName: string): MigrationFile {
   if (text === undefined) throw new ConfigError(`Migration file ${fileName} is not UTF-8 text; save it as UTF-8.`, { file: fileName });
   const withoutBom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
   const checksum = createHash('sha256').update(bytes).digest('hex');
-  return new LoadedMigration(fileName.slice(0, -'.sql'.length), number, fileName, path, checksum, migrationMode(text), text, withoutBom);
+  const firstStatement = leadingCommentsEnd(text);
+  const [mode, phase] = [migrationMode(text, firstStatement), migrationPhase(text, firstStatement)];
+  return new LoadedMigration(fileName.slice(0, -'.sql'.length), number, fileName, path, checksum, mode, phase, text, withoutBom);
 }
 
 /**
@@ -88,6 +101,7 @@ class LoadedMigration implements MigrationFile {
     readonly path: string,
     readonly checksum: string,
     readonly mode: MigrationMode,
+    readonly phase: MigrationPhase,
     readonly text: string,
     private readonly bytes: Buffer,
   ) {}
@@ -155,8 +169,9 @@ function executableText(text: string, statements: readonly Statement[], mode: Mi
 
 function readBytes(path: string, fileName: string): Buffer {
   try {
-    return readFileSync(path);
+    return readMigrationFile(path, fileName);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(`Migration file ${fileName} cannot be read (${code}); check its permissions.`, { file: fileName });
   }

@@ -42,8 +42,24 @@ const isSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n'
 
 const KEYWORDS_KEPT = 4;
 
+/**
+ * One frozen array per distinct list of first words, shared by every statement that starts with
+ * them: a seed file of a million INSERTs then holds one ['INSERT', 'INTO', 'T'], not a million
+ * arrays (each with room for 17 words), which were most of the memory a large file took.
+ */
+function sharedKeywords(): (keywords: string[]) => readonly string[] {
+  const seen = new Map<string, readonly string[]>();
+  return (keywords) => {
+    const key = keywords.join(' ');
+    let kept = seen.get(key);
+    if (kept === undefined) seen.set(key, (kept = Object.freeze(keywords)));
+    return kept;
+  };
+}
+
 export function lex(sql: string): Lexed {
   const statements: Statement[] = [];
+  const shared = sharedKeywords();
   const metaCommands: MetaCommand[] = [];
   let unterminated: Lexed['unterminated'];
 
@@ -54,7 +70,7 @@ export function lex(sql: string): Lexed {
   let lastSignificantEnd = -1;
 
   const finish = (end: number, next: number) => {
-    if (start >= 0) statements.push({ start, end, next, text: sql.slice(start, end), keywords });
+    if (start >= 0) statements.push({ start, end, next, text: sql.slice(start, end), keywords: shared(keywords) });
     start = -1;
     keywords = [];
     atomicDepth = 0;
@@ -315,4 +331,52 @@ export function identifierTokens(text: string, limit: number): string[] {
     }
   }
   return tokens;
+}
+
+/**
+ * `sql` with each string literal (with its E, B, X, N or U& prefix) and each dollar-quoted text
+ * replaced by $1, $2…: another session's query, from pg_stat_activity, can then be logged without
+ * what its literals hold (a token, a password). One cut short by track_activity_query_size is
+ * replaced to the end. Numbers, identifiers and comments stay.
+ */
+export function withoutLiterals(sql: string): string {
+  let kept = '';
+  let from = 0;
+  let replaced = 0;
+  let i = 0;
+  const replace = (start: number, end: number) => {
+    kept += `${sql.slice(from, start)}$${++replaced}`;
+    from = i = end;
+  };
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === '-' && sql[i + 1] === '-') {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? sql.length : nl + 1;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const end = blockCommentEnd(sql, i, sql.length);
+      i = end < 0 ? sql.length : end;
+    } else if (c === '"') {
+      const close = closingQuote(sql, i, false);
+      i = close < 0 ? sql.length : close + 1;
+    } else if (c === "'") {
+      const start = i - literalPrefixLength(sql, i);
+      const close = closingQuote(sql, i, start < i && (sql[start] === 'e' || sql[start] === 'E'));
+      replace(start, close < 0 ? sql.length : close + 1);
+    } else if (c === '$' && !isIdentChar(sql[i - 1]) && dollarTag(sql, i) !== undefined) {
+      const tag = dollarTag(sql, i)!;
+      const close = sql.indexOf(tag, i + tag.length);
+      replace(i, close < 0 ? sql.length : close + tag.length);
+    } else if (isIdentStart(c)) {
+      i++;
+      while (i < sql.length && isIdentChar(sql[i])) i++;
+    } else i++;
+  }
+  return kept + sql.slice(from);
+}
+
+/** The length of the E, B, X, N or U& that makes the quote at `quote` a literal of that kind (0 for none). */
+function literalPrefixLength(sql: string, quote: number): number {
+  if ((sql[quote - 2] === 'u' || sql[quote - 2] === 'U') && sql[quote - 1] === '&' && !isIdentChar(sql[quote - 3])) return 2;
+  return 'eEbBxXnN'.includes(sql[quote - 1] ?? '-') && !isIdentChar(sql[quote - 2]) ? 1 : 0;
 }

@@ -8,7 +8,7 @@ import { LintFindings, type Finding } from '../../src/lint/findings.js';
 import { lintMigrations } from '../../src/lint/lint.js';
 import { lintJson, lintText } from '../../src/lint/report.js';
 import { lintRules, ruleIds, type RuleId } from '../../src/lint/rules.js';
-import { isPostDeploy } from '../../src/migrations/naming.js';
+import { migrationPhase } from '../../src/migrations/naming.js';
 
 const folders: string[] = [];
 after(() => {
@@ -612,12 +612,12 @@ describe('lint: breaking-change and -- xyn:post-deploy', () => {
     assert.match(findings[0]!.message, /^DROP TABLE scratch, runs /);
   });
 
-  it('isPostDeploy reads the leading comments only, like -- xyn:no-transaction', () => {
-    assert.equal(isPostDeploy('-- xyn:post-deploy\nDROP TABLE t;\n'), true);
-    assert.equal(isPostDeploy('  --xyn:post-deploy: after the rollout\nDROP TABLE t;\n'), true);
-    assert.equal(isPostDeploy('DROP TABLE t;\n-- xyn:post-deploy\n'), false);
-    assert.equal(isPostDeploy("SELECT '\n-- xyn:post-deploy';\n"), false);
-    assert.equal(isPostDeploy('/* xyn:post-deploy */\nDROP TABLE t;\n'), false);
+  it('migrationPhase reads the leading comments only, like -- xyn:no-transaction', () => {
+    assert.equal(migrationPhase('-- xyn:post-deploy\nDROP TABLE t;\n'), 'post');
+    assert.equal(migrationPhase('  --xyn:post-deploy: after the rollout\nDROP TABLE t;\n'), 'post');
+    assert.equal(migrationPhase('DROP TABLE t;\n-- xyn:post-deploy\n'), 'pre');
+    assert.equal(migrationPhase("SELECT '\n-- xyn:post-deploy';\n"), 'pre');
+    assert.equal(migrationPhase('/* xyn:post-deploy */\nDROP TABLE t;\n'), 'pre');
   });
 });
 

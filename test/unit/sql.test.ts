@@ -7,6 +7,7 @@ import {
   lex,
   lineColumn,
   transactionControl,
+  withoutLiterals,
   type Statement,
 } from '../../src/migrations/sql.js';
 
@@ -202,6 +203,13 @@ describe('lex: statement positions and keywords', () => {
       'INDEX',
       'CONCURRENTLY',
     ]);
+  });
+
+  it('statements with the same first words share one frozen keywords array (a large seed file holds one, not one each)', () => {
+    const [a, b, c] = lex('INSERT INTO t VALUES (1); insert into t values (2); UPDATE t SET v = 3').statements;
+    assert.equal(a!.keywords, b!.keywords);
+    assert.ok(Object.isFrozen(a!.keywords));
+    assert.deepEqual(c!.keywords, ['UPDATE', 'T', 'SET', 'V']);
   });
 
   it('keywords skip strings, comments and punctuation', () => {
@@ -420,5 +428,19 @@ describe('indexOfPosition', () => {
 
   it('a position past the end stops at the end of the text', () => {
     assert.equal(indexOfPosition('ab', 10), 2);
+  });
+});
+
+describe('withoutLiterals', () => {
+  it('replaces every kind of string literal and dollar-quoted text by $n; numbers, identifiers and comments stay', () => {
+    assert.equal(
+      withoutLiterals(`SELECT 'token=a''b', E'it\\'s', U&'d\\0061t', b'101', X'ff', N'n', $q$s$q$, $$t$$, "col'", 42, name -- 'note'`),
+      `SELECT $1, $2, $3, $4, $5, $6, $7, $8, "col'", 42, name -- 'note'`,
+    );
+  });
+
+  it('a literal cut short (track_activity_query_size) is replaced to the end', () => {
+    assert.equal(withoutLiterals(`INSERT INTO s VALUES (1, 'password=hun`), 'INSERT INTO s VALUES (1, $1');
+    assert.equal(withoutLiterals('SELECT $body$ secret'), 'SELECT $1');
   });
 });
