@@ -7,8 +7,8 @@
  */
 import { MigrationError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { MigrationFile } from '../migrations/discover.js';
-import { concurrentIndexName, indexOfPosition, lex, lineColumn, withoutLiterals, type Statement } from '../migrations/sql.js';
+import { refuseUnderNonStandardStrings, type MigrationFile } from '../migrations/discover.js';
+import { concurrentIndex, indexOfPosition, lex, lineColumn, withoutLiterals, type Statement } from '../migrations/sql.js';
 import { sleep, type Stop } from '../stop.js';
 import { backoff } from './backoff.js';
 import pg from 'pg';
@@ -59,6 +59,7 @@ const QUERY_CANCELED = '57014';
  * turn came before ours): nothing was done here, and that is the normal case there.
  */
 export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Promise<Applied | null> {
+  refuseUnderNonStandardStrings(file, ctx.session.standardConformingStrings);
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
@@ -245,14 +246,17 @@ async function recordPartial(file: MigrationFile, ctx: ApplyContext, done: numbe
 
 /**
  * A failed CREATE INDEX CONCURRENTLY leaves an INVALID index, which IF NOT EXISTS would then keep
- * for ever: drop it (concurrently) before building again.
+ * for ever: drop it (concurrently) before building again. It is looked for in its table's schema,
+ * where PostgreSQL put it (`::name` truncates a long name as the server did).
  */
 async function dropInvalidIndex(file: MigrationFile, statement: Statement, ctx: ApplyContext): Promise<void> {
-  const name = concurrentIndexName(statement);
-  if (name === undefined) return;
+  const built = concurrentIndex(statement);
+  if (built === undefined) return;
   const [index] = await ctx.session.query<{ invalid: boolean; qualified: string }>(
-    `SELECT NOT i.indisvalid AS invalid, i.indexrelid::regclass::text AS qualified FROM pg_index i WHERE i.indexrelid = to_regclass($1)`,
-    [name],
+    `SELECT NOT i.indisvalid AS invalid, format('%I.%I', n.nspname, c.relname) AS qualified
+       FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relname = $1::name AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass($2))`,
+    [built.relname, built.table],
   );
   if (!index?.invalid) return;
   ctx.log.warn(
@@ -270,9 +274,9 @@ async function runStatement(file: MigrationFile, statement: Statement, ctx: Appl
   } catch (error) {
     const db = serverError(error);
     if (!db || endsSession(db)) throw connectionLost(file, error);
-    const invalidIndex = concurrentIndexName(statement);
+    const invalidIndex = concurrentIndex(statement);
     const leftover = invalidIndex
-      ? `; the interrupted build left the index ${invalidIndex} INVALID, and the next run drops and rebuilds it`
+      ? `; the interrupted build left the index ${invalidIndex.name} INVALID on ${invalidIndex.table}, and the next run drops and rebuilds it`
       : '';
     const ran = `${done} of ${file.statements.length} of its statements ran and stay applied (status shows the file partial)${leftover}; the file is idempotent, so the next run applies it again from the top and completes it`;
     ctx.log.error(

@@ -17,7 +17,17 @@ import {
   type MigrationMode,
   type MigrationPhase,
 } from './naming.js';
-import { blank, leadingCommentsEnd, lex, lineColumn, transactionControlVerdict, type Statement } from './sql.js';
+import {
+  blank,
+  copiesFromClient,
+  COPY_FROM_CLIENT,
+  leadingCommentsEnd,
+  lex,
+  lineColumn,
+  refusedCharacter,
+  transactionControlVerdict,
+  type Statement,
+} from './sql.js';
 
 export type { MigrationMode, MigrationPhase };
 
@@ -130,12 +140,32 @@ export function checkMigration(file: MigrationFile): void {
   void file.statements;
 }
 
+/**
+ * With standard_conforming_strings off, PostgreSQL reads a backslash in a plain '…' string as an
+ * escape, unlike the lexer that split the file (and lint): such a file is refused (exit 2)
+ * rather than run as something other than what it says.
+ */
+export function refuseUnderNonStandardStrings(file: MigrationFile, standardConformingStrings: string | undefined): void {
+  if (standardConformingStrings !== 'off') return;
+  const index = lex(file.text).backslashInPlainString;
+  if (index === undefined) return;
+  const { line, column } = lineColumn(file.text, index);
+  throw new ConfigError(
+    `${file.fileName}:${line}:${column}: this string holds a backslash, and the database has standard_conforming_strings = off, under which PostgreSQL reads the backslash as an escape, not as the file says; write it as an E'' string with each backslash doubled, or turn the setting on (ALTER DATABASE … SET standard_conforming_strings = on; on is the default).`,
+    { file: file.fileName, setting: 'standard_conforming_strings' },
+  );
+}
+
 function prepareText(text: string, fileName: string, mode: MigrationMode): { statements: readonly Statement[]; executable: string } {
-  const lexed = lex(text);
   const at = (index: number) => {
     const { line, column } = lineColumn(text, index);
     return `${fileName}:${line}:${column}`;
   };
+  const refused = refusedCharacter(text);
+  if (refused) throw new ConfigError(`${at(refused.index)}: ${refused.what}.`, { file: fileName });
+  const lexed = lex(text);
+  const copy = lexed.statements.find(copiesFromClient);
+  if (copy) throw new ConfigError(`${at(copy.start)}: ${COPY_FROM_CLIENT}.`, { file: fileName });
   if (lexed.unterminated) {
     throw new ConfigError(`${at(lexed.unterminated.index)}: ${lexed.unterminated.what} is never closed.`, { file: fileName });
   }

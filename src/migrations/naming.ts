@@ -149,10 +149,13 @@ export function readMigrationFile(path: string, fileName: string): Buffer {
   }
 }
 
-/** A file's text: strict UTF-8, without a byte-order mark; undefined when it is not UTF-8. */
+/**
+ * A file's text: strict UTF-8, without its byte-order mark (the decoder removes exactly one, as
+ * the runner strips exactly one from the bytes it sends); undefined when it is not UTF-8.
+ */
 export function decodeMigrationText(bytes: Buffer): string | undefined {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes).replace(/^\uFEFF/, '');
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     return undefined;
   }

@@ -384,6 +384,41 @@ describe('discoverMigrations: what only psql understands, and broken files', () 
     assert.equal(file?.executable, content);
   });
 
+  it('a NUL byte anywhere is a ConfigError naming file:line:column, before anything connects', () => {
+    const folder = migrationsFolder({ '005_nul.sql': 'SELECT 1;\r\nSELECT \u00002;\n' });
+    assertConfigError(() => discoverMigrations(folder), /005_nul\.sql:2:8/, /NUL byte/);
+  });
+
+  it('a file with two byte-order marks is a ConfigError at 1:1 (one is removed, the second would reach the server)', () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const folder = migrationsFolder({ '005_bom.sql': Buffer.concat([bom, bom, Buffer.from('SELECT 1;\n')]) });
+    assertConfigError(() => discoverMigrations(folder), /005_bom\.sql:1:1/, /second byte-order mark/);
+    const one = discoverMigrations(migrationsFolder({ '005_bom.sql': Buffer.concat([bom, Buffer.from('SELECT 1;\n')]) }));
+    assert.equal(one[0]?.text, 'SELECT 1;\n');
+  });
+
+  it('COPY … FROM STDIN is a ConfigError naming file:line:column and saying what to write instead', () => {
+    const folder = migrationsFolder({ '005_copy.sql': 'CREATE TABLE t (x int);\nCOPY t (x) FROM stdin;\n1\n2\n' });
+    assertConfigError(() => discoverMigrations(folder), /005_copy\.sql:2:1/, /COPY … FROM STDIN/, /INSERT … VALUES/);
+    const withData = migrationsFolder({ '005_copy.sql': 'COPY t FROM STDIN WITH (FORMAT csv);\n1\n\\.\n' });
+    assertConfigError(() => discoverMigrations(withData), /005_copy\.sql:1:1/, /COPY … FROM STDIN/);
+  });
+
+  it('a lone CR ends a -- comment: the statement after it is a statement of a no-transaction file, at its line', () => {
+    const text = '-- xyn:no-transaction\n-- a note\rCREATE TABLE t (x int);\n';
+    const [file] = discoverMigrations(migrationsFolder({ '006_cr.sql': text }));
+    assert.deepEqual(
+      file?.statements.map((s) => s.text),
+      ['CREATE TABLE t (x int)'],
+    );
+  });
+
+  it("a COMMIT inside an E'' literal continued on the next line is not blanked: the text the server gets is the file's", () => {
+    const text = "INSERT INTO notes VALUES (E'a'\n'\\';COMMIT;');\nCOMMIT;\n";
+    const [file] = discoverMigrations(migrationsFolder({ '006_e.sql': text }));
+    assert.equal(file?.executable, "INSERT INTO notes VALUES (E'a'\n'\\';COMMIT;');\n       \n");
+  });
+
   it('an unterminated string is a ConfigError naming file:line:column', () => {
     const folder = migrationsFolder({ '005_broken.sql': "SELECT 1;\nSELECT 'never closed;\n" });
     assertConfigError(() => discoverMigrations(folder), /005_broken\.sql:2:8/, /string literal/);

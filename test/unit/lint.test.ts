@@ -67,6 +67,31 @@ describe('lint: unreadable files and syntax', () => {
     assert.deepEqual(rules(findings), ['unreadable-file']);
   });
 
+  it('a NUL byte is an unreadable-file finding at its line and column, as migrate refuses it', async () => {
+    const findings = await lintFiles({ '001_a.sql': 'SELECT 1;\nSELECT \u00002;\n' });
+    assert.ok(rules(findings).includes('unreadable-file'), JSON.stringify(findings));
+    assert.equal(where(findings.find((f) => f.rule === 'unreadable-file')), '001_a.sql:2:8');
+  });
+
+  it('a file with two byte-order marks is an unreadable-file finding at 1:1, as migrate refuses it', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const findings = await lintFiles({ '001_a.sql': Buffer.concat([bom, bom, Buffer.from('SELECT 1;\n')]) });
+    assert.ok(rules(findings).includes('unreadable-file'), JSON.stringify(findings));
+    assert.equal(where(findings[0]), '001_a.sql:1:1');
+  });
+
+  it('COPY … FROM STDIN is a psql-meta-command finding at the COPY, as migrate refuses it', async () => {
+    const findings = await lintFiles({ '001_a.sql': 'SELECT 1;\nCOPY t FROM stdin;\n' });
+    assert.deepEqual(rules(findings), ['psql-meta-command']);
+    assert.equal(where(findings[0]), '001_a.sql:2:1');
+  });
+
+  it('a lone CR ends a -- comment: the statement after it is linted', async () => {
+    const findings = await lintFiles({ '001_a.sql': '-- a note\rCREATE TABLE t (x int);\n' });
+    assert.deepEqual(rules(findings), ['missing-if-not-exists']);
+    assert.equal(where(findings[0]), '001_a.sql:2:14');
+  });
+
   it('a string never closed is an unreadable-file finding where it opens, not a syntax error as well', async () => {
     const findings = await lintFiles({ '001_a.sql': "SELECT 1;\nSELECT 'abc;\n" });
     assert.deepEqual(rules(findings), ['unreadable-file']);
