@@ -29,6 +29,8 @@ export interface Config {
   readonly ddlLockTimeoutMs: number;
   readonly ddlRetries: number;
   readonly statementTimeoutMs: number;
+  /** how long others may wait on a running migration's locks before it is cancelled; 0 = off */
+  readonly maxBlockingMs: number;
   readonly recordRuns: 'auto' | 'off';
   readonly ledger: { readonly schema: string; readonly table: string };
   readonly allowDrift: boolean;
@@ -119,6 +121,7 @@ export function loadConfig(
     ddlLockTimeoutMs: e.XYN_DDL_LOCK_TIMEOUT,
     ddlRetries: e.XYN_DDL_RETRIES,
     statementTimeoutMs: e.XYN_STATEMENT_TIMEOUT,
+    maxBlockingMs: e.XYN_MAX_BLOCKING,
     recordRuns: e.XYN_RECORD_RUNS,
     ledger: Object.freeze({ schema: e.XYN_LEDGER_SCHEMA, table: e.XYN_LEDGER_TABLE }),
     allowDrift: e.XYN_ALLOW_DRIFT,

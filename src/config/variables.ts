@@ -182,6 +182,16 @@ export const variables = {
     details: "at most 2147483.647, PostgreSQL's limit",
     commands: APPLYING,
   }),
+  XYN_MAX_BLOCKING: row({
+    spec: seconds({ default: 5_000 }),
+    shownDefault: '5',
+    flag: 'max-blocking',
+    unit: 'seconds',
+    description:
+      'how long another session may wait on a lock held by a running migration; past it the statement is cancelled and the file rolled back (exit 1); 0 = off',
+    details: 'See "Others waiting on a migration\'s locks"',
+    commands: APPLYING,
+  }),
   XYN_RECORD_RUNS: row({
     spec: str({ default: 'auto', choices: ['auto', 'off'] }),
     shownDefault: 'auto',
