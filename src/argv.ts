@@ -52,12 +52,8 @@ export function parseArgv(
     const flag = `--${token.name}`;
     const elsewhere = allFlags[token.name]?.commands;
     if (!spec && elsewhere) {
-      throw new ConfigError(
-        `The flag ${flag} is not one of ${command}'s: it is for ${elsewhere.join(', ')}. See xyn-migrate ${command} --help.`,
-        {
-          flag,
-        },
-      );
+      const owners = elsewhere.length === 1 ? elsewhere[0] : `${elsewhere.slice(0, -1).join(', ')} and ${elsewhere.at(-1)}`;
+      throw new ConfigError(`The flag ${flag} belongs to ${owners}, not to ${command}; see xyn-migrate ${elsewhere[0]} --help.`, { flag });
     }
     if (!spec) throw new ConfigError(unknownFlagSentence(token.rawName, command, Object.keys(flags)), { flag: token.rawName });
     const stands = spec.variable ? ` (it sets ${spec.variable})` : '';

@@ -27,6 +27,7 @@ import { baseline } from './commands/baseline.js';
 import { rehearse } from './commands/rehearse.js';
 import { lint } from './commands/lint.js';
 import { awaitMigrations } from './commands/await.js';
+import { repair } from './commands/repair.js';
 import { migrateFleet, statusFleet, verifyFleet } from './fleet/commands.js';
 
 interface Invocation {
@@ -101,6 +102,24 @@ const commands: Record<CommandName, Command> = {
     usage: 'baseline <id>',
     summary: 'record every migration up to <id> as applied without running it (ledger only)',
     run: (ctx, i) => baseline(ctx, i.args),
+    fleet: false,
+  },
+  repair: {
+    usage: 'repair --remove <id> --reason "<why>" --yes [--json]',
+    summary:
+      'remove a ledger row applied by mistake (and its partial-run record), under the lock, recording who and why; the schema is untouched; without --yes it only says what it would do (exit 2)',
+    json: 'print what was removed, the reason, who and the run recorded as one JSON document on stdout',
+    flags: {
+      remove: { type: 'string', unit: 'id', description: 'the ledger id to remove (e.g. 004_add_tags)' },
+      reason: { type: 'string', unit: 'text', description: 'why: recorded in the run history and the log (required)' },
+      yes: { type: 'boolean', description: 'the confirmation: without it repair only says what it would do' },
+    },
+    run: (ctx, i) =>
+      repair(
+        ctx,
+        { remove: i.own.remove as string | undefined, reason: i.own.reason as string | undefined, yes: i.own.yes === true },
+        i.json,
+      ),
     fleet: false,
   },
 };

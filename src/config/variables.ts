@@ -19,12 +19,12 @@ import {
   shard,
 } from './validators.js';
 
-export const COMMAND_NAMES = ['migrate', 'status', 'plan', 'verify', 'await', 'new', 'baseline', 'lint', 'rehearse'] as const;
+export const COMMAND_NAMES = ['migrate', 'status', 'plan', 'verify', 'await', 'new', 'baseline', 'lint', 'rehearse', 'repair'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 const ALL = COMMAND_NAMES;
 /** the commands that connect to a database */
-const DATABASE: readonly CommandName[] = ['migrate', 'status', 'plan', 'verify', 'await', 'baseline', 'rehearse'];
+const DATABASE: readonly CommandName[] = ['migrate', 'status', 'plan', 'verify', 'await', 'baseline', 'rehearse', 'repair'];
 /** the commands that judge the history of the ledger */
 const HISTORY: readonly CommandName[] = ['migrate', 'status', 'plan', 'verify'];
 /** the commands that plan by phase (pre- or post-deploy files) */
@@ -154,7 +154,7 @@ export const variables = {
     flag: 'lock-timeout',
     unit: 'seconds',
     description: 'how long to wait for the migration lock held by another runner',
-    commands: ['migrate', 'baseline'],
+    commands: ['migrate', 'baseline', 'repair'],
   }),
   XYN_DDL_LOCK_TIMEOUT: row({
     spec: settingSeconds({ default: 5_000 }),
@@ -197,8 +197,8 @@ export const variables = {
     shownDefault: 'auto',
     flag: 'record-runs',
     unit: 'auto|off',
-    description: "record applying runs in the engine's runs/steps tables when they exist (auto), or not (off)",
-    commands: ['migrate'],
+    description: "record applying runs (and repairs) in the engine's runs/steps tables when they exist (auto), or not (off)",
+    commands: ['migrate', 'repair'],
   }),
   XYN_LEDGER_SCHEMA: row({
     spec: identifier({ default: 'public' }),
@@ -279,8 +279,8 @@ export const variables = {
     shownDefault: 'xyn-migrate on $HOSTNAME',
     flag: 'applied-by',
     unit: 'text',
-    description: "written to the ledger's applied_by column",
-    commands: ['migrate', 'baseline'],
+    description: "written to the ledger's applied_by column (repair: recorded as who removed the row)",
+    commands: ['migrate', 'baseline', 'repair'],
   }),
   XYN_REHEARSE_URL: row({
     spec: secretUrl({ default: undefined }),

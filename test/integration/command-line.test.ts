@@ -55,7 +55,10 @@ describe('help', () => {
   it('a flag of another command is refused naming the commands it is for, and nothing is done', async () => {
     const run = await runCli(['new', 'add_things', '--canary', '3'], { XYN_MIGRATIONS_DIR: scratch });
     assert.equal(run.code, 2);
-    assert.equal(run.lastMessage, "The flag --canary is not one of new's: it is for migrate. See xyn-migrate new --help.");
+    assert.equal(run.lastMessage, 'The flag --canary belongs to migrate, not to new; see xyn-migrate migrate --help.');
+    const fleet = await runCli(['plan', '--shard', '0/2'], {});
+    assert.equal(fleet.code, 2);
+    assert.equal(fleet.lastMessage, 'The flag --shard belongs to migrate, status and verify, not to plan; see xyn-migrate migrate --help.');
     assert.deepEqual(readdirSync(scratch), []);
   });
 });
