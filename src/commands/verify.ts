@@ -5,7 +5,9 @@
 import type { CommandContext } from '../command-context.js';
 import { inspectDatabase, verifyPlan } from '../engine/inspect.js';
 
-export async function verify(ctx: CommandContext): Promise<void> {
+/** `json`: `{"verified": true, "allowed": [kinds an override let pass], "ahead": [ids]}` on stdout once verified. */
+export async function verify(ctx: CommandContext, json = false): Promise<void> {
   const { plan } = await inspectDatabase(ctx);
-  verifyPlan(plan, ctx.log);
+  const allowed = verifyPlan(plan, ctx.log);
+  if (json) ctx.print(`${JSON.stringify({ verified: true, allowed, ahead: plan.ahead }, null, 2)}\n`);
 }

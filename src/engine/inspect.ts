@@ -61,8 +61,8 @@ export function planNeedsAttention(plan: Plan): boolean {
   return plan.entries.some((e) => !FINE.has(e.kind) && !('file' in e && deferred.has(e.file))) || plan.missingRequired.length > 0;
 }
 
-/** verify: throws exit 5 naming every problem of what is applied; logs what it let pass. */
-export function verifyPlan(plan: Plan, log: Logger): void {
+/** verify: throws exit 5 naming every problem of what is applied; logs and returns the kinds it let pass. */
+export function verifyPlan(plan: Plan, log: Logger): string[] {
   // A pending file, even out of order, is migrate's business; verify judges what is applied.
   const applied = (i: Irregularity) => i.kind !== 'out-of-order';
   const warnings = plan.warnings.filter(applied);
@@ -70,10 +70,14 @@ export function verifyPlan(plan: Plan, log: Logger): void {
   const problems = plan.refusals.filter(applied).map((r) => r.message);
   if (plan.missingRequired.length > 0) problems.unshift(`required migrations not applied: ${plan.missingRequired.join(', ')}`);
   if (problems.length > 0) throw new VerificationError(`Verification failed: ${problems.join('; ')}.`, { problems });
-  const allowed = warnings.map((w) => w.kind);
+  const allowed = [...new Set(warnings.map((w) => w.kind))];
   const clean =
-    allowed.length === 0
-      ? 'no drift, no unknown applied ids'
-      : `with what the overrides allow (${[...new Set(allowed)].join(', ')}), logged above`;
-  log.info({ allowed, ahead: plan.ahead }, `verified: required migrations applied, ${clean}`);
+    allowed.length === 0 ? 'no drift, no unknown applied ids' : `with what the overrides allow (${allowed.join(', ')}), logged above`;
+  // empty lists say nothing on a log line: only what is there
+  const fields = {
+    ...(allowed.length > 0 ? { allowed } : {}),
+    ...(plan.ahead.length > 0 ? { ahead: plan.ahead } : {}),
+  };
+  log.info(fields, `verified: required migrations applied, ${clean}`);
+  return allowed;
 }

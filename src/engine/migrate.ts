@@ -93,7 +93,11 @@ async function migrateOn(scope: RunScope, files: readonly MigrationFile[], confi
       'post-deploy migrations left pending: run with --phase post (XYN_PHASE=post) once the rollout is over',
     );
   }
-  log.info({ applied: run.applied.length, migrations: rows.length }, run.applied.length > 0 ? 'migrations applied' : 'nothing to apply');
+  // applied: by this run; files: in the folder; ledgerRows: applied ever (rows of a newer image included)
+  log.info(
+    { applied: run.applied.length, files: files.length, ledgerRows: rows.length },
+    run.applied.length > 0 ? 'migrations applied' : 'nothing to apply',
+  );
   return rows;
 }
 
