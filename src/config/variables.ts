@@ -1,7 +1,7 @@
 /**
  * The configuration table: every variable the program reads, with its flag, value type, unit,
  * default, what it does and which commands read it. Loading (config.ts), each command's --help,
- * the program's --help and the README's variable table are all made from these rows, so adding a
+ * the program's --help and the variable table of docs/configuration.md are all made from these rows, so adding a
  * variable is adding a row.
  */
 import { str } from 'envalid';
@@ -37,7 +37,7 @@ const FLEET: readonly CommandName[] = ['migrate', 'status', 'verify'];
 export interface VariableRow<Spec> {
   /** envalid's spec: the value type, its choices and the default as the program holds it */
   readonly spec: Spec;
-  /** the default as a person writes it (README, --help); a unit test checks it parses to spec's default */
+  /** the default as a person writes it (docs/configuration.md, --help); a unit test checks it parses to spec's default */
   readonly shownDefault: string;
   /** the command-line flag standing for the variable (without --); flags win over the environment */
   readonly flag?: string;
@@ -47,7 +47,7 @@ export interface VariableRow<Spec> {
   readonly unit?: string;
   /** one line: what it does */
   readonly description: string;
-  /** more for the README only */
+  /** more for docs/configuration.md only */
   readonly details?: string;
   readonly commands: readonly CommandName[];
 }
@@ -248,7 +248,7 @@ export const variables = {
     unit: 'pre|post',
     description:
       'pre: apply every pending file except -- xyn:post-deploy ones (before the rollout); post: apply everything pending (a Job after the rollout)',
-    details: 'See [Rolling updates: pre and post phase](#rolling-updates-pre-and-post-phase)',
+    details: 'See [Rolling updates: pre and post phase](kubernetes.md#rolling-updates-pre-and-post-phase)',
     commands: PHASED,
   }),
   LOG_LEVEL: row({
