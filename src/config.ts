@@ -15,6 +15,7 @@ import type { LogFormat } from './log.js';
 import { isPlainIdentifier } from './migrations/ledger-name.js';
 import { isMigrationId } from './migrations/naming.js';
 import type { RequiredMigrations } from './plan.js';
+import { AUTH_MODES, type AuthMode } from './auth/token.js';
 
 export interface Config {
   /** undefined when nothing names a database (fine for `new` and `lint`). */
@@ -80,6 +81,7 @@ export const flagVariables = {
   shard: 'XYN_SHARD',
   shards: 'XYN_SHARDS',
   canary: 'XYN_CANARY',
+  auth: 'XYN_AUTH',
 } as const;
 export type Flag = keyof typeof flagVariables;
 /** Flags that take no value: `--allow-drift` alone means XYN_ALLOW_DRIFT=true. */
@@ -189,6 +191,7 @@ const specs = {
   XYN_SHARDS: positive({ default: undefined }),
   JOB_COMPLETION_INDEX: count({ default: undefined }),
   XYN_CANARY: count({ default: 0 }),
+  XYN_AUTH: str({ default: 'password', choices: AUTH_MODES }),
 } as const;
 
 const flagOf = (variable: string): string | undefined => Object.entries(flagVariables).find(([, v]) => v === variable)?.[0];
@@ -305,10 +308,11 @@ interface DatabaseVariables {
   PGSSLROOTCERT?: string | undefined;
   PGSSLCERT?: string | undefined;
   PGSSLKEY?: string | undefined;
+  XYN_AUTH: AuthMode;
 }
 
 function tlsDefaults(e: DatabaseVariables): TlsDefaults {
-  return Object.freeze({ sslmode: e.PGSSLMODE, sslrootcert: e.PGSSLROOTCERT, sslcert: e.PGSSLCERT, sslkey: e.PGSSLKEY });
+  return Object.freeze({ sslmode: e.PGSSLMODE, sslrootcert: e.PGSSLROOTCERT, sslcert: e.PGSSLCERT, sslkey: e.PGSSLKEY, auth: e.XYN_AUTH });
 }
 
 function resolveDatabase(e: DatabaseVariables, libpqDefaults: TlsDefaults): ConnectionTarget | undefined {
