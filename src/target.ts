@@ -87,7 +87,7 @@ export function connectionTarget(url: string | undefined, source: string, defaul
       { variables: [source] },
     );
   }
-  if (tokenMode) checkTokenLogin(tokenMode, { sslMode, user: parts.user || undefined, password: parts.password }, source);
+  if (tokenMode) checkTokenLogin(tokenMode, { sslMode, user: parts.user || undefined, password: parts.password || undefined }, source);
   const hosts = endpoints(parts.host, parts.port, source);
   return Object.freeze({
     host: hosts[0]!.host,
