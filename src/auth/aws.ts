@@ -58,7 +58,7 @@ async function fromDefaultChain(env: Environment): Promise<AwsCredentials> {
   try {
     return await fromInstanceMetadata(env);
   } catch (error) {
-    if (error instanceof AuthError) throw noCredentials(`the instance metadata service: ${error.message}`);
+    if (error instanceof AuthError) throw noCredentials(error.message);
     throw error;
   }
 }
@@ -128,7 +128,7 @@ async function fromContainerEndpoint(env: Environment): Promise<AwsCredentials> 
 /** IMDSv2: a session token first (PUT), then the instance role's name, then its credentials. */
 async function fromInstanceMetadata(env: Environment): Promise<AwsCredentials> {
   const base = (env.AWS_EC2_METADATA_SERVICE_ENDPOINT || 'http://169.254.169.254').replace(/\/+$/, '');
-  const what = `the instance metadata service (${base})`;
+  const what = 'the instance metadata service';
   const session = await send({
     url: `${base}/latest/api/token`,
     method: 'PUT',

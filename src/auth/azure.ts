@@ -67,7 +67,7 @@ async function fromAppServiceIdentity(endpoint: string, header: string, env: Env
 
 async function fromInstanceMetadata(env: Environment): Promise<Expiring<string>> {
   const base = (env.AZURE_POD_IDENTITY_AUTHORITY_HOST || 'http://169.254.169.254').replace(/\/+$/, '');
-  const what = `the instance metadata service (${base})`;
+  const what = 'the instance metadata service';
   const query = new URLSearchParams({
     'api-version': '2018-02-01',
     resource: RESOURCE,

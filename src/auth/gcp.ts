@@ -46,7 +46,7 @@ function gcloudCredentialsFile(env: Environment): string | undefined {
 /** The metadata server answers for the service account the pod (or VM) runs as; on GKE it is workload identity's. */
 async function fromMetadataServer(env: Environment): Promise<Expiring<string>> {
   const host = env.GCE_METADATA_HOST || env.GCE_METADATA_IP || '169.254.169.254';
-  const what = `the metadata server (${host})`;
+  const what = 'the metadata server';
   const json = await sendForJson({
     url: `http://${host}/computeMetadata/v1/instance/service-accounts/default/token?scopes=${encodeURIComponent(SQL_LOGIN_SCOPE)}`,
     headers: { 'metadata-flavor': 'Google' },
