@@ -73,7 +73,8 @@ COPY migrations/*.sql /migrations/
 
 # V8's code cache of the program (/app/cli.js.cache; see src/start.ts), made here by this
 # image's own node: a cache made by another V8 (the build stage's node may be another patch
-# release) would be rejected and only cost time. One training run as root writes it; an ARG,
+# release) would be rejected and only cost time. One training run as root writes it and records
+# its digest in /app/cli.js (a cache without that digest is never used); an ARG,
 # unlike an ENV, does not stay in the image, so no later run writes anything. Exec form: there
 # is no shell here. This is the one step that runs on the target platform: a multi-platform
 # build runs it under emulation (binfmt/QEMU, as `docker buildx` sets it up).

@@ -47,18 +47,23 @@ const text = program.outputFiles[0].text;
 if (/[^\x01-\x7f]/.test(text)) throw new Error('the bundled program is not plain ASCII without NUL: src/start.ts cannot carry it');
 const starter = await build({ ...common, entryPoints: ['src/start.ts'], write: false });
 mkdirSync('dist');
-writeFileSync('dist/cli.js', `#!/usr/bin/env node\n${starter.outputFiles[0].text}/*\0program\n${text.replaceAll('*/', '*\0/')}*/\n`);
+// Line 2: the digest of the code cache, recorded in place by the training run below (src/start.ts).
+const digestLine = `// code cache sha256:${'0'.repeat(64)}`;
+const cli = `#!/usr/bin/env node\n${digestLine}\n${starter.outputFiles[0].text}/*\0program\n${text.replaceAll('*/', '*\0/')}*/\n`;
+writeFileSync('dist/cli.js', cli);
 
 // The package is "type": "module"; dist/cli.js is CommonJS (anywhere without a package.json, too).
 writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
 
-// The training run: the cache then holds the functions a start compiles, not only the top level.
+// The training run: the cache then holds the functions a start compiles, not only the top level;
+// it records the cache's digest on line 2 of dist/cli.js, without which the cache is not used.
 const training = spawnSync(process.execPath, ['dist/cli.js', '--version'], {
   env: { ...process.env, XYN_CODE_CACHE_OUT: 'dist/cli.js.cache' },
   encoding: 'utf8',
 });
-if (training.status !== 0 || !existsSync('dist/cli.js.cache')) {
+const recorded = readFileSync('dist/cli.js', 'latin1').split('\n')[1];
+if (training.status !== 0 || !existsSync('dist/cli.js.cache') || recorded.endsWith('0'.repeat(64))) {
   throw new Error(
-    `the training run did not write the code cache: node dist/cli.js --version exited ${training.status}\n${training.stderr}`,
+    `the training run did not write the code cache or record its digest: node dist/cli.js --version exited ${training.status}\n${training.stderr}`,
   );
 }

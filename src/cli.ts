@@ -9,6 +9,7 @@ import { earlyEnvironment, flagVariables, loadConfig, switchFlags, type Config, 
 import { ExitCode, ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { bigintAsText, describeFailure, failureJson, type Failure } from './failure.js';
+import { printable } from './printable.js';
 import { registerSecret, scrub } from './secrets.js';
 import { Stop, type StopSignal } from './stop.js';
 import { version } from './version.js';
@@ -22,6 +23,7 @@ import { newMigration } from './commands/new.js';
 import { baseline } from './commands/baseline.js';
 import { rehearse } from './commands/rehearse.js';
 import { lint } from './commands/lint.js';
+import { awaitMigrations } from './commands/await.js';
 import { migrateFleet, statusFleet, verifyFleet } from './fleet/commands.js';
 
 interface Invocation {
@@ -62,6 +64,13 @@ const commands: Record<string, Command> = {
     summary: 'fail fast on boot: required migrations applied, no drift, no unknown ids; exit 0 or 5',
     run: (ctx) => verify(ctx),
     fleet: verifyFleet,
+  },
+  await: {
+    usage: 'await',
+    summary:
+      "the app pods' gate when a Job migrates: wait (XYN_WAIT_TIMEOUT) until every pre-deploy file is applied with its checksum; read-only; exit 0 or 5",
+    run: (ctx) => awaitMigrations(ctx),
+    fleet: false,
   },
   new: {
     usage: 'new <name>',
@@ -228,7 +237,7 @@ function fail(error: unknown, log: Logger, terminationLog: string | undefined): 
   log.error({ ...fields, exitCode }, sentence);
   if (terminationLog) {
     try {
-      writeFileSync(terminationLog, scrub(sentence) + '\n');
+      writeFileSync(terminationLog, printable(scrub(sentence)) + '\n');
     } catch {
       // the termination log is a courtesy; the exit code and the log line already say it
     }

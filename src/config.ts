@@ -13,7 +13,7 @@ import { registerSecret } from './secrets.js';
 import { connectionTarget, isPort, parseDatabaseUrl, type ConnectionTarget, type TlsDefaults } from './target.js';
 import type { LogFormat } from './log.js';
 import { isPlainIdentifier } from './migrations/ledger-name.js';
-import { isMigrationId } from './migrations/naming.js';
+import { isMigrationId, type MigrationPhase } from './migrations/naming.js';
 import type { RequiredMigrations } from './plan.js';
 import { AUTH_MODES, type AuthMode } from './auth/token.js';
 
@@ -34,6 +34,8 @@ export interface Config {
   readonly allowDrift: boolean;
   readonly allowOutOfOrder: boolean;
   readonly allowMissingFiles: boolean;
+  /** `pre` leaves `-- xyn:post-deploy` files pending (before the rollout); `post` applies them too */
+  readonly phase: MigrationPhase;
   readonly logLevel: string;
   readonly logFormat: LogFormat;
   /** where the one-sentence failure reason goes; undefined = nowhere */
@@ -75,6 +77,7 @@ export const flagVariables = {
   'allow-drift': 'XYN_ALLOW_DRIFT',
   'allow-out-of-order': 'XYN_ALLOW_OUT_OF_ORDER',
   'allow-missing-files': 'XYN_ALLOW_MISSING_FILES',
+  phase: 'XYN_PHASE',
   'targets-file': 'XYN_TARGETS_FILE',
   'targets-query': 'XYN_TARGETS_QUERY',
   concurrency: 'XYN_CONCURRENCY',
@@ -87,10 +90,22 @@ export type Flag = keyof typeof flagVariables;
 /** Flags that take no value: `--allow-drift` alone means XYN_ALLOW_DRIFT=true. */
 export const switchFlags: ReadonlySet<Flag> = new Set(['allow-drift', 'allow-out-of-order', 'allow-missing-files']);
 
-const seconds = makeValidator<number>((raw) => {
+function parseSeconds(raw: string): number {
   const trimmed = raw.trim();
   if (!/^\d+(\.\d+)?$/.test(trimmed)) throw new Error(`"${raw}" is not a number of seconds (e.g. 60 or 0.5)`);
   return Math.round(Number(trimmed) * 1000);
+}
+const seconds = makeValidator<number>(parseSeconds);
+
+/** PostgreSQL's timeouts (lock_timeout, statement_timeout) are an int of milliseconds. */
+const MAX_SETTING_MS = 2_147_483_647;
+/** Seconds that become a PostgreSQL setting: refused here, at start, if the server would refuse them later. */
+const settingSeconds = makeValidator<number>((raw) => {
+  const ms = parseSeconds(raw);
+  if (ms > MAX_SETTING_MS) {
+    throw new Error(`"${raw}" is more than PostgreSQL takes for a timeout: 0 (none) to ${MAX_SETTING_MS / 1000} seconds (about 24 days)`);
+  }
+  return ms;
 });
 
 const count = makeValidator<number>((raw) => {
@@ -170,15 +185,16 @@ const specs = {
   XYN_REQUIRED_MIGRATIONS: requiredList({ default: { kind: 'all' } }),
   XYN_WAIT_TIMEOUT: seconds({ default: 60_000 }),
   XYN_LOCK_TIMEOUT: seconds({ default: 300_000 }),
-  XYN_DDL_LOCK_TIMEOUT: seconds({ default: 5_000 }),
+  XYN_DDL_LOCK_TIMEOUT: settingSeconds({ default: 5_000 }),
   XYN_DDL_RETRIES: count({ default: 5 }),
-  XYN_STATEMENT_TIMEOUT: seconds({ default: 0 }),
+  XYN_STATEMENT_TIMEOUT: settingSeconds({ default: 0 }),
   XYN_RECORD_RUNS: str({ default: 'auto', choices: ['auto', 'off'] }),
   XYN_LEDGER_SCHEMA: identifier({ default: 'public' }),
   XYN_LEDGER_TABLE: identifier({ default: 'schema_migrations' }),
   XYN_ALLOW_DRIFT: flag({ default: false }),
   XYN_ALLOW_OUT_OF_ORDER: flag({ default: false }),
   XYN_ALLOW_MISSING_FILES: flag({ default: false }),
+  XYN_PHASE: str({ default: 'pre', choices: ['pre', 'post'] }),
   LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
   XYN_LOG_FORMAT: str({ default: 'auto', choices: ['auto', 'json', 'pretty'] }),
   XYN_TERMINATION_LOG: str({ default: undefined }),
@@ -241,6 +257,7 @@ export function loadConfig(
     allowDrift: e.XYN_ALLOW_DRIFT,
     allowOutOfOrder: e.XYN_ALLOW_OUT_OF_ORDER,
     allowMissingFiles: e.XYN_ALLOW_MISSING_FILES,
+    phase: e.XYN_PHASE,
     logLevel: e.LOG_LEVEL,
     // auto: pretty for a person at a terminal, JSON for a log collector
     logFormat: e.XYN_LOG_FORMAT === 'auto' ? (terminal.stderr ? 'pretty' : 'json') : e.XYN_LOG_FORMAT,

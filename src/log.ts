@@ -4,6 +4,7 @@
  */
 import { writeSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
+import { printable } from './printable.js';
 import { scrub } from './secrets.js';
 
 export type { Logger };
@@ -14,7 +15,11 @@ const stderr = { write: (line: string) => void writeSync(2, scrub(line)) };
 const levelNames: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const prettyOmit = new Set(['level', 'severity', 'time', 'msg', 'pid', 'hostname', 'name']);
 
-/** One readable line per record for a person at a terminal; JSON stays the default. */
+/**
+ * One readable line per record for a person at a terminal; JSON stays the default. Scrubbed
+ * first (a secret is found as it is), then escaped: a newline or ANSI escape in a value cannot
+ * forge a second line or reach the terminal.
+ */
 const prettyStderr = {
   write(line: string) {
     const record = JSON.parse(line) as Record<string, unknown>;
@@ -24,7 +29,8 @@ const prettyStderr = {
       .filter(([key]) => !prettyOmit.has(key))
       .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
       .join(' ');
-    stderr.write(`${time} ${level.padEnd(5)} ${String((record.msg as string | undefined) ?? '')}${rest ? `  ${rest}` : ''}\n`);
+    const msg = typeof record.msg === 'string' ? record.msg : '';
+    writeSync(2, `${printable(scrub(`${time} ${level.padEnd(5)} ${msg}${rest ? `  ${rest}` : ''}`))}\n`);
   },
 };
 

@@ -4,7 +4,7 @@
  * the image) is tested here in milliseconds.
  */
 import type { MigrationFile } from './migrations/discover.js';
-import { inMigrationOrder, migrationNumber } from './migrations/naming.js';
+import { inMigrationOrder, migrationNumber, type MigrationPhase } from './migrations/naming.js';
 
 /** XYN_REQUIRED_MIGRATIONS: every file present, or a list of ids. */
 export type RequiredMigrations = { kind: 'all' } | { kind: 'list'; ids: readonly string[] };
@@ -37,7 +37,11 @@ export type Entry =
   | { readonly kind: 'pending'; readonly id: string; readonly file: MigrationFile }
   /** pending, and a run stopped midway through it (a no-transaction file): the next run redoes it */
   | { readonly kind: 'partial'; readonly id: string; readonly file: MigrationFile; readonly partial: PartialRun }
-  /** pending, but numbered below a migration already applied (two branches merged) */
+  /**
+   * pending, but numbered below a migration already applied (two branches merged). A post-deploy
+   * file is judged only against applied post-deploy files: the pre phase applies the pre-deploy
+   * files numbered after it first, on purpose.
+   */
   | { readonly kind: 'out-of-order'; readonly id: string; readonly file: MigrationFile };
 
 export type EntryKind = Entry['kind'];
@@ -54,6 +58,8 @@ export interface PlanOptions {
   readonly allowDrift: boolean;
   readonly allowOutOfOrder: boolean;
   readonly allowMissingFiles: boolean;
+  /** `pre` (the default) leaves post-deploy files pending and does not require them; `post` applies them */
+  readonly phase?: MigrationPhase;
 }
 
 export interface Plan {
@@ -61,6 +67,8 @@ export interface Plan {
   readonly entries: readonly Entry[];
   /** what `migrate` applies, in order */
   readonly toApply: readonly MigrationFile[];
+  /** pending post-deploy files the pre phase leaves for `--phase post` (empty in the post phase) */
+  readonly deferred: readonly MigrationFile[];
   /** files whose ledger row has no checksum yet */
   readonly toAdopt: readonly MigrationFile[];
   /** history that `migrate` refuses */
@@ -81,16 +89,16 @@ export function planMigrations(
 ): Plan {
   const rowsById = new Map(rows.map((row) => [row.id, row]));
   const partialById = new Map(partial.map((p) => [p.id, p]));
-  const fileIds = new Set(files.map((f) => f.id));
-  const newestApplied = rows.reduce<bigint>((max, row) => {
-    const n = migrationNumber(row.id);
-    return n !== undefined && n > max ? n : max;
-  }, -1n);
+  const filesById = new Map(files.map((f) => [f.id, f]));
+  const phase = options.phase ?? 'pre';
+  const newestApplied = newestNumber(rows);
+  const newestAppliedPostDeploy = newestNumber(rows.filter((row) => filesById.get(row.id)?.phase === 'post'));
 
   const entries: Entry[] = files.map((file): Entry => {
     const row = rowsById.get(file.id);
     if (!row) {
-      if (file.number < newestApplied) return { kind: 'out-of-order', id: file.id, file };
+      if (file.number < (file.phase === 'post' ? newestAppliedPostDeploy : newestApplied))
+        return { kind: 'out-of-order', id: file.id, file };
       const run = partialById.get(file.id);
       return run ? { kind: 'partial', id: file.id, file, partial: run } : { kind: 'pending', id: file.id, file };
     }
@@ -99,7 +107,7 @@ export function planMigrations(
   });
   const newestFile = files.reduce<bigint>((max, f) => (f.number > max ? f.number : max), -1n);
   for (const row of rows) {
-    if (fileIds.has(row.id)) continue;
+    if (filesById.has(row.id)) continue;
     const isAhead = (migrationNumber(row.id) ?? -1n) > newestFile;
     entries.push(isAhead ? { kind: 'ahead', id: row.id, row } : { kind: 'missing-file', id: row.id, row });
   }
@@ -126,23 +134,37 @@ export function planMigrations(
       judge(
         options.allowOutOfOrder,
         entry,
-        `${entry.file.fileName} is pending but numbered below migrations already applied; renumber it after the newest applied migration, or allow out-of-order`,
+        `${entry.file.fileName} is pending but numbered below ${postDeploy(entry.file)}migrations already applied; renumber it after the newest applied ${postDeploy(entry.file)}migration, or allow out-of-order`,
       );
     }
   }
 
-  const requiredIds = options.required.kind === 'all' ? files.map((f) => f.id) : options.required.ids;
+  // The pre phase cannot apply a post-deploy file, so it never requires one, listed or not.
+  const requirable = (id: string) => phase === 'post' || filesById.get(id)?.phase !== 'post';
+  const requiredIds = (options.required.kind === 'all' ? files.map((f) => f.id) : options.required.ids).filter(requirable);
+  const pending = entries.flatMap((e) =>
+    e.kind === 'pending' || e.kind === 'partial' || (e.kind === 'out-of-order' && options.allowOutOfOrder) ? [e.file] : [],
+  );
   return {
     entries,
-    toApply: entries.flatMap((e) =>
-      e.kind === 'pending' || e.kind === 'partial' || (e.kind === 'out-of-order' && options.allowOutOfOrder) ? [e.file] : [],
-    ),
+    toApply: pending.filter((f) => phase === 'post' || f.phase === 'pre'),
+    deferred: pending.filter((f) => phase === 'pre' && f.phase === 'post'),
     toAdopt: entries.flatMap((e) => (e.kind === 'applied-unverified' ? [e.file] : [])),
     refusals,
     warnings,
     missingRequired: requiredIds.filter((id) => !rowsById.has(id)),
     ahead: entries.flatMap((e) => (e.kind === 'ahead' ? [e.id] : [])),
   };
+}
+
+/** A post-deploy file is out of order only among post-deploy files: its message says so. */
+const postDeploy = (file: MigrationFile) => (file.phase === 'post' ? 'post-deploy ' : '');
+
+function newestNumber(rows: readonly LedgerRow[]): bigint {
+  return rows.reduce<bigint>((max, row) => {
+    const n = migrationNumber(row.id);
+    return n !== undefined && n > max ? n : max;
+  }, -1n);
 }
 
 function byMigrationOrder(a: Entry, b: Entry): number {

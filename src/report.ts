@@ -2,8 +2,11 @@
  * The ledger and plans as text for a person (aligned columns) and as plain data for JSON.
  */
 import type { LedgerRow } from './plan.js';
+import { printable } from './printable.js';
 
-export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+/** Aligned columns; each cell on one line (a newline or escape in a value is shown escaped). */
+export function table(headers: readonly string[], cells: readonly (readonly string[])[]): string {
+  const rows = cells.map((row) => row.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells

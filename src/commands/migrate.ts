@@ -72,6 +72,12 @@ export async function migrateOn(session: Session, ctx: CommandContext, files: re
     plan = planMigrations(files, rows, config);
   }
   requireMigrations(plan, config.migrationsDir);
+  if (plan.deferred.length > 0) {
+    log.info(
+      { postDeploy: plan.deferred.map((f) => f.id) },
+      'post-deploy migrations left pending: run with --phase post (XYN_PHASE=post) once the rollout is over',
+    );
+  }
   log.info({ applied: applied.length, migrations: rows.length }, applied.length > 0 ? 'migrations applied' : 'nothing to apply');
   return { applied, ledger: rows };
 }

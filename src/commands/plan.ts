@@ -4,6 +4,8 @@
  * would refuse (never "nothing to apply").
  */
 import { VerificationError } from '../errors.js';
+import type { MigrationFile } from '../migrations/discover.js';
+import type { Plan } from '../plan.js';
 import { table } from '../report.js';
 import { checkPendingFiles } from './history.js';
 import { inspect } from './inspect.js';
@@ -12,19 +14,29 @@ import type { CommandContext } from './context.js';
 export async function plan(ctx: CommandContext, json: boolean): Promise<void> {
   const { plan } = await inspect(ctx);
   checkPendingFiles(plan, ctx.config.ledger); // what migrate would refuse to run is exit 2 here too
-  const steps = plan.toApply.map((f) => ({ id: f.id, file: f.fileName, mode: f.mode, checksum: f.checksum }));
+  const step = (f: MigrationFile) => ({ id: f.id, file: f.fileName, mode: f.mode, checksum: f.checksum });
+  const steps = plan.toApply.map(step);
   if (json) {
-    ctx.print(`${JSON.stringify({ to_apply: steps, refusals: plan.refusals, warnings: plan.warnings }, null, 2)}\n`);
-  } else if (plan.refusals.length > 0) {
+    const document = { to_apply: steps, post_deploy_pending: plan.deferred.map(step), refusals: plan.refusals, warnings: plan.warnings };
+    ctx.print(`${JSON.stringify(document, null, 2)}\n`);
+    return throwIfRefused(plan);
+  }
+  if (plan.refusals.length > 0) {
     // migrate applies nothing while it refuses: say what, and what is pending behind it
     const refused = plan.refusals.map((r) => `  ${r.message}\n`).join('');
     const pending = steps.length === 0 ? '' : `\npending behind the refusal:\n${stepsTable(steps)}`;
     ctx.print(`migrate would refuse and apply nothing:\n${refused}${pending}`);
-  } else if (steps.length === 0) {
-    ctx.print('nothing to apply\n');
   } else {
-    ctx.print(stepsTable(steps));
+    ctx.print(steps.length === 0 ? 'nothing to apply\n' : stepsTable(steps));
   }
+  // The pre phase leaves these for `--phase post`: say so, so that nobody wonders where they went.
+  if (plan.deferred.length > 0) {
+    ctx.print(`\npending (post-deploy), left for --phase post after the rollout:\n${stepsTable(plan.deferred.map(step))}`);
+  }
+  throwIfRefused(plan);
+}
+
+function throwIfRefused(plan: Plan): void {
   if (plan.refusals.length > 0) {
     throw new VerificationError(`migrate would refuse: ${plan.refusals.map((r) => r.message).join('; ')}.`, { refusals: plan.refusals });
   }

@@ -26,6 +26,8 @@ export interface StatusEntry {
   readonly state: Entry['kind'];
   readonly file: string | null;
   readonly mode: string | null;
+  /** `post` for a `-- xyn:post-deploy` file, `pre` for any other; null for a ledger row without a file */
+  readonly phase: string | null;
   readonly file_checksum: string | null;
   readonly ledger_checksum: string | null;
   readonly applied_at: string | null;
@@ -43,6 +45,7 @@ function statusEntry(entry: Entry): StatusEntry {
     state: entry.kind,
     file: file?.fileName ?? null,
     mode: file?.mode ?? null,
+    phase: file?.phase ?? null,
     file_checksum: file?.checksum ?? null,
     ledger_checksum: row?.checksum ?? null,
     applied_at: row?.appliedAt.toISOString() ?? null,
@@ -85,15 +88,23 @@ export async function status(ctx: CommandContext, json: boolean): Promise<void> 
   }
 }
 
-/** Anything but applied (or ahead of this image), or a required migration not applied. */
+/**
+ * Anything but applied (or ahead of this image), or a required migration not applied. In the pre
+ * phase a pending post-deploy file waits for the post phase: nothing to attend to yet.
+ */
 export function planNeedsAttention(plan: Plan): boolean {
-  return plan.entries.some((e) => !FINE.has(e.kind)) || plan.missingRequired.length > 0;
+  const deferred = new Set(plan.deferred);
+  return plan.entries.some((e) => !FINE.has(e.kind) && !('file' in e && deferred.has(e.file))) || plan.missingRequired.length > 0;
 }
 
 function humanStatus(doc: StatusDocument): string {
   const rows = doc.migrations.map((m) => [
     m.id,
-    m.partial ? `partial (${m.partial.statements_run} of ${m.partial.statements})` : m.state,
+    m.partial
+      ? `partial (${m.partial.statements_run} of ${m.partial.statements})`
+      : m.state === 'pending' && m.phase === 'post'
+        ? 'pending (post-deploy)'
+        : m.state,
     m.applied_at ?? '',
     m.duration_ms === null ? '' : String(m.duration_ms),
     m.applied_by ?? '',
@@ -107,7 +118,10 @@ function humanStatus(doc: StatusDocument): string {
 }
 
 function describeSummary(doc: StatusDocument): string {
-  const parts = KINDS.filter((k) => doc.summary[k] > 0).map((k) => `${doc.summary[k]} ${k}`);
+  const postDeploy = doc.migrations.filter((m) => m.state === 'pending' && m.phase === 'post').length;
+  const parts = KINDS.filter((k) => doc.summary[k] > 0).map((k) =>
+    k === 'pending' && postDeploy > 0 ? `${doc.summary[k]} pending (${postDeploy} post-deploy)` : `${doc.summary[k]} ${k}`,
+  );
   if (doc.missing_required.length > 0) parts.push(`required but not applied: ${doc.missing_required.join(', ')}`);
   return parts.length > 0 ? parts.join(', ') : 'no migrations';
 }

@@ -7,8 +7,8 @@
  */
 import { MigrationError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { MigrationFile } from '../migrations/discover.js';
-import { concurrentIndexName, indexOfPosition, lex, lineColumn, type Statement } from '../migrations/sql.js';
+import { refuseUnderNonStandardStrings, type MigrationFile } from '../migrations/discover.js';
+import { concurrentIndex, indexOfPosition, lex, lineColumn, withoutLiterals, type Statement } from '../migrations/sql.js';
 import { sleep, type Stop } from '../stop.js';
 import { backoff } from './backoff.js';
 import pg from 'pg';
@@ -59,6 +59,7 @@ const QUERY_CANCELED = '57014';
  * turn came before ours): nothing was done here, and that is the normal case there.
  */
 export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Promise<Applied | null> {
+  refuseUnderNonStandardStrings(file, ctx.session.standardConformingStrings);
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
@@ -107,17 +108,19 @@ async function applyInTurn(file: MigrationFile, ctx: ApplyContext): Promise<'app
 
 /**
  * The likely blockers of a lock we gave up on: the oldest open transactions in this database.
- * (The lock wait itself is over by now, so pg_blocking_pids() has nothing left to say.)
+ * (The lock wait itself is over by now, so pg_blocking_pids() has nothing left to say.) Their
+ * queries are logged with literals replaced ($1, $2…): another session's text may hold a secret.
  */
 async function oldestTransactions(session: Session): Promise<unknown[]> {
-  return session
-    .query(
-      `SELECT pid, application_name, state, round(extract(epoch FROM now() - xact_start)::numeric, 1)::float8 AS transaction_age_s, left(query, 120) AS query
+  const rows = await session
+    .query<{ query: string | null }>(
+      `SELECT pid, application_name, state, round(extract(epoch FROM now() - xact_start)::numeric, 1)::float8 AS transaction_age_s, query
          FROM pg_stat_activity
         WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
         ORDER BY xact_start LIMIT 3`,
     )
     .catch(() => []);
+  return rows.map((row) => ({ ...row, query: row.query === null ? null : withoutLiterals(row.query).slice(0, 120) }));
 }
 
 const NOT_OUR_SESSION = 'XM001';
@@ -148,7 +151,7 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
   // SET LOCAL: a reused session never carries a tenant's search_path into the next one.
   const searchPath = ctx.searchPath === undefined ? '' : `SET LOCAL search_path = ${pg.escapeIdentifier(ctx.searchPath)};`;
   const prefix = `BEGIN;SET LOCAL lock_timeout = ${ctx.ddlLockTimeoutMs};SET LOCAL statement_timeout = ${ctx.statementTimeoutMs};${searchPath}${guardSql(file, ctx)};\n`;
-  const suffix = `\n;\n${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy)};\nCOMMIT;`;
+  const suffix = `\n;\n${recordRowSql(ctx.ledger, file, ctx.appliedBy)};\nCOMMIT;`;
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
   try {
     await ctx.session.script([Buffer.from(prefix), file.executableBytes, Buffer.from(suffix)]);
@@ -217,9 +220,7 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
 
 async function recordCompleted(file: MigrationFile, ctx: ApplyContext, durationMs: number): Promise<void> {
   try {
-    await ctx.session.script(
-      `${recordRowSql(ctx.ledger, file.id, file.checksum, ctx.appliedBy, durationMs)};${clearPartialSql(ctx.ledger, file.id)}`,
-    );
+    await ctx.session.script(`${recordRowSql(ctx.ledger, file, ctx.appliedBy, durationMs)};${clearPartialSql(ctx.ledger, file.id)}`);
   } catch (failure) {
     const all = `all ${file.statements.length} statements of ${file.fileName} ran and stay applied, but its ledger row was not written (status shows it partial); the file is idempotent, so the next run applies it again and records it`;
     ctx.stop.throwIfStopped(all);
@@ -245,14 +246,17 @@ async function recordPartial(file: MigrationFile, ctx: ApplyContext, done: numbe
 
 /**
  * A failed CREATE INDEX CONCURRENTLY leaves an INVALID index, which IF NOT EXISTS would then keep
- * for ever: drop it (concurrently) before building again.
+ * for ever: drop it (concurrently) before building again. It is looked for in its table's schema,
+ * where PostgreSQL put it (`::name` truncates a long name as the server did).
  */
 async function dropInvalidIndex(file: MigrationFile, statement: Statement, ctx: ApplyContext): Promise<void> {
-  const name = concurrentIndexName(statement);
-  if (name === undefined) return;
+  const built = concurrentIndex(statement);
+  if (built === undefined) return;
   const [index] = await ctx.session.query<{ invalid: boolean; qualified: string }>(
-    `SELECT NOT i.indisvalid AS invalid, i.indexrelid::regclass::text AS qualified FROM pg_index i WHERE i.indexrelid = to_regclass($1)`,
-    [name],
+    `SELECT NOT i.indisvalid AS invalid, format('%I.%I', n.nspname, c.relname) AS qualified
+       FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relname = $1::name AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass($2))`,
+    [built.relname, built.table],
   );
   if (!index?.invalid) return;
   ctx.log.warn(
@@ -270,9 +274,9 @@ async function runStatement(file: MigrationFile, statement: Statement, ctx: Appl
   } catch (error) {
     const db = serverError(error);
     if (!db || endsSession(db)) throw connectionLost(file, error);
-    const invalidIndex = concurrentIndexName(statement);
+    const invalidIndex = concurrentIndex(statement);
     const leftover = invalidIndex
-      ? `; the interrupted build left the index ${invalidIndex} INVALID, and the next run drops and rebuilds it`
+      ? `; the interrupted build left the index ${invalidIndex.name} INVALID on ${invalidIndex.table}, and the next run drops and rebuilds it`
       : '';
     const ran = `${done} of ${file.statements.length} of its statements ran and stay applied (status shows the file partial)${leftover}; the file is idempotent, so the next run applies it again from the top and completes it`;
     ctx.log.error(

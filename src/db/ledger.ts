@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import type { LedgerName } from '../migrations/ledger-name.js';
+import type { MigrationPhase } from '../migrations/naming.js';
 import type { LedgerRow, PartialRun } from '../plan.js';
 import { serverError, type Session } from './session.js';
 
@@ -62,8 +63,9 @@ export async function ensureLedger(session: Session, ledger: LedgerName): Promis
   const table = qualifiedName(ledger);
   const [state] = await session.query<{ exists: boolean; missing: number }>(
     `SELECT to_regclass($1) IS NOT NULL AS exists,
-            3 - (SELECT count(*)::int FROM information_schema.columns
-                  WHERE table_schema = $2 AND table_name = $3 AND column_name IN ('checksum', 'duration_ms', 'applied_by')) AS missing`,
+            4 - (SELECT count(*)::int FROM information_schema.columns
+                  WHERE table_schema = $2 AND table_name = $3
+                    AND column_name IN ('checksum', 'duration_ms', 'applied_by', 'phase')) AS missing`,
     [table, ledger.schema, ledger.table],
   );
   if (state?.exists && state.missing === 0) return;
@@ -73,7 +75,8 @@ export async function ensureLedger(session: Session, ledger: LedgerName): Promis
        CREATE TABLE IF NOT EXISTS ${table} (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
        ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS checksum text,
                             ADD COLUMN IF NOT EXISTS duration_ms integer,
-                            ADD COLUMN IF NOT EXISTS applied_by text;`,
+                            ADD COLUMN IF NOT EXISTS applied_by text,
+                            ADD COLUMN IF NOT EXISTS phase text;`,
     );
   } catch (failure) {
     const code = serverError(failure)?.code;
@@ -84,16 +87,22 @@ export async function ensureLedger(session: Session, ledger: LedgerName): Promis
 /**
  * The statement that records a migration, written out in full (no parameters) so it can travel
  * in the same simple query as the migration itself. Without `durationMs` the server measures it:
- * from the start of the transaction to this statement.
+ * from the start of the transaction to this statement. `phase` is the file's: `post` for a
+ * post-deploy file.
  */
-export function recordRowSql(ledger: LedgerName, id: string, checksum: string, appliedBy: string, durationMs?: number): string {
+export function recordRowSql(
+  ledger: LedgerName,
+  file: { readonly id: string; readonly checksum: string; readonly phase: MigrationPhase },
+  appliedBy: string,
+  durationMs?: number,
+): string {
   const duration =
     durationMs === undefined
       ? `(extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000)::integer`
       : String(Math.round(durationMs));
-  return `INSERT INTO ${qualifiedName(ledger)} AS l (id, applied_at, checksum, duration_ms, applied_by)
-VALUES (${pg.escapeLiteral(id)}, now(), ${pg.escapeLiteral(checksum)}, ${duration}, ${pg.escapeLiteral(appliedBy)})
-ON CONFLICT (id) DO UPDATE SET checksum = EXCLUDED.checksum, duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by`;
+  return `INSERT INTO ${qualifiedName(ledger)} AS l (id, applied_at, checksum, duration_ms, applied_by, phase)
+VALUES (${pg.escapeLiteral(file.id)}, now(), ${pg.escapeLiteral(file.checksum)}, ${duration}, ${pg.escapeLiteral(appliedBy)}, ${pg.escapeLiteral(file.phase)})
+ON CONFLICT (id) DO UPDATE SET checksum = EXCLUDED.checksum, duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by, phase = EXCLUDED.phase`;
 }
 
 /** Records the checksum of rows adopted from the old ledger (they had none). */

@@ -74,12 +74,17 @@ export async function refuseStatementPooling(session: Session): Promise<void> {
 }
 
 /**
- * Clears what a migration may have set for the whole session (SET ROLE, SET x without LOCAL), so
- * that the next fleet target on this session starts as on a new one; the session stays marked ours.
+ * Clears all a migration may have left in the session (SET ROLE, SET x without LOCAL, temporary
+ * tables, prepared statements, cursors, LISTEN, sequences' cached values, advisory locks), so
+ * that the next fleet target on this session starts as on a new one: a temporary table of one
+ * tenant must not be read by the next. The migration lock is released before (withMigrationLock),
+ * and the session is marked ours again after.
  */
 export async function resetSession(session: Session): Promise<void> {
   // Only a probed, direct session runs files (migrate's): a read-only one has nothing of a file's
   // to clear, and may be a pooled server session (never probed) where neither a reset nor our mark belongs.
   if (!session.direct) return;
-  await session.script(`SET SESSION AUTHORIZATION DEFAULT; RESET ALL; SELECT ${markSessionSql(pg.escapeLiteral(session.token), 'true')}`);
+  // Alone: DISCARD ALL refuses to run inside a transaction block, and a multi-statement query is one.
+  await session.script('DISCARD ALL');
+  await session.script(`SELECT ${markSessionSql(pg.escapeLiteral(session.token), 'true')}`);
 }

@@ -35,6 +35,11 @@ export class Session {
   private throughPooler: boolean | undefined;
   /** The server's version (`server_version`), as it reported it at login: no round trip. */
   serverVersion: string | undefined;
+  /**
+   * `standard_conforming_strings` (on/off), as reported at login and after every change (a
+   * reported setting): no round trip. Off, plain '…' strings take backslash escapes.
+   */
+  standardConformingStrings: string | undefined;
 
   private constructor(
     private readonly client: pg.Client,
@@ -44,6 +49,7 @@ export class Session {
       this.broken = error;
     });
     onServerParameter(client, 'server_version', (value) => (this.serverVersion = value));
+    onServerParameter(client, 'standard_conforming_strings', (value) => (this.standardConformingStrings = value));
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * migrate, status and verify over many databases or schemas: the single-database job, once per
- * target, at most XYN_CONCURRENCY at once. A worker keeps its session for the next target on the
- * same database (schemas of one database: no new login per tenant).
+ * target, at most XYN_CONCURRENCY at once. A worker keeps its session for the next target with
+ * the same connection parameters (schemas of one database: no new login per tenant).
  */
 import type { FleetConfig } from '../config.js';
 import { discoverMigrations, type MigrationFile } from '../migrations/discover.js';
@@ -18,6 +18,7 @@ import { noProgress } from '../progress.js';
 import { forEachTarget, type TargetResult } from './pool.js';
 import { finishFleet, fleetProgress } from './report.js';
 import { inShard, readTargetsFile, resolveTargets, type Target, type TargetSpec } from './targets.js';
+import type { ConnectionTarget } from '../target.js';
 
 type Command = 'migrate' | 'status' | 'verify';
 type TargetWork = (
@@ -150,13 +151,22 @@ function specOf(row: Record<string, unknown>): TargetSpec {
   return { database: text(row.database), url: text(row.url), schema: text(row.schema) };
 }
 
-/** Each worker's session, kept (and reset) for its next target when that is on the same database and role. */
+/**
+ * Every connection parameter, the password and TLS settings included: a session may serve the
+ * next target only if that target would have opened the very same one (a target with a wrong
+ * password, or sslmode=verify-full, fails as it would alone). Functions (a TLS option's identity
+ * check) are compared by their source: they are ours, with no state. Kept in memory, never logged.
+ */
+function connectionKey(connection: ConnectionTarget): string {
+  return JSON.stringify(connection, (_key, value: unknown) => (typeof value === 'function' ? `function ${String(value)}` : value));
+}
+
+/** Each worker's session, kept (and reset) for its next target when that connects with the same parameters. */
 class WorkerSessions {
   private readonly held = new Map<number, { key: string; session: Session }>();
 
   async get(worker: number, target: Target, open: () => Promise<Session>): Promise<Session> {
-    const c = target.connection;
-    const key = `${c.user ?? ''}@${c.host}:${c.port}/${c.database ?? ''}`;
+    const key = connectionKey(target.connection);
     const current = this.held.get(worker);
     if (current?.key === key) {
       try {

@@ -7,8 +7,8 @@
  *   -- xyn:lint-ignore <rule-id> [<rule-id>…] [: why]      silences the rules in the whole file
  *   -- xyn:lint-ignore-next <rule-id> [<rule-id>…] [: why] silences them for the next statement
  */
-import { isPostDeploy, migrationMode, type MigrationMode } from '../migrations/naming.js';
-import { blockCommentEnd, type Statement } from '../migrations/sql.js';
+import { migrationMode, migrationPhase, type MigrationMode } from '../migrations/naming.js';
+import { blockCommentEnd, lineEnd, type Statement } from '../migrations/sql.js';
 import { isRuleId, lintRules, ruleIds, type RuleId } from './rules.js';
 
 export interface Comment {
@@ -35,7 +35,7 @@ const DIRECTIVE = /^xyn:([A-Za-z_-]*)(.*)$/s;
 export function readDirectives(text: string, statements: readonly Statement[]): Directives {
   const firstStatement = statements[0]?.start ?? text.length;
   const mode = migrationMode(text, firstStatement);
-  const postDeploy = isPostDeploy(text, firstStatement);
+  const postDeploy = migrationPhase(text, firstStatement) === 'post';
   const fileIgnores = new Set<RuleId>();
   const statementIgnores = new Map<number, Set<RuleId>>();
   const problems: { index: number; message: string }[] = [];
@@ -111,8 +111,7 @@ function commentsIn(text: string, from: number, to: number): Comment[] {
   let i = from;
   while (i < to) {
     if (text.startsWith('--', i)) {
-      const newline = text.indexOf('\n', i);
-      const end = newline < 0 || newline > to ? to : newline;
+      const end = Math.min(lineEnd(text, i), to);
       comments.push({ index: i, body: text.slice(i + 2, end).trim(), kind: 'line' });
       i = end;
     } else if (text.startsWith('/*', i)) {

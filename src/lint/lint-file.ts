@@ -4,7 +4,18 @@
  * splits them: transaction control, then the parser's tree.
  */
 import type { LedgerName } from '../migrations/ledger-name.js';
-import { blank, lex, lineColumn, transactionControlVerdict, type MetaCommand, type Statement } from '../migrations/sql.js';
+import {
+  blank,
+  copiesFromClient,
+  COPY_FROM_CLIENT,
+  lex,
+  lineColumn,
+  lineEnd,
+  refusedCharacter,
+  transactionControlVerdict,
+  type MetaCommand,
+  type Statement,
+} from '../migrations/sql.js';
 import { checkStatement } from './checks.js';
 import { readDirectives, type Directives } from './directives.js';
 import { checkDoBlock } from './do-blocks.js';
@@ -31,6 +42,8 @@ export function lintFile(fileName: string, text: string, parser: SqlParser, hist
     index: meta.index,
     message: `"${meta.text}" is a psql meta-command.`,
   }));
+  const refused = refusedCharacter(text);
+  if (refused) drafts.push({ rule: 'unreadable-file', index: refused.index, message: `The file holds ${refused.what}.` });
   // Blanked (same length and lines), a meta-command no longer glues itself to the next statement.
   const sql = withoutMetaCommands(text, original.metaCommands);
   const lexed = original.metaCommands.length > 0 ? lex(sql) : original;
@@ -55,6 +68,10 @@ export function lintFile(fileName: string, text: string, parser: SqlParser, hist
 }
 
 function lintStatement(statement: Statement, number: number, scope: StatementScope, parser: SqlParser): Draft[] {
+  if (copiesFromClient(statement)) {
+    const sentence = COPY_FROM_CLIENT.charAt(0).toUpperCase() + COPY_FROM_CLIENT.slice(1);
+    return [{ rule: 'psql-meta-command', index: statement.start, message: `${sentence}.`, statement: number }];
+  }
   const control = transactionControlVerdict(statement, scope.mode);
   if (control === 'neutralised') return [];
   if (control !== 'not transaction control') {
@@ -81,8 +98,7 @@ function lintStatement(statement: Statement, number: number, scope: StatementSco
 
 function withoutMetaCommands(text: string, metaCommands: readonly MetaCommand[]): string {
   return metaCommands.reduce((sql, meta) => {
-    const newline = sql.indexOf('\n', meta.index);
-    return blank(sql, meta.index, newline < 0 ? sql.length : newline);
+    return blank(sql, meta.index, lineEnd(sql, meta.index));
   }, text);
 }
 

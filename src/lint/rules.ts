@@ -22,8 +22,8 @@ export const lintRules = {
     silenceable: false,
   },
   'unreadable-file': {
-    why: 'migrate refuses (exit 2) a file that is not UTF-8 text or whose quote, dollar quote or comment is never closed.',
-    fix: 'Save the file as UTF-8 and close the quote or comment named.',
+    why: 'migrate refuses (exit 2) a file that is not UTF-8 text, holds a NUL byte or a second byte-order mark, or whose quote, dollar quote or comment is never closed.',
+    fix: 'Save the file as UTF-8 (one byte-order mark at most, no NUL) and close the quote or comment named.',
     silenceable: false,
   },
   syntax: {
@@ -32,8 +32,8 @@ export const lintRules = {
     silenceable: true,
   },
   'psql-meta-command': {
-    why: 'Backslash commands (\\set, \\i, \\connect, \\gset) are understood by psql only; migrate refuses (exit 2) a file holding one.',
-    fix: 'Write it as SQL (SET …, a DO block) or remove it.',
+    why: 'Backslash commands (\\set, \\i, \\connect, \\gset) and the rows after COPY … FROM STDIN are understood by psql only; migrate refuses (exit 2) a file holding one.',
+    fix: 'Write it as SQL (SET …, a DO block, INSERT … VALUES) or remove it.',
     silenceable: false,
   },
   'transaction-control': {

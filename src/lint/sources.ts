@@ -3,9 +3,9 @@
  * duplicate or unreadable file (exit 2), which is right for migrate; lint reports every such file
  * as a finding and goes on, with the same rules (migrations/naming.ts).
  */
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { decodeMigrationText, listSqlFiles, migrationNumber, NAMING_RULE } from '../migrations/naming.js';
+import { ConfigError } from '../errors.js';
+import { decodeMigrationText, listSqlFiles, migrationNumber, NAMING_RULE, readMigrationFile } from '../migrations/naming.js';
 import { newFinding, type Finding } from './findings.js';
 
 export interface MigrationSource {
@@ -28,18 +28,20 @@ export function readMigrationSources(dir: string): { sources: MigrationSource[];
     }
   });
   const sources = names.map((fileName) => {
-    const text = readText(join(folder, fileName));
+    const text = readText(join(folder, fileName), fileName);
     if (typeof text !== 'string') findings.push(newFinding(fileName, FILE_START, 'unreadable-file', `${fileName} ${text.problem}.`));
     return { fileName, text: typeof text === 'string' ? text : undefined };
   });
   return { sources, findings };
 }
 
-function readText(path: string): string | { problem: string } {
+/** A file that is not a regular file, or too large, is a ConfigError (exit 2), as for migrate. */
+function readText(path: string, fileName: string): string | { problem: string } {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    bytes = readMigrationFile(path, fileName);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     return { problem: `cannot be read (${(error as NodeJS.ErrnoException).code})` };
   }
   return decodeMigrationText(bytes) ?? { problem: 'is not UTF-8 text' };

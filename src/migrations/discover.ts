@@ -4,13 +4,32 @@
  * and line, before anything connects.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { decodeMigrationText, listSqlFiles, migrationMode, migrationNumber, NAMING_RULE, type MigrationMode } from './naming.js';
-import { blank, lex, lineColumn, transactionControlVerdict, type Statement } from './sql.js';
+import {
+  decodeMigrationText,
+  listSqlFiles,
+  migrationMode,
+  migrationNumber,
+  migrationPhase,
+  NAMING_RULE,
+  readMigrationFile,
+  type MigrationMode,
+  type MigrationPhase,
+} from './naming.js';
+import {
+  blank,
+  copiesFromClient,
+  COPY_FROM_CLIENT,
+  leadingCommentsEnd,
+  lex,
+  lineColumn,
+  refusedCharacter,
+  transactionControlVerdict,
+  type Statement,
+} from './sql.js';
 
-export type { MigrationMode };
+export type { MigrationMode, MigrationPhase };
 
 export interface MigrationFile {
   /** file name without `.sql`: the ledger id */
@@ -21,6 +40,8 @@ export interface MigrationFile {
   /** sha256 of the file's bytes, hex */
   readonly checksum: string;
   readonly mode: MigrationMode;
+  /** `post`: a `-- xyn:post-deploy` file, left pending by the pre phase */
+  readonly phase: MigrationPhase;
   /** the file's text as read */
   readonly text: string;
   /**
@@ -69,7 +90,9 @@ function readMigration(folder: string, fileName: string): MigrationFile {
   if (text === undefined) throw new ConfigError(`Migration file ${fileName} is not UTF-8 text; save it as UTF-8.`, { file: fileName });
   const withoutBom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
   const checksum = createHash('sha256').update(bytes).digest('hex');
-  return new LoadedMigration(fileName.slice(0, -'.sql'.length), number, fileName, path, checksum, migrationMode(text), text, withoutBom);
+  const firstStatement = leadingCommentsEnd(text);
+  const [mode, phase] = [migrationMode(text, firstStatement), migrationPhase(text, firstStatement)];
+  return new LoadedMigration(fileName.slice(0, -'.sql'.length), number, fileName, path, checksum, mode, phase, text, withoutBom);
 }
 
 /**
@@ -88,6 +111,7 @@ class LoadedMigration implements MigrationFile {
     readonly path: string,
     readonly checksum: string,
     readonly mode: MigrationMode,
+    readonly phase: MigrationPhase,
     readonly text: string,
     private readonly bytes: Buffer,
   ) {}
@@ -116,12 +140,32 @@ export function checkMigration(file: MigrationFile): void {
   void file.statements;
 }
 
+/**
+ * With standard_conforming_strings off, PostgreSQL reads a backslash in a plain '…' string as an
+ * escape, unlike the lexer that split the file (and lint): such a file is refused (exit 2)
+ * rather than run as something other than what it says.
+ */
+export function refuseUnderNonStandardStrings(file: MigrationFile, standardConformingStrings: string | undefined): void {
+  if (standardConformingStrings !== 'off') return;
+  const index = lex(file.text).backslashInPlainString;
+  if (index === undefined) return;
+  const { line, column } = lineColumn(file.text, index);
+  throw new ConfigError(
+    `${file.fileName}:${line}:${column}: this string holds a backslash, and the database has standard_conforming_strings = off, under which PostgreSQL reads the backslash as an escape, not as the file says; write it as an E'' string with each backslash doubled, or turn the setting on (ALTER DATABASE … SET standard_conforming_strings = on; on is the default).`,
+    { file: file.fileName, setting: 'standard_conforming_strings' },
+  );
+}
+
 function prepareText(text: string, fileName: string, mode: MigrationMode): { statements: readonly Statement[]; executable: string } {
-  const lexed = lex(text);
   const at = (index: number) => {
     const { line, column } = lineColumn(text, index);
     return `${fileName}:${line}:${column}`;
   };
+  const refused = refusedCharacter(text);
+  if (refused) throw new ConfigError(`${at(refused.index)}: ${refused.what}.`, { file: fileName });
+  const lexed = lex(text);
+  const copy = lexed.statements.find(copiesFromClient);
+  if (copy) throw new ConfigError(`${at(copy.start)}: ${COPY_FROM_CLIENT}.`, { file: fileName });
   if (lexed.unterminated) {
     throw new ConfigError(`${at(lexed.unterminated.index)}: ${lexed.unterminated.what} is never closed.`, { file: fileName });
   }
@@ -155,8 +199,9 @@ function executableText(text: string, statements: readonly Statement[], mode: Mi
 
 function readBytes(path: string, fileName: string): Buffer {
   try {
-    return readFileSync(path);
+    return readMigrationFile(path, fileName);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(`Migration file ${fileName} cannot be read (${code}); check its permissions.`, { file: fileName });
   }

@@ -3,11 +3,18 @@
  * the name and its number, the order, the folder listing, the text encoding and the
  * `-- xyn:no-transaction` and `-- xyn:post-deploy` directives. One rule, one place.
  */
-import { readdirSync, type Dirent } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { leadingCommentsEnd } from './sql.js';
 
 export type MigrationMode = 'transaction' | 'no-transaction';
+
+/**
+ * When a file may run during a rolling update: `pre` (the default) before the new release starts,
+ * beside the old one; `post` (`-- xyn:post-deploy`) only after the rollout, when no old pod is left.
+ */
+export type MigrationPhase = 'pre' | 'post';
 
 /** An id (the file name without `.sql`): three or more digits, `_`, a name. */
 const MIGRATION_ID = /^(\d{3,})_[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -36,8 +43,10 @@ export function inMigrationOrder(a: string, b: string): number {
 }
 
 /**
- * The `.sql` entries of the folder: files and links (a Kubernetes ConfigMap volume is all links);
- * folders are not migrations. No stat per file: the every-pod-start run lists and reads, no more.
+ * The `.sql` entries of the folder: regular files and links to them (a Kubernetes ConfigMap volume
+ * is all links). Anything else named like a migration (a folder, a FIFO, a device, a socket) is
+ * refused here, before anything is opened: a FIFO blocks its reader and a device such as /dev/zero
+ * never ends. Only links are stat'ed: a plain file's kind is in the listing already.
  */
 export function listSqlFiles(folder: string, given: string, options: { allowEmpty: boolean }): string[] {
   let entries: Dirent[];
@@ -52,7 +61,11 @@ export function listSqlFiles(folder: string, given: string, options: { allowEmpt
       },
     );
   }
-  const names = entries.filter((e) => !e.isDirectory() && e.name.toLowerCase().endsWith('.sql')).map((e) => e.name);
+  const sqlEntries = entries.filter((e) => e.name.toLowerCase().endsWith('.sql'));
+  for (const entry of sqlEntries) {
+    if (!entry.isFile()) refuseUnlessRegular(entry.name, statOrUndefined(join(folder, entry.name)) ?? entry);
+  }
+  const names = sqlEntries.map((e) => e.name);
   if (names.length === 0 && !options.allowEmpty) {
     throw new ConfigError(
       `Migrations folder ${given} holds no .sql files; set XYN_MIGRATIONS_DIR (--migrations-dir) or mount the migrations there.`,
@@ -64,10 +77,85 @@ export function listSqlFiles(folder: string, given: string, options: { allowEmpt
   return names.sort(inMigrationOrder);
 }
 
-/** A file's text: strict UTF-8, without a byte-order mark; undefined when it is not UTF-8. */
+/** The kind of a folder entry, for a person. */
+function kindOf(entry: Stats | Dirent): string {
+  if (entry.isDirectory()) return 'a folder';
+  if (entry.isFIFO()) return 'a FIFO (named pipe)';
+  if (entry.isCharacterDevice()) return 'a character device';
+  if (entry.isBlockDevice()) return 'a block device';
+  if (entry.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** A dangling link (or a race) is left to the read, which names its error. */
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function refuseUnlessRegular(fileName: string, entry: Stats | Dirent): void {
+  if (entry.isFile() || entry.isSymbolicLink()) return;
+  throw new ConfigError(
+    `Migration file ${fileName} is ${kindOf(entry)}, not a regular file; only regular files (or links to them) are migrations: replace it with the file or remove it.`,
+    { file: fileName },
+  );
+}
+
+/**
+ * The largest migration file read, in bytes. A file is read whole, and its bytes, text and
+ * statements take about 4.6 times its size in memory (a 100 MB seed file is tested to apply); a
+ * bigger one belongs in several files. A constant, not a setting: it bounds what a wrong mount
+ * (a database dump, a disk image) costs before anything is sent.
+ */
+export const MAX_MIGRATION_FILE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * A migration file's bytes. Opened non-blocking and checked on the open descriptor, so a file
+ * swapped for a FIFO or a device after the listing still cannot block or stream for ever; read
+ * no further than the size limit. Throws a ConfigError naming the file for what is not a regular
+ * file or is too large; an error of the file system (ENOENT, EACCES) as it comes.
+ */
+export function readMigrationFile(path: string, fileName: string): Buffer {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stats = fstatSync(fd);
+    refuseUnlessRegular(fileName, stats);
+    const tooLarge = () =>
+      new ConfigError(
+        `Migration file ${fileName} is larger than ${MAX_MIGRATION_FILE_BYTES / 1024 / 1024} MiB, the most a migration file may hold; split it into several migrations.`,
+        { file: fileName },
+      );
+    if (stats.size > MAX_MIGRATION_FILE_BYTES) throw tooLarge();
+    // One byte more than its size, so that the end is seen in one read; a file that grows while
+    // read is read on, up to the limit.
+    let buffer = Buffer.allocUnsafe(stats.size + 1);
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        if (length > MAX_MIGRATION_FILE_BYTES) throw tooLarge();
+        const grown = Buffer.allocUnsafe(Math.min(length * 2, MAX_MIGRATION_FILE_BYTES + 1));
+        buffer.copy(grown);
+        buffer = grown;
+      }
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) return buffer.subarray(0, length);
+      length += read;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A file's text: strict UTF-8, without its byte-order mark (the decoder removes exactly one, as
+ * the runner strips exactly one from the bytes it sends); undefined when it is not UTF-8.
+ */
 export function decodeMigrationText(bytes: Buffer): string | undefined {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes).replace(/^\uFEFF/, '');
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     return undefined;
   }
@@ -80,13 +168,14 @@ export function migrationMode(text: string, firstStatement: number = leadingComm
   return NO_TRANSACTION.test(text.slice(0, firstStatement)) ? 'no-transaction' : 'transaction';
 }
 
-/**
- * A line comment `-- xyn:post-deploy` before the first statement: the file changes what the
- * release still running during a rolling update uses (drops, renames, type changes), so it waits
- * for the rollout to end (`--phase post`).
- */
+/** A line comment `-- xyn:post-deploy` before the first statement. */
 const POST_DEPLOY = /^[ \t]*--[ \t]*xyn:post-deploy\b/m;
 
-export function isPostDeploy(text: string, firstStatement: number = leadingCommentsEnd(text)): boolean {
-  return POST_DEPLOY.test(text.slice(0, firstStatement));
+/**
+ * `post` for a file whose leading comments hold `-- xyn:post-deploy`: a change the release still
+ * running during a rolling update cannot live with (a dropped or renamed column or table, a changed
+ * type), applied only by `--phase post`, after the rollout. Lint's rules use the same recogniser.
+ */
+export function migrationPhase(text: string, firstStatement: number = leadingCommentsEnd(text)): MigrationPhase {
+  return POST_DEPLOY.test(text.slice(0, firstStatement)) ? 'post' : 'pre';
 }

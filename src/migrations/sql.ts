@@ -1,7 +1,9 @@
 /**
- * A small SQL lexer: enough of PostgreSQL's lexical rules (strings, E'' strings, quoted
- * identifiers, dollar quotes, nested comments, BEGIN ATOMIC bodies) to find statement
- * boundaries exactly where the server does. Never a regular expression over raw SQL.
+ * A small SQL lexer: enough of PostgreSQL's lexical rules (scan.l: strings and their prefixes and
+ * continuations, quoted identifiers, dollar quotes, nested comments, \r as a line end; and the
+ * grammar's BEGIN ATOMIC bodies) to find statement boundaries exactly where the server does.
+ * Never a regular expression over raw SQL. test/unit/lexer-differential.test.ts holds it to
+ * libpg-query (PostgreSQL's own parser).
  */
 
 export interface Statement {
@@ -27,6 +29,11 @@ export interface Lexed {
   readonly metaCommands: readonly MetaCommand[];
   /** the text ends inside a quote or comment that was never closed */
   readonly unterminated: { readonly index: number; readonly what: string } | undefined;
+  /**
+   * the opening quote of the first plain '…' string holding a backslash: with the server's
+   * standard_conforming_strings off, such a string takes backslash escapes, unlike here
+   */
+  readonly backslashInPlainString: number | undefined;
 }
 
 // Character codes, not regular expressions: these run for every character of a file (a 9 MiB
@@ -39,30 +46,81 @@ const isIdentChar = (c: string | undefined) => {
   return isLetter(k) || (k >= 48 && k <= 57) || k === 36; // or 0-9 $
 };
 const isSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
+/** PostgreSQL's lexer ends a line at \n and at \r alike (scan.l: newline [\n\r]). */
+const isNewline = (c: string | undefined) => c === '\n' || c === '\r';
+
+/** Index of the \n or \r that ends the line holding `from`, or the text's length. */
+export function lineEnd(sql: string, from: number): number {
+  for (let i = from; i < sql.length; i++) if (isNewline(sql[i])) return i;
+  return sql.length;
+}
+
+/**
+ * How a string literal's body is read, by its prefix (scan.l's xq, xe, xus, xb/xh states):
+ * `escapes` — E'…' (and '…' when standard_conforming_strings is off): a backslash escapes the next character;
+ * `plain` — '…', N'…': only a doubled quote stands for a quote (when standard_conforming_strings is on);
+ * `unicode` — U&'…': likewise, whatever that setting (the server refuses it when off);
+ * `bits` — B'…', X'…': the first quote ends it.
+ */
+type StringKind = 'escapes' | 'plain' | 'unicode' | 'bits';
 
 const KEYWORDS_KEPT = 4;
 
+/**
+ * One frozen array per distinct list of first words, shared by every statement that starts with
+ * them: a seed file of a million INSERTs then holds one ['INSERT', 'INTO', 'T'], not a million
+ * arrays (each with room for 17 words), which were most of the memory a large file took.
+ */
+function sharedKeywords(): (keywords: string[]) => readonly string[] {
+  const seen = new Map<string, readonly string[]>();
+  return (keywords) => {
+    const key = keywords.join(' ');
+    let kept = seen.get(key);
+    if (kept === undefined) seen.set(key, (kept = Object.freeze(keywords)));
+    return kept;
+  };
+}
+
 export function lex(sql: string): Lexed {
   const statements: Statement[] = [];
+  const shared = sharedKeywords();
   const metaCommands: MetaCommand[] = [];
   let unterminated: Lexed['unterminated'];
+  let backslashInPlainString: number | undefined;
+  let nextBackslash = -1;
 
   let start = -1; // first significant character of the current statement
   let keywords: string[] = [];
   let atomicDepth = 0; // inside CREATE FUNCTION ... BEGIN ATOMIC ... END
   let parenDepth = 0; // a semicolon inside parentheses (CREATE RULE ... DO (a; b)) ends nothing
   let lastSignificantEnd = -1;
+  let previousWord: string | undefined; // the token before this one, when it was a word
 
   const finish = (end: number, next: number) => {
-    if (start >= 0) statements.push({ start, end, next, text: sql.slice(start, end), keywords });
+    if (start >= 0) statements.push({ start, end, next, text: sql.slice(start, end), keywords: shared(keywords) });
     start = -1;
     keywords = [];
     atomicDepth = 0;
     parenDepth = 0;
     lastSignificantEnd = -1;
+    previousWord = undefined;
   };
   const mark = (i: number) => {
     if (start < 0) start = i;
+  };
+  /** Lexes the string literal whose opening quote is at `open`; returns the index past it. */
+  const stringLiteral = (open: number, kind: StringKind): number => {
+    const end = stringLiteralEnd(sql, open, kind);
+    if (end < 0) {
+      unterminated ??= { index: open, what: 'string literal' };
+      return n;
+    }
+    if (kind === 'plain' && backslashInPlainString === undefined) {
+      // one forward search for the whole file, not a slice per string (seed files hold millions)
+      if (nextBackslash < open) nextBackslash = sql.indexOf('\\', open) >>> 0; // none: 2^32 - 1
+      if (nextBackslash < end) backslashInPlainString = open;
+    }
+    return end;
   };
 
   let i = 0;
@@ -75,8 +133,7 @@ export function lex(sql: string): Lexed {
       continue;
     }
     if (c === '-' && d === '-') {
-      const nl = sql.indexOf('\n', i);
-      i = nl < 0 ? n : nl + 1;
+      i = lineEnd(sql, i);
       continue;
     }
     if (c === '/' && d === '*') {
@@ -91,13 +148,13 @@ export function lex(sql: string): Lexed {
       continue;
     }
     mark(i);
-    if (c === "'" || c === '"') {
-      // E'…' strings take backslash escapes
-      const escapes = c === "'" && (sql[i - 1] === 'e' || sql[i - 1] === 'E') && !isIdentChar(sql[i - 2]);
-      const close = closingQuote(sql, i, escapes);
-      if (close < 0) unterminated ??= { index: i, what: c === "'" ? 'string literal' : 'quoted identifier' };
-      i = close < 0 ? n : close + 1;
-    } else if (c === '$' && !isIdentChar(sql[i - 1]) && dollarTag(sql, i) !== undefined) {
+    let word: string | undefined;
+    if (c === "'") {
+      i = stringLiteral(i, 'plain');
+    } else if (c === '"') {
+      i = quotedIdentifier(i);
+    } else if (c === '$' && dollarTag(sql, i) !== undefined) {
+      // (a $ inside a word never gets here: the word took it)
       const tag = dollarTag(sql, i)!;
       const close = sql.indexOf(tag, i + tag.length);
       if (close < 0) {
@@ -105,26 +162,107 @@ export function lex(sql: string): Lexed {
         i = n;
       } else i = close + tag.length;
     } else if (c === '\\') {
-      const nl = sql.indexOf('\n', i);
-      const lineEnd = nl < 0 ? n : nl;
-      metaCommands.push({ index: i, text: sql.slice(i, lineEnd).trim() });
-      i = lineEnd;
+      const end = lineEnd(sql, i);
+      metaCommands.push({ index: i, text: sql.slice(i, end).trim() });
+      i = end;
     } else if (isIdentStart(c)) {
       let j = i + 1;
       while (j < n && isIdentChar(sql[j])) j++;
-      const word = sql.slice(i, j).toUpperCase();
-      if (keywords.length < KEYWORDS_KEPT) keywords.push(word);
-      if (parenDepth === 0) atomicDepth = trackAtomicBody(keywords, word, atomicDepth);
-      i = j;
+      const prefixed = prefixedString(sql, i, j);
+      if (prefixed) {
+        i = prefixed.kind === 'identifier' ? quotedIdentifier(prefixed.quote) : stringLiteral(prefixed.quote, prefixed.kind);
+      } else {
+        word = sql.slice(i, j).toUpperCase();
+        if (keywords.length < KEYWORDS_KEPT) keywords.push(word);
+        if (parenDepth === 0 && isRoutineDefinition(keywords)) atomicDepth = trackAtomicBody(word, previousWord, atomicDepth);
+        i = j;
+      }
     } else {
       if (c === '(') parenDepth++;
       else if (c === ')' && parenDepth > 0) parenDepth--;
       i++;
     }
+    previousWord = word;
     lastSignificantEnd = i;
   }
   finish(lastSignificantEnd, n);
-  return { statements, metaCommands, unterminated };
+  return { statements, metaCommands, unterminated, backslashInPlainString };
+
+  function quotedIdentifier(open: number): number {
+    const close = closingQuote(sql, open);
+    if (close < 0) unterminated ??= { index: open, what: 'quoted identifier' };
+    return close < 0 ? n : close + 1;
+  }
+}
+
+/**
+ * A one-letter word glued to a quote is a string prefix, as in scan.l, where `E'` outmatches the
+ * word `E`: E'…', B'…', X'…', N'…', and U&'…' / U&"…". `from`..`to` is the word.
+ */
+function prefixedString(
+  sql: string,
+  from: number,
+  to: number,
+): { readonly kind: StringKind | 'identifier'; readonly quote: number } | undefined {
+  if (to !== from + 1) return undefined;
+  const letter = sql[from]!.toUpperCase();
+  if (sql[to] === "'") {
+    if (letter === 'E') return { kind: 'escapes', quote: to };
+    if (letter === 'B' || letter === 'X') return { kind: 'bits', quote: to };
+    if (letter === 'N') return { kind: 'plain', quote: to };
+  }
+  if (letter === 'U' && sql[to] === '&') {
+    if (sql[to + 1] === "'") return { kind: 'unicode', quote: to + 1 };
+    if (sql[to + 1] === '"') return { kind: 'identifier', quote: to + 1 };
+  }
+  return undefined;
+}
+
+/**
+ * Index just past the string literal opening at `open`, continuation included: a closing quote
+ * followed by white space holding a newline and another quote continues the same literal, of
+ * the same kind (scan.l's xqs state: E'a'<newline>'\'' is one string). -1 when never closed.
+ */
+function stringLiteralEnd(sql: string, open: number, kind: StringKind): number {
+  let j = open + 1;
+  while (j < sql.length) {
+    const ch = sql[j];
+    if (ch === '\\' && kind === 'escapes') j += 2;
+    else if (ch === "'" && kind !== 'bits' && sql[j + 1] === "'") j += 2;
+    else if (ch === "'") {
+      const continued = quoteContinuation(sql, j + 1);
+      if (continued < 0) return j + 1;
+      j = continued + 1;
+    } else j++;
+  }
+  return -1;
+}
+
+/**
+ * The quote at which a string literal ending just before `from` continues, or -1: scan.l's
+ * quotecontinue, {horiz_whitespace}*{newline}{special_whitespace}*{quote}, where horizontal white
+ * space includes -- comments and special white space is spaces or a -- comment and its newline.
+ * A block comment in between ends the literal.
+ */
+function quoteContinuation(sql: string, from: number): number {
+  let i = from;
+  for (;;) {
+    const c = sql[i];
+    if (c === ' ' || c === '\t' || c === '\f' || c === '\v') i++;
+    else if (c === '-' && sql[i + 1] === '-') i = lineEnd(sql, i);
+    else break;
+  }
+  if (!isNewline(sql[i])) return -1;
+  i++;
+  for (;;) {
+    if (isSpace(sql[i])) i++;
+    else if (sql[i] === '-' && sql[i + 1] === '-') {
+      i = lineEnd(sql, i);
+      if (i === sql.length) return -1;
+      i++;
+    } else break;
+  }
+  return sql[i] === "'" ? i : -1;
 }
 
 /** Index of the first character after the leading white space and comments: where directives end. */
@@ -133,8 +271,7 @@ export function leadingCommentsEnd(sql: string): number {
   for (;;) {
     while (i < sql.length && isSpace(sql[i])) i++;
     if (sql.startsWith('--', i)) {
-      const nl = sql.indexOf('\n', i);
-      i = nl < 0 ? sql.length : nl + 1;
+      i = lineEnd(sql, i);
     } else if (sql.startsWith('/*', i)) {
       const end = blockCommentEnd(sql, i, sql.length);
       i = end < 0 ? sql.length : end;
@@ -164,15 +301,12 @@ export function blockCommentEnd(sql: string, open: number, limit: number): numbe
   return -1;
 }
 
-/** Index of the quote that closes the one at `open` (doubled quotes and, if asked, backslashes escape), or -1. */
-function closingQuote(sql: string, open: number, backslashEscapes: boolean): number {
-  const quote = sql[open];
+/** Index of the `"` that closes the quoted identifier opening at `open` (`""` stands for `"`), or -1. */
+function closingQuote(sql: string, open: number): number {
   let j = open + 1;
   while (j < sql.length) {
-    const ch = sql[j];
-    if (backslashEscapes && ch === '\\') j += 2;
-    else if (ch === quote && sql[j + 1] === quote) j += 2;
-    else if (ch === quote) return j;
+    if (sql[j] === '"' && sql[j + 1] === '"') j += 2;
+    else if (sql[j] === '"') return j;
     else j++;
   }
   return -1;
@@ -189,12 +323,14 @@ function dollarTag(sql: string, i: number): string | undefined {
 
 /**
  * SQL-standard function bodies (`CREATE FUNCTION … BEGIN ATOMIC … END`) hold semicolons that do
- * not end the statement. Like psql, count BEGIN/CASE … END once a CREATE FUNCTION/PROCEDURE is seen.
+ * not end the statement. The body opens only at the two words BEGIN ATOMIC, as in the grammar: a
+ * function or parameter named begin opens nothing (psql counts any BEGIN, and gets that wrong).
+ * Inside, CASE … END pairs are counted so that the body's own END is found.
  */
-function trackAtomicBody(keywords: readonly string[], word: string, depth: number): number {
-  if (!isRoutineDefinition(keywords)) return depth;
-  if (word === 'BEGIN' || (word === 'CASE' && depth > 0)) return depth + 1;
-  if (word === 'END' && depth > 0) return depth - 1;
+function trackAtomicBody(word: string, previousWord: string | undefined, depth: number): number {
+  if (depth === 0) return word === 'ATOMIC' && previousWord === 'BEGIN' ? 1 : 0;
+  if (word === 'CASE') return depth + 1;
+  if (word === 'END') return depth - 1;
   return depth;
 }
 
@@ -204,6 +340,37 @@ function isRoutineDefinition(keywords: readonly string[]): boolean {
   const kind = keywords[1] === 'OR' && keywords[2] === 'REPLACE' ? keywords[3] : keywords[1];
   return kind === 'FUNCTION' || kind === 'PROCEDURE';
 }
+
+/**
+ * A character the server must not be given as this file's text, or undefined: a NUL (it ends the
+ * query string of the protocol message, and the server drops the connection over the rest), or a
+ * byte-order mark left at the start after reading removed the first (the server would take it as
+ * part of the first word).
+ */
+export function refusedCharacter(text: string): { readonly index: number; readonly what: string } | undefined {
+  if (text.startsWith('\uFEFF')) {
+    return {
+      index: 0,
+      what: 'a second byte-order mark (U+FEFF), which PostgreSQL would read as part of the first word; save the file as UTF-8 with at most one',
+    };
+  }
+  const nul = text.indexOf('\0');
+  if (nul >= 0) return { index: nul, what: 'a NUL byte, which PostgreSQL cannot take in a query; remove it' };
+  return undefined;
+}
+
+/**
+ * `COPY … FROM STDIN`: its rows come from the client (psql sends the lines after it, up to `\.`),
+ * which a migration file run by a program cannot supply.
+ */
+export function copiesFromClient(statement: Statement): boolean {
+  if (statement.keywords[0] !== 'COPY') return false;
+  const tokens = identifierTokens(statement.text, 200);
+  return tokens.some((token, i) => token === 'from' && tokens[i + 1] === 'stdin');
+}
+
+export const COPY_FROM_CLIENT =
+  'COPY … FROM STDIN reads its rows from the client, which a migration file cannot supply (rows after it ended by \\. are psql syntax); put the rows in an INSERT … VALUES, or COPY FROM a file on the database server';
 
 export type TransactionControl = 'begin' | 'commit' | 'rollback' | 'other-transaction-command' | undefined;
 
@@ -243,17 +410,21 @@ export function transactionControlVerdict(statement: Statement, mode: 'transacti
   return 'neutralised';
 }
 
-/** Blank a range with spaces, keeping newlines, so every other position and line stays put. */
+/** Blank a range with spaces, keeping line breaks, so every other position and line stays put. */
 export function blank(sql: string, from: number, to: number): string {
-  return sql.slice(0, from) + sql.slice(from, to).replace(/[^\n]/g, ' ') + sql.slice(to);
+  return sql.slice(0, from) + sql.slice(from, to).replace(/[^\n\r]/g, ' ') + sql.slice(to);
 }
 
-/** Line and column (1-based, counted in characters) of a UTF-16 index into `text`. */
+/**
+ * Line and column (1-based, counted in characters) of a UTF-16 index into `text`. A line ends at
+ * \n, \r\n or a lone \r, as PostgreSQL's lexer and editors see it.
+ */
 export function lineColumn(text: string, index: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
   for (let i = 0; i < index && i < text.length; i++) {
-    if (text[i] === '\n') {
+    const c = text[i];
+    if (c === '\n' || (c === '\r' && text[i + 1] !== '\n')) {
       line++;
       lineStart = i + 1;
     }
@@ -273,24 +444,38 @@ export function indexOfPosition(text: string, position: number): number {
   return index;
 }
 
+export interface ConcurrentIndex {
+  /** the index's name as written (unquoted ones lower-cased, quoted ones with their quotes) */
+  readonly name: string;
+  /** the same name as PostgreSQL stores it (pg_class.relname, before truncation to 63 bytes) */
+  readonly relname: string;
+  /** its table as written, possibly schema-qualified: an index always lives in its table's schema */
+  readonly table: string;
+}
+
 /**
- * The index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name ON …` statement builds, as
- * a (possibly schema-qualified) name PostgreSQL would resolve; undefined for any other statement
- * or an unnamed index.
+ * The index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name ON [ONLY] table …`
+ * statement builds; undefined for any other statement or an unnamed index. (The grammar takes
+ * no schema before the index's name: the index goes to its table's schema.)
  */
-export function concurrentIndexName(statement: Statement): string | undefined {
+export function concurrentIndex(statement: Statement): ConcurrentIndex | undefined {
   const [create, second, third] = statement.keywords;
   if (create !== 'CREATE') return undefined;
   const isIndex =
     (second === 'INDEX' && third === 'CONCURRENTLY') ||
     (second === 'UNIQUE' && third === 'INDEX' && statement.keywords[3] === 'CONCURRENTLY');
   if (!isIndex) return undefined;
-  const tokens = identifierTokens(statement.text, 10);
+  const tokens = identifierTokens(statement.text, 16);
   let i = tokens.indexOf('concurrently') + 1;
   if (tokens[i] === 'if' && tokens[i + 1] === 'not' && tokens[i + 2] === 'exists') i += 3;
   const name = tokens[i];
-  if (name === undefined || name === 'on') return undefined;
-  return tokens[i + 1] === '.' ? `${name}.${tokens[i + 2] ?? ''}` : name;
+  if (name === undefined || name === 'on' || tokens[i + 1] !== 'on') return undefined;
+  let t = i + 2;
+  if (tokens[t] === 'only') t++;
+  const table = tokens[t + 1] === '.' ? `${tokens[t] ?? ''}.${tokens[t + 2] ?? ''}` : tokens[t];
+  if (table === undefined) return undefined;
+  const relname = name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
+  return { name, relname, table };
 }
 
 /** The first `limit` words of a statement: unquoted ones lower-cased, quoted ones kept, '.' kept. */
@@ -300,7 +485,7 @@ export function identifierTokens(text: string, limit: number): string[] {
   while (i < text.length && tokens.length < limit) {
     const c = text[i]!;
     if (c === '"') {
-      const close = closingQuote(text, i, false);
+      const close = closingQuote(text, i);
       const end = close < 0 ? text.length : close + 1;
       tokens.push(`"${text.slice(i + 1, end - 1)}"`);
       i = end;
@@ -315,4 +500,42 @@ export function identifierTokens(text: string, limit: number): string[] {
     }
   }
   return tokens;
+}
+
+/**
+ * `sql` with each string literal (with its E, B, X, N or U& prefix) and each dollar-quoted text
+ * replaced by $1, $2…: another session's query, from pg_stat_activity, can then be logged without
+ * what its literals hold (a token, a password). One cut short by track_activity_query_size is
+ * replaced to the end. Numbers, identifiers and comments stay.
+ */
+export function withoutLiterals(sql: string): string {
+  let kept = '';
+  let from = 0;
+  let replaced = 0;
+  let i = 0;
+  const replace = (start: number, end: number) => {
+    kept += `${sql.slice(from, start)}$${++replaced}`;
+    from = i = end;
+  };
+  const orEnd = (index: number) => (index < 0 ? sql.length : index);
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === '-' && sql[i + 1] === '-') i = lineEnd(sql, i);
+    else if (c === '/' && sql[i + 1] === '*') i = orEnd(blockCommentEnd(sql, i, sql.length));
+    else if (c === '"') i = orEnd(closingQuote(sql, i)) + 1;
+    else if (c === "'") replace(i, orEnd(stringLiteralEnd(sql, i, 'plain')));
+    else if (c === '$' && dollarTag(sql, i) !== undefined) {
+      const tag = dollarTag(sql, i)!;
+      const close = sql.indexOf(tag, i + tag.length);
+      replace(i, close < 0 ? sql.length : close + tag.length);
+    } else if (isIdentStart(c)) {
+      let j = i + 1;
+      while (j < sql.length && isIdentChar(sql[j])) j++;
+      const prefixed = prefixedString(sql, i, j);
+      if (prefixed?.kind === 'identifier') i = orEnd(closingQuote(sql, prefixed.quote)) + 1;
+      else if (prefixed) replace(i, orEnd(stringLiteralEnd(sql, prefixed.quote, prefixed.kind)));
+      else i = j;
+    } else i++;
+  }
+  return kept + sql.slice(from);
 }

@@ -125,6 +125,41 @@ SELECT set_config('tenant.marker', 'leaked', false);`,
     }
   });
 
+  it('a session reused for the next schema has no temporary table of the tenant before (CREATE TEMP TABLE IF NOT EXISTS … AS)', async () => {
+    const c = tenants[2]!;
+    const temp = {
+      '001_count.sql': `CREATE TEMP TABLE IF NOT EXISTS tenant_scratch AS SELECT current_schema()::text AS tenant;
+CREATE TABLE counted AS SELECT tenant FROM tenant_scratch;`,
+    };
+    const list = targetsFile([`${c.name} alpha`, `${c.name} beta`]);
+    const run = await runCli(['migrate', '--json'], env(list, { XYN_MIGRATIONS_DIR: migrationsDir(temp), XYN_CONCURRENCY: '1' }));
+    assert.equal(run.code, 0, run.stderr);
+    for (const schema of ['alpha', 'beta']) {
+      assert.deepEqual(await c.query(`SELECT tenant FROM ${schema}.counted`), [{ tenant: schema }], schema);
+    }
+    assert.deepEqual(await ledgerOf(c, 'beta'), ['001_count']);
+  });
+
+  it('a session is reused only with every connection parameter the same: a second URL with a wrong password fails (exit 3) as it would alone', async () => {
+    const c = tenants[2]!;
+    const good = urlFor(c.name, testServer());
+    const wrong = urlFor(c.name, testServer(), { password: 'not-the-password' });
+    const list = targetsFile([`${good} alpha`, `${wrong} beta`]);
+    const run = await runCli(['migrate', '--json'], env(list, { XYN_CONCURRENCY: '1' }));
+    assert.equal(run.code, 3, run.stderr);
+    const doc = JSON.parse(run.stdout) as FleetDoc;
+    assert.deepEqual(
+      doc.targets.map((t) => [t.schema, t.status, t.exit_code]),
+      [
+        ['alpha', 'applied', 0],
+        ['beta', 'failed', 3],
+      ],
+    );
+    assert.deepEqual(await ledgerOf(c, 'alpha'), ['001_items', '002_second']);
+    assert.deepEqual(await c.query(`SELECT nspname FROM pg_namespace WHERE nspname = 'beta'`), [], 'nothing was done in beta');
+    assert.ok(!`${run.stdout}${run.stderr}`.includes('not-the-password'));
+  });
+
   it('the lock is per ledger: a tenant whose lock another runner holds waits (exit 4 here); its neighbour in the same database does not', async () => {
     const c = tenants[2]!;
     const holder = await c.client();

@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { runSimpleQuery } from '../../src/db/pg-adapter.js';
 import { ScriptFailure, serverError, Session } from '../../src/db/session.js';
 import { connectionTarget } from '../../src/target.js';
 import { freshDatabase, testServer, urlFor, waitFor, type TestDatabase } from '../support/postgres.js';
@@ -37,6 +39,26 @@ describe('Session on a real server', () => {
     const text = Buffer.from("CREATE TABLE parts (v text); INSERT INTO parts VALUES ('ünïcödé');");
     await session.script([text.subarray(0, 7), text.subarray(7, 40), text.subarray(40)]);
     assert.deepEqual(await db.query('SELECT v FROM parts'), [{ v: 'ünïcödé' }]);
+  });
+
+  it('a script keeps no result per statement and no rows (a seed of a million INSERTs kept a million)', async () => {
+    const client = new pg.Client({ connectionString: `${db.url}?sslmode=disable` });
+    await client.connect();
+    try {
+      const submitted: unknown[] = [];
+      const query = client.query.bind(client) as (q: unknown) => unknown;
+      (client as unknown as { query: (q: unknown) => unknown }).query = (q) => (submitted.push(q), query(q));
+      const outcome = await runSimpleQuery(
+        client,
+        'CREATE TEMP TABLE r (v int); INSERT INTO r VALUES (1); INSERT INTO r VALUES (2); SELECT * FROM r',
+      );
+      assert.deepEqual(outcome, { completed: 4, error: undefined });
+      const kept = submitted[0] as { _results?: unknown[]; _result: { rows: unknown[] } };
+      assert.ok(!Array.isArray(kept._results), 'no Result per statement');
+      assert.deepEqual(kept._result.rows, [], 'no rows');
+    } finally {
+      await client.end();
+    }
   });
 
   it('cancel stops the running statement on the server, and the session stays usable', async () => {

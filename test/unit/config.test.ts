@@ -46,6 +46,7 @@ describe('loadConfig: defaults', () => {
       allowDrift: false,
       allowOutOfOrder: false,
       allowMissingFiles: false,
+      phase: 'pre',
       logLevel: 'info',
       logFormat: 'json',
       terminationLog: '/tmp/termination',
@@ -125,6 +126,12 @@ describe('loadConfig: defaults', () => {
     );
   });
 
+  it('XYN_PHASE (--phase) is pre or post; anything else is refused naming the variable and its flag', () => {
+    assert.equal(loadConfig({}, { XYN_PHASE: 'post' }).phase, 'post');
+    assert.equal(loadConfig({ phase: 'post' }, { XYN_PHASE: 'pre' }).phase, 'post');
+    assertConfigError(() => loadConfig({}, { XYN_PHASE: 'after' }), /XYN_PHASE \(--phase\)/);
+  });
+
   it('a ledger table that is not a plain identifier is refused', () => {
     assertConfigError(() => loadConfig({}, { XYN_LEDGER_TABLE: 'schema_migrations; DROP TABLE x' }), /XYN_LEDGER_TABLE/);
   });
@@ -145,6 +152,19 @@ describe('loadConfig: durations', () => {
   it('XYN_STATEMENT_TIMEOUT=0 means no limit (0 ms)', () => {
     assert.equal(loadConfig({}, { XYN_STATEMENT_TIMEOUT: '0' }).statementTimeoutMs, 0);
   });
+
+  for (const variable of ['XYN_STATEMENT_TIMEOUT', 'XYN_DDL_LOCK_TIMEOUT']) {
+    it(`${variable} beyond PostgreSQL's int of milliseconds is refused at start, naming the variable and the range`, () => {
+      assertConfigError(
+        () => loadConfig({}, { [variable]: '3000000' }),
+        new RegExp(
+          `${variable}(?: \\(--[a-z-]+\\))?: "3000000" is more than PostgreSQL takes for a timeout: 0 \\(none\\) to 2147483.647 seconds`,
+        ),
+      );
+      const largest = loadConfig({}, { [variable]: '2147483.647' });
+      assert.equal(variable === 'XYN_STATEMENT_TIMEOUT' ? largest.statementTimeoutMs : largest.ddlLockTimeoutMs, 2_147_483_647);
+    });
+  }
 
   for (const bad of ['-1', '1s', 'abc', '1e3', '']) {
     it(`XYN_WAIT_TIMEOUT=${JSON.stringify(bad)} is refused, naming the variable`, () => {

@@ -553,10 +553,12 @@ function assertHardened(docs: K8sDoc[]): void {
       }
       if (isMigrate(container)) {
         assert.ok(envOf(container, 'DATABASE_URL')?.valueFrom?.secretKeyRef, `${where}: DATABASE_URL from a secretKeyRef`);
-        for (const name of ['XYN_WAIT_TIMEOUT', 'XYN_LOCK_TIMEOUT']) {
+        // `await` takes no lock and waits for every pre-deploy file: only its wait is bounded
+        const awaits = container.args?.[0] === 'await';
+        for (const name of awaits ? ['XYN_WAIT_TIMEOUT'] : ['XYN_WAIT_TIMEOUT', 'XYN_LOCK_TIMEOUT']) {
           assert.match(envOf(container, name)?.value ?? '', /^\d+(\.\d+)?$/, `${where}: ${name} is a number of seconds`);
         }
-        assert.ok(envOf(container, 'XYN_REQUIRED_MIGRATIONS')?.value, `${where}: XYN_REQUIRED_MIGRATIONS is set`);
+        if (!awaits) assert.ok(envOf(container, 'XYN_REQUIRED_MIGRATIONS')?.value, `${where}: XYN_REQUIRED_MIGRATIONS is set`);
         assert.match(
           container.image ?? '',
           /:[\w][\w.-]*(@sha256:[0-9a-f]{64})?$|@sha256:[0-9a-f]{64}$/,
@@ -684,6 +686,25 @@ describe('k8s/', () => {
     assert.deepEqual(failJob?.onExitCodes?.values, [2, 5], 'configuration and verification errors are not retried');
   });
 
+  it('has a post-deploy hook Job (Helm post-install/post-upgrade, Argo CD PostSync) that runs the post phase', () => {
+    const jobs = byKind('Job').filter((d) => d.label.startsWith('k8s/post-deploy-job/'));
+    assert.equal(jobs.length, 1);
+    const job = jobs[0]!.object as unknown as IJob;
+    const annotations = job.metadata?.annotations ?? {};
+    assert.deepEqual(annotations['helm.sh/hook']?.split(',').sort(), ['post-install', 'post-upgrade']);
+    assert.equal(annotations['argocd.argoproj.io/hook'], 'PostSync');
+    const preJob = byKind('Job').find((d) => d.label.startsWith('k8s/job/'))!.object as unknown as IJob;
+    assert.notEqual(job.metadata?.name, preJob.metadata?.name, 'the two Jobs live side by side');
+    const spec = job.spec!;
+    const container = spec.template.spec!.containers.find(isMigrate)!;
+    assert.deepEqual(container.args, ['migrate', '--phase', 'post']);
+    const waits = Number(envOf(container, 'XYN_WAIT_TIMEOUT')!.value) + Number(envOf(container, 'XYN_LOCK_TIMEOUT')!.value);
+    assert.ok(spec.activeDeadlineSeconds! > waits, 'activeDeadlineSeconds leaves room for the wait and lock timeouts');
+    assert.equal(spec.template.spec!.restartPolicy, 'Never');
+    const failJob = spec.podFailurePolicy?.rules.find((r) => r.action === 'FailJob');
+    assert.deepEqual(failJob?.onExitCodes?.values, [2, 5], 'configuration and verification errors are not retried');
+  });
+
   it('has a fleet Job: Indexed, one pod per shard (completions = parallelism = XYN_SHARDS), the targets from a ConfigMap', () => {
     const jobs = byKind('Job').filter((d) => d.label.startsWith('k8s/fleet/'));
     assert.equal(jobs.length, 1);
@@ -780,11 +801,16 @@ describe('k8s/', () => {
     const cmSpec = podSpecs(cmDocs.find((d) => d.object['kind'] === 'Deployment')!)[0]!.spec;
     assert.equal(cmSpec.volumes?.find((v) => v.name === 'migrations')?.configMap?.name, configMap.metadata?.name);
 
-    // the pre-deploy Job variant: the Job migrates, the app's pods only verify
+    // the Job pattern: the pre-deploy Job migrates, the app's pods await it, the post-deploy Job contracts
     const jobDocs = output('k8s/overlays/pre-deploy-job');
-    assert.ok(jobDocs.some((d) => d.object['kind'] === 'Job'));
-    const verifySpec = podSpecs(jobDocs.find((d) => d.object['kind'] === 'Deployment')!)[0]!.spec;
-    assert.deepEqual(verifySpec.initContainers?.[0]?.args, ['verify']);
+    const jobArgs = jobDocs
+      .filter((d) => d.object['kind'] === 'Job')
+      .map((d) => (d.object as unknown as IJob).spec!.template.spec!.containers.find(isMigrate)!.args);
+    assert.deepEqual(jobArgs, [['migrate'], ['migrate', '--phase', 'post']]);
+    const awaitSpec = podSpecs(jobDocs.find((d) => d.object['kind'] === 'Deployment')!)[0]!.spec;
+    const gate = awaitSpec.initContainers?.[0];
+    assert.deepEqual(gate?.args, ['await']);
+    assert.ok(Number(envOf(gate, 'XYN_WAIT_TIMEOUT')?.value) >= 300, 'the pods wait long enough for the Job');
 
     // the CloudNativePG variant reaches every container, the Job's too
     for (const { spec, label } of output('k8s/overlays/cloudnative-pg').flatMap(podSpecs)) {

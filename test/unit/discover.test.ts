@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { discoverMigrations } from '../../src/migrations/discover.js';
+import { MAX_MIGRATION_FILE_BYTES } from '../../src/migrations/naming.js';
 import { assertConfigError } from '../support/assertions.js';
 
 const folders: string[] = [];
@@ -71,15 +73,62 @@ describe('discoverMigrations: naming', () => {
     );
   });
 
-  it('ignores files that do not end in .sql and subdirectories, even one named like a migration', () => {
+  it('ignores files that do not end in .sql and subdirectories', () => {
     const folder = migrationsFolder({ '001_a.sql': 'SELECT 1;', 'README.md': '# notes', '002_b.sql.bak': 'SELECT 2;', '.gitkeep': '' });
     mkdirSync(join(folder, 'archive'));
     writeFileSync(join(folder, 'archive', '003_old.sql'), 'SELECT 3;');
-    mkdirSync(join(folder, '004_dir.sql'));
     assert.deepEqual(
       discoverMigrations(folder).map((f) => f.id),
       ['001_a'],
     );
+  });
+
+  it('a folder named like a migration is a ConfigError naming it, not silently skipped', () => {
+    const folder = migrationsFolder({ '001_a.sql': 'SELECT 1;' });
+    mkdirSync(join(folder, '004_dir.sql'));
+    const error = assertConfigError(() => discoverMigrations(folder), /Migration file 004_dir\.sql is a folder, not a regular file/);
+    assert.equal(error.fields.file, '004_dir.sql');
+  });
+
+  it('a link to a device (/dev/null) is a ConfigError naming it; a link to a regular file (a ConfigMap volume) is read', () => {
+    const folder = migrationsFolder({ '001_a.sql': 'SELECT 1;' });
+    // A ConfigMap volume: ..data/ holds the files, each name is a link into it.
+    mkdirSync(join(folder, '..data'));
+    writeFileSync(join(folder, '..data', '002_b.sql'), 'SELECT 2;');
+    symlinkSync(join('..data', '002_b.sql'), join(folder, '002_b.sql'));
+    assert.deepEqual(
+      discoverMigrations(folder).map((f) => [f.id, f.text, f.checksum]),
+      [
+        ['001_a', 'SELECT 1;', sha256('SELECT 1;')],
+        ['002_b', 'SELECT 2;', sha256('SELECT 2;')],
+      ],
+    );
+    symlinkSync('/dev/null', join(folder, '003_c.sql'));
+    assertConfigError(() => discoverMigrations(folder), /Migration file 003_c\.sql is a character device, not a regular file/);
+  });
+
+  it('a socket named like a migration is a ConfigError naming it', async () => {
+    const folder = migrationsFolder({ '001_a.sql': 'SELECT 1;' });
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(folder, '002_socket.sql'), resolve));
+    try {
+      assertConfigError(() => discoverMigrations(folder), /Migration file 002_socket\.sql is a socket, not a regular file/);
+    } finally {
+      server.close();
+    }
+  });
+
+  it(`a file larger than ${MAX_MIGRATION_FILE_BYTES / 1024 / 1024} MiB is a ConfigError naming it, before it is read`, () => {
+    const folder = migrationsFolder({ '001_a.sql': 'SELECT 1;' });
+    // A sparse file: no disk.
+    writeFileSync(join(folder, '002_big.sql'), '');
+    truncateSync(join(folder, '002_big.sql'), MAX_MIGRATION_FILE_BYTES + 1);
+    const error = assertConfigError(
+      () => discoverMigrations(folder, { lazy: true }),
+      /Migration file 002_big\.sql is larger than 256 MiB/,
+      /split it/,
+    );
+    assert.equal(error.fields.file, '002_big.sql');
   });
 
   it('an empty folder is a ConfigError', () => {
@@ -176,6 +225,39 @@ describe('discoverMigrations: -- xyn:no-transaction', () => {
   it('a no-transaction file with its own BEGIN is a ConfigError naming file:line', () => {
     const folder = migrationsFolder({ '001_a.sql': '-- xyn:no-transaction\nBEGIN;\nCREATE INDEX CONCURRENTLY i ON t (a);\nCOMMIT;\n' });
     assertConfigError(() => discoverMigrations(folder), /001_a\.sql:2:1/, /BEGIN/);
+  });
+});
+
+describe('discoverMigrations: -- xyn:post-deploy', () => {
+  it('the directive among the leading comments makes the file post-deploy; with no-transaction beside it, both count', () => {
+    const files = discoverMigrations(
+      migrationsFolder({
+        '001_a.sql': 'CREATE TABLE a (id int, note text);\n',
+        '002_drop.sql': '-- The old release reads a.note.\n-- xyn:post-deploy\nALTER TABLE a DROP COLUMN IF EXISTS note;\n',
+        '003_idx.sql': '-- xyn:no-transaction\n-- xyn:post-deploy\nDROP INDEX CONCURRENTLY IF EXISTS i;\n',
+      }),
+    );
+    assert.deepEqual(
+      files.map((f) => [f.id, f.phase, f.mode]),
+      [
+        ['001_a', 'pre', 'transaction'],
+        ['002_drop', 'post', 'transaction'],
+        ['003_idx', 'post', 'no-transaction'],
+      ],
+    );
+  });
+
+  it('the directive after the first statement, or inside a string, does not count', () => {
+    const files = discoverMigrations(
+      migrationsFolder({
+        '001_a.sql': 'CREATE TABLE a (id int);\n-- xyn:post-deploy\nCREATE TABLE b (id int);\n',
+        '002_b.sql': "SELECT '\n-- xyn:post-deploy\n';\n",
+      }),
+    );
+    assert.deepEqual(
+      files.map((f) => f.phase),
+      ['pre', 'pre'],
+    );
   });
 });
 
@@ -300,6 +382,41 @@ describe('discoverMigrations: what only psql understands, and broken files', () 
     const content = "INSERT INTO paths VALUES ('C:\\temp'), (E'\\\\server');\n";
     const [file] = discoverMigrations(migrationsFolder({ '001_a.sql': content }));
     assert.equal(file?.executable, content);
+  });
+
+  it('a NUL byte anywhere is a ConfigError naming file:line:column, before anything connects', () => {
+    const folder = migrationsFolder({ '005_nul.sql': 'SELECT 1;\r\nSELECT \u00002;\n' });
+    assertConfigError(() => discoverMigrations(folder), /005_nul\.sql:2:8/, /NUL byte/);
+  });
+
+  it('a file with two byte-order marks is a ConfigError at 1:1 (one is removed, the second would reach the server)', () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const folder = migrationsFolder({ '005_bom.sql': Buffer.concat([bom, bom, Buffer.from('SELECT 1;\n')]) });
+    assertConfigError(() => discoverMigrations(folder), /005_bom\.sql:1:1/, /second byte-order mark/);
+    const one = discoverMigrations(migrationsFolder({ '005_bom.sql': Buffer.concat([bom, Buffer.from('SELECT 1;\n')]) }));
+    assert.equal(one[0]?.text, 'SELECT 1;\n');
+  });
+
+  it('COPY … FROM STDIN is a ConfigError naming file:line:column and saying what to write instead', () => {
+    const folder = migrationsFolder({ '005_copy.sql': 'CREATE TABLE t (x int);\nCOPY t (x) FROM stdin;\n1\n2\n' });
+    assertConfigError(() => discoverMigrations(folder), /005_copy\.sql:2:1/, /COPY … FROM STDIN/, /INSERT … VALUES/);
+    const withData = migrationsFolder({ '005_copy.sql': 'COPY t FROM STDIN WITH (FORMAT csv);\n1\n\\.\n' });
+    assertConfigError(() => discoverMigrations(withData), /005_copy\.sql:1:1/, /COPY … FROM STDIN/);
+  });
+
+  it('a lone CR ends a -- comment: the statement after it is a statement of a no-transaction file, at its line', () => {
+    const text = '-- xyn:no-transaction\n-- a note\rCREATE TABLE t (x int);\n';
+    const [file] = discoverMigrations(migrationsFolder({ '006_cr.sql': text }));
+    assert.deepEqual(
+      file?.statements.map((s) => s.text),
+      ['CREATE TABLE t (x int)'],
+    );
+  });
+
+  it("a COMMIT inside an E'' literal continued on the next line is not blanked: the text the server gets is the file's", () => {
+    const text = "INSERT INTO notes VALUES (E'a'\n'\\';COMMIT;');\nCOMMIT;\n";
+    const [file] = discoverMigrations(migrationsFolder({ '006_e.sql': text }));
+    assert.equal(file?.executable, "INSERT INTO notes VALUES (E'a'\n'\\';COMMIT;');\n       \n");
   });
 
   it('an unterminated string is a ConfigError naming file:line:column', () => {

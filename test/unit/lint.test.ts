@@ -8,7 +8,7 @@ import { LintFindings, type Finding } from '../../src/lint/findings.js';
 import { lintMigrations } from '../../src/lint/lint.js';
 import { lintJson, lintText } from '../../src/lint/report.js';
 import { lintRules, ruleIds, type RuleId } from '../../src/lint/rules.js';
-import { isPostDeploy } from '../../src/migrations/naming.js';
+import { migrationPhase } from '../../src/migrations/naming.js';
 
 const folders: string[] = [];
 after(() => {
@@ -65,6 +65,31 @@ describe('lint: unreadable files and syntax', () => {
   it('a file that is not UTF-8 is an unreadable-file finding', async () => {
     const findings = await lintFiles({ '001_a.sql': Buffer.from([0x53, 0x45, 0x4c, 0xff, 0x3b]) });
     assert.deepEqual(rules(findings), ['unreadable-file']);
+  });
+
+  it('a NUL byte is an unreadable-file finding at its line and column, as migrate refuses it', async () => {
+    const findings = await lintFiles({ '001_a.sql': 'SELECT 1;\nSELECT \u00002;\n' });
+    assert.ok(rules(findings).includes('unreadable-file'), JSON.stringify(findings));
+    assert.equal(where(findings.find((f) => f.rule === 'unreadable-file')), '001_a.sql:2:8');
+  });
+
+  it('a file with two byte-order marks is an unreadable-file finding at 1:1, as migrate refuses it', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const findings = await lintFiles({ '001_a.sql': Buffer.concat([bom, bom, Buffer.from('SELECT 1;\n')]) });
+    assert.ok(rules(findings).includes('unreadable-file'), JSON.stringify(findings));
+    assert.equal(where(findings[0]), '001_a.sql:1:1');
+  });
+
+  it('COPY … FROM STDIN is a psql-meta-command finding at the COPY, as migrate refuses it', async () => {
+    const findings = await lintFiles({ '001_a.sql': 'SELECT 1;\nCOPY t FROM stdin;\n' });
+    assert.deepEqual(rules(findings), ['psql-meta-command']);
+    assert.equal(where(findings[0]), '001_a.sql:2:1');
+  });
+
+  it('a lone CR ends a -- comment: the statement after it is linted', async () => {
+    const findings = await lintFiles({ '001_a.sql': '-- a note\rCREATE TABLE t (x int);\n' });
+    assert.deepEqual(rules(findings), ['missing-if-not-exists']);
+    assert.equal(where(findings[0]), '001_a.sql:2:14');
   });
 
   it('a string never closed is an unreadable-file finding where it opens, not a syntax error as well', async () => {
@@ -612,12 +637,12 @@ describe('lint: breaking-change and -- xyn:post-deploy', () => {
     assert.match(findings[0]!.message, /^DROP TABLE scratch, runs /);
   });
 
-  it('isPostDeploy reads the leading comments only, like -- xyn:no-transaction', () => {
-    assert.equal(isPostDeploy('-- xyn:post-deploy\nDROP TABLE t;\n'), true);
-    assert.equal(isPostDeploy('  --xyn:post-deploy: after the rollout\nDROP TABLE t;\n'), true);
-    assert.equal(isPostDeploy('DROP TABLE t;\n-- xyn:post-deploy\n'), false);
-    assert.equal(isPostDeploy("SELECT '\n-- xyn:post-deploy';\n"), false);
-    assert.equal(isPostDeploy('/* xyn:post-deploy */\nDROP TABLE t;\n'), false);
+  it('migrationPhase reads the leading comments only, like -- xyn:no-transaction', () => {
+    assert.equal(migrationPhase('-- xyn:post-deploy\nDROP TABLE t;\n'), 'post');
+    assert.equal(migrationPhase('  --xyn:post-deploy: after the rollout\nDROP TABLE t;\n'), 'post');
+    assert.equal(migrationPhase('DROP TABLE t;\n-- xyn:post-deploy\n'), 'pre');
+    assert.equal(migrationPhase("SELECT '\n-- xyn:post-deploy';\n"), 'pre');
+    assert.equal(migrationPhase('/* xyn:post-deploy */\nDROP TABLE t;\n'), 'pre');
   });
 });
 

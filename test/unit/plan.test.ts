@@ -5,7 +5,7 @@ import { isSteadyState, planMigrations, type EntryKind, type LedgerRow, type Pla
 import { migrationNumber } from '../../src/migrations/naming.js';
 
 /** A migration file as discover would return it; the checksum defaults to one derived from the id. */
-function file(id: string, checksum = `sum-of-${id}`): MigrationFile {
+function file(id: string, checksum = `sum-of-${id}`, phase: MigrationFile['phase'] = 'pre'): MigrationFile {
   const text = `-- ${id}\nSELECT 1;\n`;
   return {
     id,
@@ -14,6 +14,7 @@ function file(id: string, checksum = `sum-of-${id}`): MigrationFile {
     path: `/migrations/${id}.sql`,
     checksum,
     mode: 'transaction',
+    phase,
     text,
     executable: text,
     executableBytes: Buffer.from(text),
@@ -333,5 +334,105 @@ describe('planMigrations is pure', () => {
       rows.map((r) => r.id),
       ['003_gone', '001_a'],
     );
+  });
+});
+
+describe('planMigrations: post-deploy files and the phase', () => {
+  const post = (id: string) => file(id, `sum-of-${id}`, 'post');
+  const pre = options({ phase: 'pre' });
+  const postPhase = options({ phase: 'post' });
+
+  it('the pre phase leaves a pending post-deploy file pending and applies the pre-deploy files numbered after it', () => {
+    const plan = planMigrations([file('001_a'), post('002_drop'), file('003_c')], [row('001_a')], pre);
+    assert.deepEqual(kinds(plan.entries), [
+      ['001_a', 'applied'],
+      ['002_drop', 'pending'],
+      ['003_c', 'pending'],
+    ]);
+    assert.deepEqual(ids(plan.toApply), ['003_c']);
+    assert.deepEqual(ids(plan.deferred), ['002_drop']);
+  });
+
+  it('without a phase the planner is in the pre phase (the default of XYN_PHASE)', () => {
+    assert.deepEqual(ids(planMigrations([post('001_drop')], [], strict).toApply), []);
+  });
+
+  it('the post phase applies everything pending, in number order, and defers nothing', () => {
+    const plan = planMigrations([file('001_a'), post('002_drop'), file('003_c'), post('004_drop')], [row('001_a')], postPhase);
+    assert.deepEqual(ids(plan.toApply), ['002_drop', '003_c', '004_drop']);
+    assert.deepEqual(plan.deferred, []);
+  });
+
+  it('a pending post-deploy file below applied pre-deploy files is pending, never out of order, in either phase', () => {
+    for (const phase of [pre, postPhase]) {
+      const plan = planMigrations([file('001_a'), post('002_drop'), file('003_c')], [row('001_a'), row('003_c')], phase);
+      assert.deepEqual(kinds(plan.entries), [
+        ['001_a', 'applied'],
+        ['002_drop', 'pending'],
+        ['003_c', 'applied'],
+      ]);
+      assert.deepEqual(plan.refusals, []);
+    }
+    const later = planMigrations([file('001_a'), post('002_drop'), file('003_c')], [row('001_a'), row('003_c')], postPhase);
+    assert.deepEqual(ids(later.toApply), ['002_drop']);
+  });
+
+  it('a pending pre-deploy file below an applied one is still out of order, with post-deploy files around it', () => {
+    const files = [file('001_a'), post('002_drop'), file('003_late'), file('004_d')];
+    for (const phase of [pre, postPhase]) {
+      const plan = planMigrations(files, [row('001_a'), row('004_d')], phase);
+      assert.deepEqual(kinds(plan.entries), [
+        ['001_a', 'applied'],
+        ['002_drop', 'pending'],
+        ['003_late', 'out-of-order'],
+        ['004_d', 'applied'],
+      ]);
+      assert.deepEqual(
+        plan.refusals.map((r) => r.id),
+        ['003_late'],
+      );
+    }
+  });
+
+  it('a pending post-deploy file below an applied post-deploy file is out of order (the post phase applies in number order)', () => {
+    const plan = planMigrations([file('001_a'), post('002_late'), post('003_drop')], [row('001_a'), row('003_drop')], postPhase);
+    assert.deepEqual(kinds(plan.entries), [
+      ['001_a', 'applied'],
+      ['002_late', 'out-of-order'],
+      ['003_drop', 'applied'],
+    ]);
+    assert.deepEqual(
+      plan.refusals.map((r) => r.id),
+      ['002_late'],
+    );
+    assert.match(plan.refusals[0]!.message, /below post-deploy migrations already applied/);
+    assert.deepEqual(plan.toApply, []);
+  });
+
+  it('required `all` in the pre phase does not require post-deploy files; in the post phase it does', () => {
+    const files = [file('001_a'), post('002_drop'), file('003_c')];
+    const rows = [row('001_a'), row('003_c')];
+    assert.deepEqual(planMigrations(files, rows, options({ phase: 'pre', required: { kind: 'all' } })).missingRequired, []);
+    assert.deepEqual(planMigrations(files, rows, options({ phase: 'post', required: { kind: 'all' } })).missingRequired, ['002_drop']);
+  });
+
+  it('a listed post-deploy file is not required in the pre phase (it cannot be applied there), and is in the post phase', () => {
+    const required: PlanOptions['required'] = { kind: 'list', ids: ['001_a', '002_drop'] };
+    const files = [file('001_a'), post('002_drop')];
+    assert.deepEqual(planMigrations(files, [row('001_a')], options({ phase: 'pre', required })).missingRequired, []);
+    assert.deepEqual(planMigrations(files, [row('001_a')], options({ phase: 'post', required })).missingRequired, ['002_drop']);
+  });
+
+  it('with every pre-deploy file applied, the pre phase is in the steady state although a post-deploy file is pending', () => {
+    const files = [file('001_a'), post('002_drop')];
+    assert.ok(isSteadyState(planMigrations(files, [row('001_a')], options({ phase: 'pre', required: { kind: 'all' } }))));
+    assert.ok(!isSteadyState(planMigrations(files, [row('001_a')], options({ phase: 'post', required: { kind: 'all' } }))));
+  });
+
+  it('a folder without post-deploy files plans the same in both phases', () => {
+    const files = [file('001_a'), file('002_b'), file('003_c')];
+    const rows = [row('001_a'), row('003_c')];
+    const [inPre, inPost] = [pre, postPhase].map((phase) => planMigrations(files, rows, { ...phase, required: { kind: 'all' } }));
+    assert.deepEqual(inPre, inPost);
   });
 });

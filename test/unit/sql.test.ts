@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   blank,
-  concurrentIndexName,
+  concurrentIndex,
   indexOfPosition,
   lex,
   lineColumn,
+  refusedCharacter,
   transactionControl,
+  withoutLiterals,
   type Statement,
 } from '../../src/migrations/sql.js';
 
@@ -204,6 +206,13 @@ describe('lex: statement positions and keywords', () => {
     ]);
   });
 
+  it('statements with the same first words share one frozen keywords array (a large seed file holds one, not one each)', () => {
+    const [a, b, c] = lex('INSERT INTO t VALUES (1); insert into t values (2); UPDATE t SET v = 3').statements;
+    assert.equal(a!.keywords, b!.keywords);
+    assert.ok(Object.isFrozen(a!.keywords));
+    assert.deepEqual(c!.keywords, ['UPDATE', 'T', 'SET', 'V']);
+  });
+
   it('keywords skip strings, comments and punctuation', () => {
     assert.deepEqual(onlyStatement('/* x */ begin -- y\n transaction isolation level serializable').keywords, [
       'BEGIN',
@@ -326,19 +335,29 @@ describe('transactionControl', () => {
   });
 });
 
-describe('concurrentIndexName', () => {
-  const nameOf = (sql: string) => concurrentIndexName(onlyStatement(sql));
-  it('names the index a CREATE INDEX CONCURRENTLY builds, as PostgreSQL would resolve it', () => {
-    assert.equal(nameOf('CREATE INDEX CONCURRENTLY Runs_State_Idx ON runs (state)'), 'runs_state_idx');
-    assert.equal(nameOf('create unique index concurrently if not exists runs_key on runs (key)'), 'runs_key');
-    assert.equal(nameOf('CREATE INDEX CONCURRENTLY core.runs_idx ON core.runs (id)'), 'core.runs_idx');
-    assert.equal(nameOf('CREATE INDEX CONCURRENTLY "Runs ""Hot"" Idx" ON runs (id)'), '"Runs ""Hot"" Idx"');
-    assert.equal(nameOf('CREATE INDEX CONCURRENTLY core."Odd Name" ON core.runs (id)'), 'core."Odd Name"');
+describe('concurrentIndex', () => {
+  const indexOf = (sql: string) => concurrentIndex(onlyStatement(sql));
+  it('names the index a CREATE INDEX CONCURRENTLY builds, as PostgreSQL stores it, and its table as written', () => {
+    assert.deepEqual(indexOf('CREATE INDEX CONCURRENTLY Runs_State_Idx ON runs (state)'), {
+      name: 'runs_state_idx',
+      relname: 'runs_state_idx',
+      table: 'runs',
+    });
+    assert.deepEqual(indexOf('create unique index concurrently if not exists runs_key on only core.runs (key)'), {
+      name: 'runs_key',
+      relname: 'runs_key',
+      table: 'core.runs',
+    });
+    assert.deepEqual(indexOf('CREATE INDEX CONCURRENTLY "Runs ""Hot"" Idx" ON "Core"."Runs" (id)'), {
+      name: '"Runs ""Hot"" Idx"',
+      relname: 'Runs "Hot" Idx',
+      table: '"Core"."Runs"',
+    });
   });
   it('is undefined for an unnamed index and for other statements', () => {
-    assert.equal(nameOf('CREATE INDEX CONCURRENTLY ON runs (state)'), undefined);
-    assert.equal(nameOf('CREATE INDEX runs_state_idx ON runs (state)'), undefined);
-    assert.equal(nameOf('DROP INDEX CONCURRENTLY runs_state_idx'), undefined);
+    assert.equal(indexOf('CREATE INDEX CONCURRENTLY ON runs (state)'), undefined);
+    assert.equal(indexOf('CREATE INDEX runs_state_idx ON runs (state)'), undefined);
+    assert.equal(indexOf('DROP INDEX CONCURRENTLY runs_state_idx'), undefined);
   });
 });
 
@@ -420,5 +439,102 @@ describe('indexOfPosition', () => {
 
   it('a position past the end stops at the end of the text', () => {
     assert.equal(indexOfPosition('ab', 10), 2);
+  });
+});
+
+describe('lex: agreeing with PostgreSQL where it differs from the obvious', () => {
+  it('a lone CR ends a -- comment (scan.l: newline is [\\n\\r]): the statement after it is seen', () => {
+    assert.deepEqual(texts('-- a note\rCREATE TABLE t (x int);'), ['CREATE TABLE t (x int)']);
+    assert.deepEqual(texts('SELECT 1 -- a; note\rFROM t;\r\nSELECT 2'), ['SELECT 1 -- a; note\rFROM t', 'SELECT 2']);
+  });
+
+  it("a string, a newline and another string are ONE literal, and an E'' literal keeps its backslash escapes across it", () => {
+    // the server reads E'a' + '\';' as the one string a';  — its COMMIT is inside the literal
+    assert.deepEqual(texts("SELECT E'a'\n'\\';COMMIT;';\nSELECT 2;"), ["SELECT E'a'\n'\\';COMMIT;'", 'SELECT 2']);
+    assert.deepEqual(texts("SELECT E'a'\r'\\';';SELECT 2"), ["SELECT E'a'\r'\\';'", 'SELECT 2']);
+    assert.deepEqual(texts("SELECT E'a' -- note\n  -- more\n'\\';';SELECT 2"), ["SELECT E'a' -- note\n  -- more\n'\\';'", 'SELECT 2']);
+  });
+
+  it('without a newline, or with a block comment between, the second quote starts a new literal', () => {
+    assert.deepEqual(texts("SELECT E'a' '\\';SELECT 2"), ["SELECT E'a' '\\'", 'SELECT 2']);
+    assert.deepEqual(texts("SELECT E'a' /* c */\n'\\';SELECT 2"), ["SELECT E'a' /* c */\n'\\'", 'SELECT 2']);
+  });
+
+  it("B'' and X'' literals end at their first quote; U&'' and N'' take no backslash escapes", () => {
+    assert.deepEqual(texts("SELECT B'0''\\';SELECT 2"), ["SELECT B'0''\\'", 'SELECT 2']);
+    assert.deepEqual(texts("SELECT U&'\\';SELECT 2"), ["SELECT U&'\\'", 'SELECT 2']);
+    assert.deepEqual(texts("SELECT N'\\';SELECT 2"), ["SELECT N'\\'", 'SELECT 2']);
+  });
+
+  it('a $$ right after a number or a $1 parameter opens a dollar quote', () => {
+    assert.deepEqual(texts('SELECT 1$$;$$;SELECT 2'), ['SELECT 1$$;$$', 'SELECT 2']);
+    assert.deepEqual(texts('SELECT $1$$;$$;SELECT 2'), ['SELECT $1$$;$$', 'SELECT 2']);
+  });
+
+  it('a function named begin opens no BEGIN ATOMIC body: the file’s BEGIN and COMMIT after it stay statements of their own', () => {
+    const sql = 'CREATE FUNCTION begin() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\nBEGIN;\nCREATE TABLE t (x int);\nCOMMIT;';
+    const statements = lex(sql).statements;
+    assert.deepEqual(
+      statements.map((s) => transactionControl(s)),
+      [undefined, 'begin', undefined, 'commit'],
+    );
+    assert.deepEqual(texts('CREATE OR REPLACE FUNCTION begin() RETURNS int RETURN 1; COMMIT;'), [
+      'CREATE OR REPLACE FUNCTION begin() RETURNS int RETURN 1',
+      'COMMIT',
+    ]);
+  });
+
+  it('BEGIN ATOMIC with a comment between the two words still opens the body', () => {
+    assert.deepEqual(texts('CREATE PROCEDURE p() LANGUAGE sql BEGIN /* x */ ATOMIC SELECT 1; END; COMMIT;'), [
+      'CREATE PROCEDURE p() LANGUAGE sql BEGIN /* x */ ATOMIC SELECT 1; END',
+      'COMMIT',
+    ]);
+  });
+
+  it('notes the first plain string holding a backslash (read otherwise with standard_conforming_strings off)', () => {
+    assert.equal(lex("SELECT E'\\n', 'a', 'C:\\temp';").backslashInPlainString, 19);
+    assert.equal(lex("SELECT E'\\n', U&'\\0041', $$\\$$;").backslashInPlainString, undefined);
+  });
+});
+
+describe('refusedCharacter', () => {
+  it('finds a NUL byte, with its index', () => {
+    assert.deepEqual(refusedCharacter('SELECT 1;\nSELECT \u00002;')?.index, 17);
+    assert.match(refusedCharacter('SELECT \u0000')?.what ?? '', /NUL/);
+  });
+
+  it('finds a byte-order mark left at the start (the first was removed on reading)', () => {
+    assert.equal(refusedCharacter('\uFEFFSELECT 1;')?.index, 0);
+    assert.match(refusedCharacter('\uFEFFSELECT 1;')?.what ?? '', /byte-order mark/);
+  });
+
+  it('finds nothing in ordinary text', () => {
+    assert.equal(refusedCharacter("SELECT 'é\uFEFF';"), undefined);
+  });
+});
+
+describe('lineColumn with CR and CRLF line ends', () => {
+  it('a lone CR ends a line, and CRLF is one line end, not two', () => {
+    assert.deepEqual(lineColumn('a\rb\rcd', 5), { line: 3, column: 2 });
+    assert.deepEqual(lineColumn('a\r\nb\r\ncd', 7), { line: 3, column: 2 });
+  });
+});
+
+describe('withoutLiterals', () => {
+  it('replaces every kind of string literal and dollar-quoted text by $n; numbers, identifiers and comments stay', () => {
+    assert.equal(
+      withoutLiterals(`SELECT 'token=a''b', E'it\\'s', U&'d\\0061t', b'101', X'ff', N'n', $q$s$q$, $$t$$, "col'", 42, name -- 'note'`),
+      `SELECT $1, $2, $3, $4, $5, $6, $7, $8, "col'", 42, name -- 'note'`,
+    );
+  });
+
+  it('a -- comment ends at a lone CR, so a literal on the next line is replaced too; a continued literal is one', () => {
+    assert.equal(withoutLiterals("SELECT 1 -- note\r'token=abc'"), 'SELECT 1 -- note\r$1');
+    assert.equal(withoutLiterals("SELECT E'a'\n'\\'token=abc'"), 'SELECT $1');
+  });
+
+  it('a literal cut short (track_activity_query_size) is replaced to the end', () => {
+    assert.equal(withoutLiterals(`INSERT INTO s VALUES (1, 'password=hun`), 'INSERT INTO s VALUES (1, $1');
+    assert.equal(withoutLiterals('SELECT $body$ secret'), 'SELECT $1');
   });
 });

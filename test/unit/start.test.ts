@@ -1,11 +1,12 @@
 /**
  * The starter of dist/cli.js and the code cache that `npm run build` makes beside it
- * (dist/cli.js.cache): this node accepts the cache, and a foreign or broken cache never changes
- * what runs.
+ * (dist/cli.js.cache): this node accepts the cache, and a foreign, forged or broken cache never
+ * changes what runs.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import Module from 'node:module';
@@ -67,24 +68,54 @@ describe('the code cache', () => {
     });
   });
 
-  it('a training run writes a cache this node accepts; one that cannot write it changes nothing else', () => {
+  it('a training run writes a cache and records its digest on line 2; one that cannot write it changes nothing else', () => {
     withDistCopy((dir) => {
+      const cli = join(dir, 'cli.js');
       const out = join(dir, 'trained.cache');
       const env = { PATH: process.env.PATH, XYN_CODE_CACHE_OUT: out };
-      const trained = spawnSync(process.execPath, [join(dir, 'cli.js'), '--version'], { encoding: 'utf8', env });
+      const trained = spawnSync(process.execPath, [cli, '--version'], { encoding: 'utf8', env });
       assert.equal(trained.status, 0, trained.stderr);
-      assert.deepEqual(
-        readFileSync(out).subarray(0, 32),
-        readFileSync(join(DIST, 'cli.js.cache')).subarray(0, 32),
-        'made for this very file',
-      );
-      const unwritable = spawnSync(process.execPath, [join(dir, 'cli.js'), '--version'], {
+      const [, digestLine, ...rest] = readFileSync(cli, 'latin1').split('\n');
+      const digest = createHash('sha256').update(rest.join('\n'), 'latin1').update(readFileSync(out)).digest('hex');
+      assert.equal(digestLine, `// code cache sha256:${digest}`, 'the digest of the rest of cli.js and the trained cache');
+      // the cache recorded is the one used, and this node accepts it
+      cpSync(out, join(dir, 'cli.js.cache'));
+      assert.equal(versionOf(dir), version);
+      const unwritable = spawnSync(process.execPath, [cli, '--version'], {
         encoding: 'utf8',
         env: { ...env, XYN_CODE_CACHE_OUT: join(dir, 'no-such-folder', 'x.cache') },
       });
       assert.equal(unwritable.status, 0);
       assert.equal(unwritable.stdout.trim(), version);
       assert.match(unwritable.stderr, /the code cache was not written/);
+      assert.equal(readFileSync(cli, 'latin1').split('\n')[1], digestLine, 'nothing recorded for a cache not written');
+    });
+  });
+
+  it("a forged cache (another program's code, with a header made for this file) is not used", () => {
+    withDistCopy((victim) => {
+      withDistCopy((forger) => {
+        // The forger's program: the same length, another version; its cache is trained on it.
+        const forgerCli = join(forger, 'cli.js');
+        const other = '9'.repeat(version.length);
+        writeFileSync(forgerCli, readFileSync(forgerCli, 'latin1').replace(`version="${version}"`, `version="${other}"`), 'latin1');
+        const out = join(forger, 'forged.cache');
+        const trained = spawnSync(process.execPath, [forgerCli, '--version'], {
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH, XYN_CODE_CACHE_OUT: out },
+        });
+        assert.equal(trained.stdout.trim(), other, trained.stderr);
+        const victimCli = readFileSync(join(victim, 'cli.js'));
+        const forgedData = readFileSync(out);
+        // What V8 holds of it (an older cache format began with the SHA-256 of the file it was made for).
+        const v8Data = forgedData.subarray(0, 32).equals(createHash('sha256').update(readFileSync(forgerCli)).digest())
+          ? forgedData.subarray(32)
+          : forgedData;
+        for (const forged of [v8Data, Buffer.concat([createHash('sha256').update(victimCli).digest(), v8Data])]) {
+          writeFileSync(join(victim, 'cli.js.cache'), forged);
+          assert.equal(versionOf(victim), version, 'the victim runs its own code');
+        }
+      });
     });
   });
 
