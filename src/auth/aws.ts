@@ -74,8 +74,9 @@ function noCredentials(imds: string): AuthError {
 async function fromWebIdentity(tokenFile: string, roleArn: string, env: Environment): Promise<AwsCredentials> {
   const webIdentityToken = readSecretFile(tokenFile, 'AWS_WEB_IDENTITY_TOKEN_FILE');
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
-  const endpoint =
-    env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL || (region ? `https://sts.${region}.amazonaws.com` : 'https://sts.amazonaws.com');
+  // the regional endpoint, as the SDK uses now (China's regions have their own domain)
+  const regional = region ? `https://sts.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}` : 'https://sts.amazonaws.com';
+  const endpoint = env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL || regional;
   const what = `STS AssumeRoleWithWebIdentity for ${roleArn}`;
   const response = await send({
     url: endpoint,
