@@ -299,6 +299,38 @@ describe('XYN_AUTH=gcp-iam: an access token from application default credentials
     }
   });
 
+  it('a metadata server not answering yet (a GKE pod just started) is waited for, then its token used', async () => {
+    const db = await freshDatabase('cloud');
+    const role = await tokenRole([db]);
+    const issued = new Map<string, number>();
+    check = acceptIssued(issued);
+    const metadata = await standIn((req) => {
+      if (!req.path.startsWith('/computeMetadata/v1/instance/service-accounts/default/token')) return undefined;
+      if (metadata.requests.length === 1) return { status: 503, text: 'not ready' };
+      const token = `ya29.late-${randomBytes(16).toString('hex')}`;
+      issued.set(token, Date.now() + 3600_000);
+      return { json: { access_token: token, expires_in: 3600, token_type: 'Bearer' } };
+    });
+    try {
+      const result = await runCli([], {
+        DATABASE_URL: tlsUrl(role, db.name),
+        XYN_AUTH: 'gcp-iam',
+        GCE_METADATA_HOST: metadata.hostPort,
+        ...gcloudless(),
+        XYN_MIGRATIONS_DIR: migrations(),
+        XYN_WAIT_TIMEOUT: '20',
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(await ledgerIds(db), ['001_accounts']);
+      assert.equal(metadata.requests.length, 2, 'asked again on the next wait attempt');
+      const waiting = result.logs.find((line) => line.msg === 'waiting for PostgreSQL');
+      assert.match(String(waiting?.reason), /XYN_AUTH=gcp-iam: .*the metadata server answered HTTP 503/);
+      await db.drop();
+    } finally {
+      await metadata.close();
+    }
+  });
+
   it("a service account key (GOOGLE_APPLICATION_CREDENTIALS): a signed JWT for the Cloud SQL login scope; the user is the account's IAM name", async () => {
     const db = await freshDatabase('cloud');
     const principal = await tokenRole([db], `cloud-${randomBytes(4).toString('hex')}@project.iam`);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { awsRegion } from '../../src/auth/aws.js';
+import { checkedUrl } from '../../src/auth/http.js';
 import { presignQuery, rdsAuthToken, signingKey } from '../../src/auth/sigv4.js';
 import { isFresh } from '../../src/auth/token.js';
 import { loadConfig } from '../../src/config.js';
@@ -60,6 +61,22 @@ describe('SigV4, checked against the examples AWS publishes', () => {
     assert.equal(awsRegion('db.abc.eu-central-1.rds.amazonaws.com', { AWS_REGION: 'us-west-2' }), 'us-west-2');
     assert.equal(awsRegion('db.cluster-abc.eu-central-1.rds.amazonaws.com', {}), 'eu-central-1');
     assertConfigError(() => awsRegion('db.internal', {}), /no AWS region: set AWS_REGION/);
+  });
+});
+
+describe('credential endpoints', () => {
+  it('plain http only on loopback and the link-local metadata addresses; anything else must be https (exit 2)', () => {
+    for (const url of [
+      'http://127.0.0.1:8080/x',
+      'http://169.254.169.254',
+      'http://169.254.170.23/v1/credentials',
+      'http://[fd00:ec2::23]/v1/credentials',
+    ]) {
+      assert.equal(checkedUrl(url, 'the endpoint').href.startsWith('http://'), true, url);
+    }
+    assert.equal(checkedUrl('https://sts.eu-west-1.amazonaws.com', 'STS').protocol, 'https:');
+    assertConfigError(() => checkedUrl('http://sts.example.com/', 'STS'), /^STS: http:\/\/sts\.example\.com must be https/);
+    assertConfigError(() => checkedUrl('not a url', 'AZURE_AUTHORITY_HOST'), /is not a URL/);
   });
 });
 
