@@ -121,6 +121,7 @@ async function fromContainerEndpoint(env: Environment): Promise<AwsCredentials> 
   const authorization = env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
     ? readSecretFile(env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE')
     : env.AWS_CONTAINER_AUTHORIZATION_TOKEN;
+  registerSecret(authorization);
   const what = 'the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI: EKS Pod Identity)';
   const json = await sendForJson({ url, what, timeoutMs: 5_000, headers: authorization ? { authorization } : {} });
   return credentialsFromJson(json, what);

@@ -5,6 +5,7 @@
  * identity: App Service / Container Apps (IDENTITY_ENDPOINT, IDENTITY_HEADER), else the instance
  * metadata service (AZURE_POD_IDENTITY_AUTHORITY_HOST overrides its address, as in Azure's SDK).
  */
+import { registerSecret } from '../secrets.js';
 import { AuthError } from './errors.js';
 import { field, sendForJson } from './http.js';
 import { readSecretFile } from './secret-file.js';
@@ -50,6 +51,7 @@ async function fromWorkloadIdentity(tokenFile: string, env: Environment): Promis
 }
 
 async function fromAppServiceIdentity(endpoint: string, header: string, env: Environment): Promise<Expiring<string>> {
+  registerSecret(header);
   const what = `the managed identity endpoint (IDENTITY_ENDPOINT ${new URL(endpoint).origin})`;
   const query = new URLSearchParams({
     'api-version': '2019-08-01',

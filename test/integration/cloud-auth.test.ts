@@ -376,6 +376,66 @@ describe('XYN_AUTH=gcp-iam: an access token from application default credentials
       await google.close();
     }
   });
+  it('an external account (workload identity federation): the subject token exchanged at STS, then a service account impersonated', async () => {
+    const db = await freshDatabase('cloud');
+    const principal = await tokenRole([db], `cloud-${randomBytes(4).toString('hex')}@project.iam`);
+    const subject = `eyJ.k8s.${randomBytes(16).toString('hex')}`;
+    const audience = '//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/k8s';
+    const issued = new Map<string, number>();
+    check = acceptIssued(issued);
+    let federated = '';
+    const google = await standIn((req) => {
+      if (req.method === 'POST' && req.path === '/v1/token') {
+        const form = bodyOf(req.body);
+        const good =
+          form.subject_token === subject &&
+          form.audience === audience &&
+          form.grant_type === 'urn:ietf:params:oauth:grant-type:token-exchange';
+        if (!good) return { status: 400, json: { error: 'invalid_grant' } };
+        federated = `ya29.federated-${randomBytes(16).toString('hex')}`;
+        return { json: { access_token: federated, expires_in: 3600, token_type: 'Bearer' } };
+      }
+      if (req.method === 'POST' && req.path.endsWith(':generateAccessToken')) {
+        const body = JSON.parse(req.body) as { scope?: string[] };
+        if (
+          req.headers.authorization !== `Bearer ${federated}` ||
+          !body.scope?.includes('https://www.googleapis.com/auth/sqlservice.login')
+        ) {
+          return { status: 403, json: { error: { message: 'Permission iam.serviceAccounts.getAccessToken denied' } } };
+        }
+        const token = `ya29.impersonated-${randomBytes(16).toString('hex')}`;
+        issued.set(token, Date.now() + 3600_000);
+        return { json: { accessToken: token, expireTime: new Date(Date.now() + 3600_000).toISOString() } };
+      }
+      return undefined;
+    });
+    try {
+      const configuration = {
+        type: 'external_account',
+        audience,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+        token_url: `${google.url}/v1/token`,
+        service_account_impersonation_url: `${google.url}/v1/projects/-/serviceAccounts/${principal}.gserviceaccount.com:generateAccessToken`,
+        credential_source: { file: tokenFile(scratch, 'k8s-token', subject) },
+      };
+      const result = await runCli([], {
+        DATABASE_URL: tlsUrl(principal, db.name),
+        XYN_AUTH: 'gcp-iam',
+        GOOGLE_APPLICATION_CREDENTIALS: tokenFile(scratch, 'external.json', JSON.stringify(configuration)),
+        XYN_MIGRATIONS_DIR: migrations(),
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(await ledgerIds(db), ['001_accounts']);
+      assert.deepEqual(
+        google.requests.map((r) => r.path.replace(/serviceAccounts\/.*:/, 'serviceAccounts/SA:')),
+        ['/v1/token', '/v1/projects/-/serviceAccounts/SA:generateAccessToken'],
+      );
+      assertNoneShown(result, [...issued.keys(), federated, subject]);
+      await db.drop();
+    } finally {
+      await google.close();
+    }
+  });
 });
 
 describe('XYN_AUTH=azure-entra: a token for Azure Database for PostgreSQL', () => {
@@ -443,6 +503,37 @@ describe('XYN_AUTH=azure-entra: a token for Azure Database for PostgreSQL', () =
       await db.drop();
     } finally {
       await imds.close();
+    }
+  });
+
+  it("App Service / Container Apps' managed identity endpoint (IDENTITY_ENDPOINT, IDENTITY_HEADER)", async () => {
+    const db = await freshDatabase('cloud');
+    const role = await tokenRole([db]);
+    const header = `identity-header-${randomBytes(8).toString('hex')}`;
+    const issued = new Map<string, number>();
+    check = acceptIssued(issued);
+    const endpoint = await standIn((req) => {
+      const url = new URL(req.path, 'http://x');
+      if (url.pathname !== '/msi/token' || req.headers['x-identity-header'] !== header) return undefined;
+      if (
+        url.searchParams.get('api-version') !== '2019-08-01' ||
+        url.searchParams.get('resource') !== 'https://ossrdbms-aad.database.windows.net'
+      ) {
+        return { status: 400, json: { error: 'invalid_request' } };
+      }
+      const token = `eyJ.appservice.${randomBytes(16).toString('hex')}`;
+      issued.set(token, Date.now() + 3600_000);
+      return { json: { access_token: token, expires_on: String(Math.floor(Date.now() / 1000) + 3600), token_type: 'Bearer' } };
+    });
+    try {
+      const result = await run(db, role, { IDENTITY_ENDPOINT: `${endpoint.url}/msi/token`, IDENTITY_HEADER: header });
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(await ledgerIds(db), ['001_accounts']);
+      assert.equal(issued.size, 1);
+      assertNoneShown(result, [...issued.keys(), header]);
+      await db.drop();
+    } finally {
+      await endpoint.close();
     }
   });
 
