@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test/majors/**', 'eslint.config.js', 'bench/floors/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'test/majors/**', 'eslint.config.js', 'bench/floors/**', 'bench/.work/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

@@ -10,9 +10,10 @@
  *   BENCH_PROFILE_N=100    the size that gets the untimed diagnostic pass (default 100; 0 = none)
  *   BENCH_CONCURRENCY=50   runners started at once
  *   BENCH_TOOLS=xyn,dbmate only these tools (keys from bench/tools.ts; xyn-migrate is always in)
- *   BENCH_SCENARIOS=apply,steady,concurrent,fleet   only these scenarios (steady and concurrent
- *                          need apply; fleet: the six core migrations on N databases and N schemas,
- *                          its own knobs BENCH_FLEET_* are described in bench/fleet.ts)
+ *   BENCH_SCENARIOS=apply,steady,concurrent,fleet,traffic   only these scenarios (steady and
+ *                          concurrent need apply; fleet: the six core migrations on N databases and
+ *                          N schemas, its own knobs BENCH_FLEET_* are described in bench/fleet.ts;
+ *                          traffic: deploys under a client load, knobs BENCH_TRAFFIC_* in bench/traffic.ts)
  *   BENCH_RUNS=1+3         warm-up runs + measured runs for every scenario (overrides the defaults)
  *   BENCH_OUT=path         where to write the results
  *   BENCH_XYN_COMPARE=path another build of xyn-migrate (a copy of a whole dist/ saved before a
@@ -55,6 +56,7 @@ import {
 } from './report.js';
 import { allTools, findPsql, psqlVersion, toolVersions, type Scenario, type Tool } from './tools.js';
 import { fleetBench, fleetSettings, type FleetSettings } from './fleet.js';
+import { trafficBench, trafficSettings, type TrafficSettings } from './traffic.js';
 import { BULK_ROWS, bulkWorkload, layoutDir, smallDdlWorkload, writeLayouts, type Workload } from './workload.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -76,8 +78,9 @@ interface Settings {
   readonly profileSize: number | undefined;
   readonly concurrency: number;
   readonly toolFilter: ReadonlySet<string> | undefined;
-  readonly scenarios: ReadonlySet<Scenario | 'fleet'>;
+  readonly scenarios: ReadonlySet<Scenario | 'fleet' | 'traffic'>;
   readonly fleet: FleetSettings;
+  readonly traffic: TrafficSettings;
   readonly out: string;
   repetitions(scenario: Scenario, workload: Workload): Repetitions;
   /** how many batches of concurrent runners `tool` gets (0: it sits the scenario out) */
@@ -99,9 +102,9 @@ function settings(): Settings {
   const tools = process.env.BENCH_TOOLS?.split(',')
     .map((t) => t.trim())
     .filter(Boolean);
-  const scenarios = (process.env.BENCH_SCENARIOS ?? 'apply,steady,concurrent,fleet').split(',').map((s) => s.trim());
+  const scenarios = (process.env.BENCH_SCENARIOS ?? 'apply,steady,concurrent,fleet,traffic').split(',').map((s) => s.trim());
   for (const s of scenarios)
-    if (s !== 'apply' && s !== 'steady' && s !== 'concurrent' && s !== 'fleet')
+    if (s !== 'apply' && s !== 'steady' && s !== 'concurrent' && s !== 'fleet' && s !== 'traffic')
       throw new Error(`unknown scenario in BENCH_SCENARIOS: ${s}`);
   const forced = process.env.BENCH_RUNS ? /^(\d+)\+(\d+)$/.exec(process.env.BENCH_RUNS) : undefined;
   if (process.env.BENCH_RUNS && !forced) throw new Error(`BENCH_RUNS must look like 1+3, not ${process.env.BENCH_RUNS}`);
@@ -112,8 +115,9 @@ function settings(): Settings {
     profileSize: profileSize !== undefined && sizes.includes(profileSize) ? profileSize : undefined,
     concurrency: numbers(process.env.BENCH_CONCURRENCY, [50])[0] ?? 50,
     toolFilter: tools ? new Set(['xyn', ...tools]) : undefined,
-    scenarios: new Set(scenarios as (Scenario | 'fleet')[]),
+    scenarios: new Set(scenarios as (Scenario | 'fleet' | 'traffic')[]),
     fleet: fleetSettings(quick),
+    traffic: trafficSettings(),
     out: process.env.BENCH_OUT
       ? resolve(process.env.BENCH_OUT)
       : quick
@@ -523,6 +527,13 @@ async function main(): Promise<void> {
       fleet = outcome.markdown;
       progress(`bench: fleet: ${Math.round(outcome.seconds)} s (load average ${load()})`);
     }
+    let traffic = '';
+    if (config.scenarios.has('traffic')) {
+      progress(`bench: deploys under traffic, ${config.traffic.rows} rows (load average ${load()})`);
+      const outcome = await trafficBench(server, { work: WORK, xynCli, settings: config.traffic, progress });
+      traffic = outcome.markdown;
+      progress(`bench: traffic: ${Math.round(outcome.seconds)} s (load average ${load()})`);
+    }
     const elapsed = (Date.now() - started) / 1000;
 
     const tables = (['apply', 'steady', 'concurrent'] as const)
@@ -541,7 +552,7 @@ async function main(): Promise<void> {
       );
     }
     process.stdout.write(
-      `\n${tables.join('\n')}\n${profile}\n${targets}\n${fleet}\n${problems.length > 0 ? `Failures:\n${problems.join('\n')}\n` : ''}`,
+      `\n${tables.join('\n')}\n${profile}\n${targets}\n${fleet}\n${traffic}\n${problems.length > 0 ? `Failures:\n${problems.join('\n')}\n` : ''}`,
     );
     if (notes.length > 0) process.stdout.write(`Notes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
     const repetitionList = [...bench.effective.entries()].map(([key, r]) => {
@@ -584,6 +595,7 @@ async function main(): Promise<void> {
       profile,
       targets,
       fleet,
+      traffic,
       ...(problems.length > 0 ? ['## Failures', '', ...problems, ''] : []),
       ...(notes.length > 0 ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
       '## Commands',

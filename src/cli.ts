@@ -24,12 +24,15 @@ import { baseline } from './commands/baseline.js';
 import { rehearse } from './commands/rehearse.js';
 import { lint } from './commands/lint.js';
 import { awaitMigrations } from './commands/await.js';
+import { repair } from './commands/repair.js';
 import { migrateFleet, statusFleet, verifyFleet } from './fleet/commands.js';
 
 interface Invocation {
   readonly json: boolean;
   /** the command's own arguments (e.g. the name for `new`) */
   readonly args: readonly string[];
+  /** the flags only one command takes (commandFlags), as given */
+  readonly own: Readonly<Record<string, string | boolean | undefined>>;
 }
 
 interface Command {
@@ -95,6 +98,25 @@ const commands: Record<string, Command> = {
     run: (ctx, i) => baseline(ctx, i.args),
     fleet: false,
   },
+  repair: {
+    usage: 'repair --remove <id> --reason "<why>" --yes [--json]',
+    summary:
+      'remove a ledger row applied by mistake (and its partial-run record), under the lock, recording who and why; the schema is untouched; without --yes it only says what it would do (exit 2)',
+    run: (ctx, i) =>
+      repair(
+        ctx,
+        { remove: i.own.remove as string | undefined, reason: i.own.reason as string | undefined, yes: i.own.yes === true },
+        i.json,
+      ),
+    fleet: false,
+  },
+};
+
+/** Flags that belong to one command, not to the configuration; any other command refuses them. */
+const commandFlags: Record<string, { readonly command: string; readonly spec: FlagSpec; readonly help: string }> = {
+  remove: { command: 'repair', spec: { type: 'string' }, help: 'the ledger id to remove (e.g. 004_add_tags)' },
+  reason: { command: 'repair', spec: { type: 'string' }, help: 'why: recorded in the run history and the log (required)' },
+  yes: { command: 'repair', spec: { type: 'boolean' }, help: 'the confirmation: without it repair only says what it would do' },
 };
 
 /** The command on one database, or on every target of the fleet; a database command without a fleet form refuses targets. */
@@ -125,7 +147,10 @@ Flags (each stands for the variable named; flags win):
 ${Object.entries(flagVariables)
   .map(([flag, variable]) => `  --${flag.padEnd(20)} ${variable}`)
   .join('\n')}
-  --json                 status, plan, lint, and a fleet's migrate and verify: one JSON document
+${Object.entries(commandFlags)
+  .map(([flag, f]) => `  --${flag.padEnd(20)} ${f.command}: ${f.help}`)
+  .join('\n')}
+  --json                 status, plan, lint, repair, and a fleet's migrate and verify: one JSON document
                          on stdout; any command that
                          fails with --json prints {"error": {"exit_code", "message", …}}
   --help                 this text
@@ -152,6 +177,7 @@ const flagSpecs: Record<string, FlagSpec> = {
       ([flag, variable]) => [flag, { type: switchFlags.has(flag as Flag) ? 'boolean' : 'string', variable }] as const,
     ),
   ),
+  ...Object.fromEntries(Object.entries(commandFlags).map(([flag, f]) => [flag, f.spec] as const)),
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
   json: { type: 'boolean' },
@@ -164,10 +190,18 @@ function parseCommandLine(argv: readonly string[]): { command: string; flags: Pa
     (first) => (first === undefined ? 'migrate' : Object.hasOwn(commands, first) ? first : undefined),
     (name) => new ConfigError(`Unknown command "${name}"; the commands are ${Object.keys(commands).join(', ')}. See --help.`),
   );
-  const invocation: Invocation = { json: values.json === true, args: positionals.slice(1) };
-  if (values.help) return { command: 'help', flags: {}, invocation: { json: false, args: positionals } };
+  const own = Object.fromEntries(Object.keys(commandFlags).map((flag) => [flag, values[flag]]));
+  const invocation: Invocation = { json: values.json === true, args: positionals.slice(1), own };
+  if (values.help) return { command: 'help', flags: {}, invocation: { json: false, args: positionals, own } };
   if (values.version) return { command: 'version', flags: {}, invocation };
   const name = positionals[0] ?? 'migrate';
+  for (const [flag, { command }] of Object.entries(commandFlags)) {
+    if (values[flag] !== undefined && command !== name) {
+      throw new ConfigError(`The flag --${flag} belongs to ${command}, not to ${name}; see xyn-migrate ${command} --help.`, {
+        flag: `--${flag}`,
+      });
+    }
+  }
   const flags: Partial<Record<Flag, string>> = {};
   for (const flag of Object.keys(flagVariables) as Flag[]) {
     const value = values[flag];

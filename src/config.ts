@@ -29,6 +29,8 @@ export interface Config {
   readonly ddlLockTimeoutMs: number;
   readonly ddlRetries: number;
   readonly statementTimeoutMs: number;
+  /** how long others may wait on a running migration's locks before it is cancelled; 0 = off */
+  readonly maxBlockingMs: number;
   readonly recordRuns: 'auto' | 'off';
   readonly ledger: { readonly schema: string; readonly table: string };
   readonly allowDrift: boolean;
@@ -71,6 +73,7 @@ export const flagVariables = {
   'ddl-lock-timeout': 'XYN_DDL_LOCK_TIMEOUT',
   'ddl-retries': 'XYN_DDL_RETRIES',
   'statement-timeout': 'XYN_STATEMENT_TIMEOUT',
+  'max-blocking': 'XYN_MAX_BLOCKING',
   'record-runs': 'XYN_RECORD_RUNS',
   'log-level': 'LOG_LEVEL',
   'log-format': 'XYN_LOG_FORMAT',
@@ -188,6 +191,7 @@ const specs = {
   XYN_DDL_LOCK_TIMEOUT: settingSeconds({ default: 5_000 }),
   XYN_DDL_RETRIES: count({ default: 5 }),
   XYN_STATEMENT_TIMEOUT: settingSeconds({ default: 0 }),
+  XYN_MAX_BLOCKING: seconds({ default: 5_000 }),
   XYN_RECORD_RUNS: str({ default: 'auto', choices: ['auto', 'off'] }),
   XYN_LEDGER_SCHEMA: identifier({ default: 'public' }),
   XYN_LEDGER_TABLE: identifier({ default: 'schema_migrations' }),
@@ -252,6 +256,7 @@ export function loadConfig(
     ddlLockTimeoutMs: e.XYN_DDL_LOCK_TIMEOUT,
     ddlRetries: e.XYN_DDL_RETRIES,
     statementTimeoutMs: e.XYN_STATEMENT_TIMEOUT,
+    maxBlockingMs: e.XYN_MAX_BLOCKING,
     recordRuns: e.XYN_RECORD_RUNS,
     ledger: Object.freeze({ schema: e.XYN_LEDGER_SCHEMA, table: e.XYN_LEDGER_TABLE }),
     allowDrift: e.XYN_ALLOW_DRIFT,

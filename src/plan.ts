@@ -4,6 +4,7 @@
  * the image) is tested here in milliseconds.
  */
 import type { MigrationFile } from './migrations/discover.js';
+import { compareChecksums } from './migrations/checksum.js';
 import { inMigrationOrder, migrationNumber, type MigrationPhase } from './migrations/naming.js';
 
 /** XYN_REQUIRED_MIGRATIONS: every file present, or a list of ids. */
@@ -14,6 +15,11 @@ export interface LedgerRow {
   readonly appliedAt: Date;
   /** null for rows adopted from the old shell script's ledger */
   readonly checksum: string | null;
+  /**
+   * sha256 of the content, whitespace set aside (migrations/checksum.ts); null or absent for rows
+   * written before it was recorded, whose raw checksum is compared with the file's line-ending variants
+   */
+  readonly contentChecksum?: string | null;
   readonly durationMs: number | null;
   readonly appliedBy: string | null;
 }
@@ -26,7 +32,14 @@ export interface PartialRun {
 }
 
 export type Entry =
-  | { readonly kind: 'applied'; readonly id: string; readonly file: MigrationFile; readonly row: LedgerRow }
+  /** `difference`: the file differs from what was applied in line endings or trailing whitespace only */
+  | {
+      readonly kind: 'applied';
+      readonly id: string;
+      readonly file: MigrationFile;
+      readonly row: LedgerRow;
+      readonly difference?: 'whitespace only';
+    }
   /** applied before checksums were recorded: the file's checksum is adopted, never drift */
   | { readonly kind: 'applied-unverified'; readonly id: string; readonly file: MigrationFile; readonly row: LedgerRow }
   | { readonly kind: 'drifted'; readonly id: string; readonly file: MigrationFile; readonly row: LedgerRow }
@@ -69,7 +82,7 @@ export interface Plan {
   readonly toApply: readonly MigrationFile[];
   /** pending post-deploy files the pre phase leaves for `--phase post` (empty in the post phase) */
   readonly deferred: readonly MigrationFile[];
-  /** files whose ledger row has no checksum yet */
+  /** applied files whose ledger row lacks a checksum (the old ledger's rows) or a content checksum */
   readonly toAdopt: readonly MigrationFile[];
   /** history that `migrate` refuses */
   readonly refusals: readonly Irregularity[];
@@ -103,7 +116,10 @@ export function planMigrations(
       return run ? { kind: 'partial', id: file.id, file, partial: run } : { kind: 'pending', id: file.id, file };
     }
     if (row.checksum === null) return { kind: 'applied-unverified', id: file.id, file, row };
-    return row.checksum === file.checksum ? { kind: 'applied', id: file.id, file, row } : { kind: 'drifted', id: file.id, file, row };
+    const comparison = compareChecksums(file, { checksum: row.checksum, contentChecksum: row.contentChecksum ?? null });
+    if (comparison === 'changed') return { kind: 'drifted', id: file.id, file, row };
+    const applied = { kind: 'applied', id: file.id, file, row } as const;
+    return comparison === 'same' ? applied : { ...applied, difference: comparison };
   });
   const newestFile = files.reduce<bigint>((max, f) => (f.number > max ? f.number : max), -1n);
   for (const row of rows) {
@@ -149,7 +165,9 @@ export function planMigrations(
     entries,
     toApply: pending.filter((f) => phase === 'post' || f.phase === 'pre'),
     deferred: pending.filter((f) => phase === 'pre' && f.phase === 'post'),
-    toAdopt: entries.flatMap((e) => (e.kind === 'applied-unverified' ? [e.file] : [])),
+    toAdopt: entries.flatMap((e) =>
+      e.kind === 'applied-unverified' || (e.kind === 'applied' && (e.row.contentChecksum ?? null) === null) ? [e.file] : [],
+    ),
     refusals,
     warnings,
     missingRequired: requiredIds.filter((id) => !rowsById.has(id)),

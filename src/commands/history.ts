@@ -14,6 +14,7 @@ import type { LedgerName } from '../migrations/ledger-name.js';
  * `warned`: a plan whose warnings were logged already (migrate plans again under the lock).
  */
 export function warnAboutHistory(plan: Plan, log: Logger, warned?: Plan): void {
+  noteWhitespaceOnly(plan, log, warned);
   const said = new Set(warned?.warnings.map((w) => w.message));
   for (const warning of plan.warnings) {
     if (!said.has(warning.message)) log.warn({ migration: warning.id, kind: warning.kind }, `allowed by configuration: ${warning.message}`);
@@ -23,6 +24,19 @@ export function warnAboutHistory(plan: Plan, log: Logger, warned?: Plan): void {
   log.warn(
     { ahead: plan.ahead },
     `the database is ahead of this image: ${plan.ahead.join(', ')} applied but numbered above every file here (an older image, e.g. a rollback); continuing`,
+  );
+}
+
+const whitespaceOnly = (plan: Plan | undefined) =>
+  (plan?.entries ?? []).flatMap((e) => (e.kind === 'applied' && e.difference === 'whitespace only' ? [e.file.fileName] : []));
+
+/** Applied files changed in line endings or trailing whitespace only: not drift, worth a line at info. */
+function noteWhitespaceOnly(plan: Plan, log: Logger, noted?: Plan): void {
+  const files = whitespaceOnly(plan);
+  if (files.length === 0 || files.join() === whitespaceOnly(noted).join()) return;
+  log.info(
+    { files },
+    `${files.join(', ')} differ${files.length === 1 ? 's' : ''} from the applied file${files.length === 1 ? '' : 's'} in whitespace only (line endings, trailing whitespace, the final newline): not drift`,
   );
 }
 

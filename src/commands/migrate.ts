@@ -94,7 +94,10 @@ async function applyUnderLock(
   const plan = refuseBadHistory(planMigrations(files, await readLedger(session, config.ledger), config), config.ledger, log, before);
   if (plan.toAdopt.length > 0) {
     await adoptChecksums(session, config.ledger, plan.toAdopt);
-    log.info({ migrations: plan.toAdopt.map((f) => f.id) }, 'recorded checksums for ledger rows adopted from the old ledger');
+    log.info(
+      { migrations: plan.toAdopt.map((f) => f.id) },
+      "recorded the files' checksums in ledger rows that lacked them (rows of the old ledger, or written before content checksums)",
+    );
   }
   // Only a runner that applies something records a run; the others found it done. Behind a
   // pooler several runners may each apply some of the files: each records its own run.

@@ -30,6 +30,8 @@ export interface StatusEntry {
   readonly phase: string | null;
   readonly file_checksum: string | null;
   readonly ledger_checksum: string | null;
+  /** "whitespace only": applied, and the file differs from it in line endings or trailing whitespace only (not drift) */
+  readonly difference: 'whitespace only' | null;
   readonly applied_at: string | null;
   readonly duration_ms: number | null;
   readonly applied_by: string | null;
@@ -48,6 +50,7 @@ function statusEntry(entry: Entry): StatusEntry {
     phase: file?.phase ?? null,
     file_checksum: file?.checksum ?? null,
     ledger_checksum: row?.checksum ?? null,
+    difference: entry.kind === 'applied' ? (entry.difference ?? null) : null,
     applied_at: row?.appliedAt.toISOString() ?? null,
     duration_ms: row?.durationMs ?? null,
     applied_by: row?.appliedBy ?? null,
@@ -102,9 +105,11 @@ function humanStatus(doc: StatusDocument): string {
     m.id,
     m.partial
       ? `partial (${m.partial.statements_run} of ${m.partial.statements})`
-      : m.state === 'pending' && m.phase === 'post'
-        ? 'pending (post-deploy)'
-        : m.state,
+      : m.difference
+        ? `${m.state} (${m.difference})`
+        : m.state === 'pending' && m.phase === 'post'
+          ? 'pending (post-deploy)'
+          : m.state,
     m.applied_at ?? '',
     m.duration_ms === null ? '' : String(m.duration_ms),
     m.applied_by ?? '',

@@ -16,6 +16,7 @@ import { clearPartialSql, qualifiedName, recordPartialSql, recordRowSql, type Le
 import { lockKey, waitForTurn } from './lock.js';
 import { onOurSessionSql, poolerDetected, sessionNeededBehindPooler } from './pooler.js';
 import { ScriptFailure, serverError, type ServerError, type Session } from './session.js';
+import { blockingBudgetExceeded, BlockingWatch, markBackendSql, type Blocking } from './blocking.js';
 
 export interface ApplyContext {
   readonly session: Session;
@@ -24,6 +25,8 @@ export interface ApplyContext {
   readonly ddlLockTimeoutMs: number;
   readonly ddlRetries: number;
   readonly statementTimeoutMs: number;
+  /** XYN_MAX_BLOCKING: how long others may wait on the file's locks before it is cancelled; 0 = off */
+  readonly maxBlockingMs: number;
   /** a tenant schema the files run in (fleet); undefined = the role's own search_path */
   readonly searchPath?: string | undefined;
   /** behind a pooler: how long to wait for another runner's turn with a file (XYN_LOCK_TIMEOUT) */
@@ -68,7 +71,9 @@ export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Pr
       } else await applyStatementByStatement(file, ctx);
       return { id: file.id, durationMs: Date.now() - started, attempts: attempt };
     } catch (error) {
-      const gaveUpOnLock = error instanceof MigrationError && error.fields.sqlstate === LOCK_NOT_AVAILABLE;
+      // A statement the blocking budget cancelled while it still waited for its lock is retried like one that hit lock_timeout.
+      const gaveUpOnLock =
+        error instanceof MigrationError && (error.fields.sqlstate === LOCK_NOT_AVAILABLE || error.fields.waitingForLock === true);
       if (!gaveUpOnLock || attempt > ctx.ddlRetries) throw error;
       const delay = backoff(attempt);
       ctx.log.warn(
@@ -150,11 +155,12 @@ function guardSql(file: MigrationFile, ctx: ApplyContext): string {
 async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promise<'applied' | 'applied elsewhere' | 'busy'> {
   // SET LOCAL: a reused session never carries a tenant's search_path into the next one.
   const searchPath = ctx.searchPath === undefined ? '' : `SET LOCAL search_path = ${pg.escapeIdentifier(ctx.searchPath)};`;
-  const prefix = `BEGIN;SET LOCAL lock_timeout = ${ctx.ddlLockTimeoutMs};SET LOCAL statement_timeout = ${ctx.statementTimeoutMs};${searchPath}${guardSql(file, ctx)};\n`;
+  const prefix = `BEGIN;SET LOCAL lock_timeout = ${ctx.ddlLockTimeoutMs};SET LOCAL statement_timeout = ${ctx.statementTimeoutMs};${markBackendSql(ctx)}${searchPath}${guardSql(file, ctx)};\n`;
   const suffix = `\n;\n${recordRowSql(ctx.ledger, file, ctx.appliedBy)};\nCOMMIT;`;
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
+  const watch = BlockingWatch.start(file, ctx);
   try {
-    await ctx.session.script([Buffer.from(prefix), file.executableBytes, Buffer.from(suffix)]);
+    await watch.around(ctx.session.script([Buffer.from(prefix), file.executableBytes, Buffer.from(suffix)]));
     return 'applied';
   } catch (failure) {
     if (!(failure instanceof ScriptFailure)) throw failure;
@@ -174,7 +180,7 @@ async function applyInTransaction(file: MigrationFile, ctx: ApplyContext): Promi
       throw alreadyApplied(file);
     }
     const where = locateInScript(file, db, failure.completed, prefix);
-    throw migrationFailed(file, db, where, 'nothing of it was applied (rolled back)');
+    throw migrationFailed(file, db, where, 'nothing of it was applied (rolled back)', ctx, await watch.cancelled());
   } finally {
     off();
   }
@@ -190,6 +196,7 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
   if (ctx.session.pooled) throw sessionNeededBehindPooler(file.fileName);
   const started = Date.now();
   const off = ctx.stop.onStop(() => void ctx.session.cancel());
+  const watch = BlockingWatch.start(file, ctx);
   let done = 0;
   try {
     const searchPath = ctx.searchPath === undefined ? '' : `SET search_path = ${pg.escapeIdentifier(ctx.searchPath)};`;
@@ -204,10 +211,14 @@ async function applyStatementByStatement(file: MigrationFile, ctx: ApplyContext)
         if (code === ALREADY_APPLIED) throw alreadyApplied(file);
         throw failure instanceof ScriptFailure ? failure.error : failure;
       });
-    for (const statement of file.statements) {
-      await runStatement(file, statement, ctx, done);
-      done++;
-    }
+    await watch.around(
+      (async () => {
+        for (const statement of file.statements) {
+          await runStatement(file, statement, ctx, done, watch);
+          done++;
+        }
+      })(),
+    );
     await recordCompleted(file, ctx, Date.now() - started);
   } catch (error) {
     if (done > 0 && !(error instanceof MigrationError && error.fields.connectionLost)) await recordPartial(file, ctx, done);
@@ -266,7 +277,13 @@ async function dropInvalidIndex(file: MigrationFile, statement: Statement, ctx: 
   await ctx.session.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index.qualified}`);
 }
 
-async function runStatement(file: MigrationFile, statement: Statement, ctx: ApplyContext, done: number): Promise<void> {
+async function runStatement(
+  file: MigrationFile,
+  statement: Statement,
+  ctx: ApplyContext,
+  done: number,
+  watch: BlockingWatch,
+): Promise<void> {
   try {
     ctx.onStatement?.(statement.text);
     await dropInvalidIndex(file, statement, ctx);
@@ -289,7 +306,7 @@ async function runStatement(file: MigrationFile, statement: Statement, ctx: Appl
       statements: file.statements.length,
     });
     const offset = db.position ? indexOfPosition(statement.text, Number(db.position)) : 0;
-    throw migrationFailed(file, db, lineColumn(file.text, statement.start + offset), ran);
+    throw migrationFailed(file, db, lineColumn(file.text, statement.start + offset), ran, ctx, await watch.cancelled());
   }
 }
 
@@ -307,7 +324,16 @@ function locateInScript(file: MigrationFile, db: ServerError, completed: number,
   return statement ? lineColumn(file.text, statement.start) : 'ledger';
 }
 
-function migrationFailed(file: MigrationFile, db: ServerError, where: FileLocation, consequence: string): MigrationError {
+function migrationFailed(
+  file: MigrationFile,
+  db: ServerError,
+  where: FileLocation,
+  consequence: string,
+  ctx: ApplyContext,
+  cancelledForBlocking: Blocking | undefined,
+): MigrationError {
+  if (db.code === QUERY_CANCELED && cancelledForBlocking)
+    return blockingBudgetExceeded(file, where === 'ledger' ? undefined : where, cancelledForBlocking, ctx.maxBlockingMs, consequence);
   const place =
     where === 'ledger' ? `${file.fileName} (while recording it in the ledger)` : `${file.fileName}:${where.line}:${where.column}`;
   const hint =

@@ -3,6 +3,7 @@
  * (the old shell script's ledger had only id, applied_at), and the SQL that records one row.
  */
 import pg from 'pg';
+import { contentChecksum } from '../migrations/checksum.js';
 import type { LedgerName } from '../migrations/ledger-name.js';
 import type { MigrationPhase } from '../migrations/naming.js';
 import type { LedgerRow, PartialRun } from '../plan.js';
@@ -18,6 +19,7 @@ interface RawRow {
   id: string;
   applied_at: Date;
   checksum: string | null;
+  content_checksum: string | null;
   duration_ms: number | null;
   applied_by: string | null;
 }
@@ -31,19 +33,37 @@ export async function readLedger(session: Session, ledger: LedgerName): Promise<
   let rows: RawRow[];
   try {
     rows = await session.query<RawRow>(
-      `SELECT id, applied_at, checksum, duration_ms, applied_by FROM ${qualifiedName(ledger)} ORDER BY id`,
+      `SELECT id, applied_at, checksum, content_checksum, duration_ms, applied_by FROM ${qualifiedName(ledger)} ORDER BY id`,
     );
   } catch (error) {
     const code = serverError(error)?.code;
     if (code === '42P01' || code === '3F000') return [];
     if (code !== '42703') throw error;
     rows = await session.query<RawRow>(
-      `SELECT l.id, l.applied_at, to_jsonb(l)->>'checksum' AS checksum,
+      `SELECT l.id, l.applied_at, to_jsonb(l)->>'checksum' AS checksum, to_jsonb(l)->>'content_checksum' AS content_checksum,
               (to_jsonb(l)->>'duration_ms')::integer AS duration_ms, to_jsonb(l)->>'applied_by' AS applied_by
          FROM ${qualifiedName(ledger)} l ORDER BY l.id`,
     );
   }
-  return rows.map((r) => ({ id: r.id, appliedAt: r.applied_at, checksum: r.checksum, durationMs: r.duration_ms, appliedBy: r.applied_by }));
+  return rows.map(ledgerRow);
+}
+
+const ledgerRow = (r: RawRow): LedgerRow => ({
+  id: r.id,
+  appliedAt: r.applied_at,
+  checksum: r.checksum,
+  contentChecksum: r.content_checksum,
+  durationMs: r.duration_ms,
+  appliedBy: r.applied_by,
+});
+
+/** `repair`: deletes the row `id` (in the caller's transaction, under the lock); the row removed, or null. */
+export async function removeLedgerRow(session: Session, ledger: LedgerName, id: string): Promise<LedgerRow | null> {
+  const [row] = await session.query<RawRow>(
+    `DELETE FROM ${qualifiedName(ledger)} WHERE id = $1 RETURNING id, applied_at, checksum, content_checksum, duration_ms, applied_by`,
+    [id],
+  );
+  return row ? ledgerRow(row) : null;
 }
 
 /**
@@ -63,9 +83,9 @@ export async function ensureLedger(session: Session, ledger: LedgerName): Promis
   const table = qualifiedName(ledger);
   const [state] = await session.query<{ exists: boolean; missing: number }>(
     `SELECT to_regclass($1) IS NOT NULL AS exists,
-            4 - (SELECT count(*)::int FROM information_schema.columns
+            5 - (SELECT count(*)::int FROM information_schema.columns
                   WHERE table_schema = $2 AND table_name = $3
-                    AND column_name IN ('checksum', 'duration_ms', 'applied_by', 'phase')) AS missing`,
+                    AND column_name IN ('checksum', 'content_checksum', 'duration_ms', 'applied_by', 'phase')) AS missing`,
     [table, ledger.schema, ledger.table],
   );
   if (state?.exists && state.missing === 0) return;
@@ -76,6 +96,7 @@ export async function ensureLedger(session: Session, ledger: LedgerName): Promis
        ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS checksum text,
                             ADD COLUMN IF NOT EXISTS duration_ms integer,
                             ADD COLUMN IF NOT EXISTS applied_by text,
+                            ADD COLUMN IF NOT EXISTS content_checksum text,
                             ADD COLUMN IF NOT EXISTS phase text;`,
     );
   } catch (failure) {
@@ -92,7 +113,7 @@ export async function ensureLedger(session: Session, ledger: LedgerName): Promis
  */
 export function recordRowSql(
   ledger: LedgerName,
-  file: { readonly id: string; readonly checksum: string; readonly phase: MigrationPhase },
+  file: RecordedFile & { readonly phase: MigrationPhase },
   appliedBy: string,
   durationMs?: number,
 ): string {
@@ -100,23 +121,30 @@ export function recordRowSql(
     durationMs === undefined
       ? `(extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000)::integer`
       : String(Math.round(durationMs));
-  return `INSERT INTO ${qualifiedName(ledger)} AS l (id, applied_at, checksum, duration_ms, applied_by, phase)
-VALUES (${pg.escapeLiteral(file.id)}, now(), ${pg.escapeLiteral(file.checksum)}, ${duration}, ${pg.escapeLiteral(appliedBy)}, ${pg.escapeLiteral(file.phase)})
-ON CONFLICT (id) DO UPDATE SET checksum = EXCLUDED.checksum, duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by, phase = EXCLUDED.phase`;
+  const [checksum, content] = [pg.escapeLiteral(file.checksum), pg.escapeLiteral(contentChecksum(file.text))];
+  return `INSERT INTO ${qualifiedName(ledger)} AS l (id, applied_at, checksum, content_checksum, duration_ms, applied_by, phase)
+VALUES (${pg.escapeLiteral(file.id)}, now(), ${checksum}, ${content}, ${duration}, ${pg.escapeLiteral(appliedBy)}, ${pg.escapeLiteral(file.phase)})
+ON CONFLICT (id) DO UPDATE SET checksum = EXCLUDED.checksum, content_checksum = EXCLUDED.content_checksum, duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by, phase = EXCLUDED.phase`;
 }
 
-/** Records the checksum of rows adopted from the old ledger (they had none). */
-export async function adoptChecksums(
-  session: Session,
-  ledger: LedgerName,
-  files: readonly { id: string; checksum: string }[],
-): Promise<void> {
+/** What the ledger records of a file: its id, the sha256 of its bytes, and its text (for the content checksum). */
+export interface RecordedFile {
+  readonly id: string;
+  readonly checksum: string;
+  readonly text: string;
+}
+
+/**
+ * Fills the checksums a row lacks: both for a row of the old shell script's ledger, the content
+ * checksum for a row written before it was recorded (its raw checksum stays as it was).
+ */
+export async function adoptChecksums(session: Session, ledger: LedgerName, files: readonly RecordedFile[]): Promise<void> {
   if (files.length === 0) return;
   await session.query(
-    `UPDATE ${qualifiedName(ledger)} AS l SET checksum = f.checksum
-       FROM unnest($1::text[], $2::text[]) AS f(id, checksum)
-      WHERE l.id = f.id AND l.checksum IS NULL`,
-    [files.map((f) => f.id), files.map((f) => f.checksum)],
+    `UPDATE ${qualifiedName(ledger)} AS l SET checksum = coalesce(l.checksum, f.checksum), content_checksum = f.content_checksum
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS f(id, checksum, content_checksum)
+      WHERE l.id = f.id AND (l.checksum IS NULL OR l.content_checksum IS NULL)`,
+    [files.map((f) => f.id), files.map((f) => f.checksum), files.map((f) => contentChecksum(f.text))],
   );
 }
 
@@ -124,14 +152,14 @@ export async function adoptChecksums(
 export async function recordBaseline(
   session: Session,
   ledger: LedgerName,
-  files: readonly { id: string; checksum: string }[],
+  files: readonly RecordedFile[],
   appliedBy: string,
 ): Promise<void> {
   await session.query(
-    `INSERT INTO ${qualifiedName(ledger)} (id, checksum, applied_by)
-     SELECT id, checksum, $3 FROM unnest($1::text[], $2::text[]) AS f(id, checksum)
+    `INSERT INTO ${qualifiedName(ledger)} (id, checksum, content_checksum, applied_by)
+     SELECT id, checksum, content_checksum, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS f(id, checksum, content_checksum)
      ON CONFLICT (id) DO NOTHING`,
-    [files.map((f) => f.id), files.map((f) => f.checksum), appliedBy],
+    [files.map((f) => f.id), files.map((f) => f.checksum), files.map((f) => contentChecksum(f.text)), appliedBy],
   );
 }
 

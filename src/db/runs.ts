@@ -150,6 +150,50 @@ export class RunRecorder {
   }
 }
 
+/** What `repair` records: who removed which ledger row, and why. */
+export interface RepairRecord {
+  readonly inputs: { readonly action: 'repair'; readonly remove: string; readonly reason: string } & Omit<RunInputs, 'files' | 'required'>;
+  readonly outputs: object;
+}
+
+/**
+ * `repair` as a completed run of core.migrations.apply@v1 (inputs.action = 'repair') with one step,
+ * inside the caller's transaction, so the removal and its record commit together. A savepoint
+ * keeps a failure to record from undoing the repair: it is a warning, as for migrate. Returns the
+ * run's id, or null when the engine's tables are not there (or recording failed).
+ */
+export async function recordRepairRun(session: Session, record: RepairRecord, log: Logger, schema?: string): Promise<string | null> {
+  const tables = engineTables(schema);
+  await session.query('SAVEPOINT xyn_repair_record');
+  try {
+    const [row] = await session.query<{ id: string }>(
+      `INSERT INTO ${tables.runs} (blueprint_id, status, inputs, outputs, attempts, started_at, finished_at, created_at, updated_at)
+       SELECT $1::text, 'completed', $2::jsonb, $3::jsonb, 1, now(), now(), now(), now()
+        WHERE EXISTS (SELECT 1 FROM ${tables.blueprints} WHERE id = $1::text) RETURNING id::text`,
+      [BLUEPRINT_ID, JSON.stringify(record.inputs), JSON.stringify(record.outputs)],
+    );
+    if (row) {
+      await session.query(
+        `INSERT INTO ${tables.steps} (run_id, idx, name, status, started_at, finished_at, duration_ms) VALUES ($1, 0, $2, 'completed', now(), now(), 0)`,
+        [row.id, `remove ${record.inputs.remove}`],
+      );
+    }
+    await session.query('RELEASE SAVEPOINT xyn_repair_record');
+    return row?.id ?? null;
+  } catch (error) {
+    await session.query('ROLLBACK TO SAVEPOINT xyn_repair_record');
+    const db = serverError(error);
+    // No such table or schema: a database without the engine's tables; nothing to record in, nothing to warn about.
+    if (db?.code !== '42P01' && db?.code !== '3F000') {
+      log.warn(
+        { sqlstate: db?.code, reason: db?.message ?? String(error) },
+        "could not record this repair in the engine's runs/steps tables; the repair itself is unaffected",
+      );
+    }
+    return null;
+  }
+}
+
 export interface LastRun {
   readonly id: string;
   readonly status: string;

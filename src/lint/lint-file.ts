@@ -55,7 +55,7 @@ export function lintFile(fileName: string, text: string, parser: SqlParser, hist
     mode: directives.mode,
     postDeploy: directives.postDeploy,
     history,
-    migrationId: fileName.replace(/\.sql$/, ''),
+    migrationId: fileName.replace(/(\.up)?\.sql$/, ''),
     ledger,
   };
   lexed.statements.forEach((statement, number) => {

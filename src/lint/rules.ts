@@ -17,8 +17,8 @@ export interface LintRule {
 
 export const lintRules = {
   naming: {
-    why: 'migrate refuses (exit 2) a .sql file not named NNN_name.sql with three or more digits, and two files with one number.',
-    fix: 'Rename it to the next free number and a snake_case name, e.g. 006_add_run_labels.sql (`xyn-migrate new <name>` picks the number).',
+    why: 'migrate refuses (exit 2) a .sql file not named NNN_name.sql (or NNN_name.up.sql) with three or more digits, a down file (NNN_name.down.sql: migrations apply forward only), and two files with one number.',
+    fix: 'Rename it to the next free number and a snake_case name, e.g. 006_add_run_labels.sql (`xyn-migrate new <name>` picks the number); delete a down file or move it to a subfolder, which is not read.',
     silenceable: false,
   },
   'unreadable-file': {

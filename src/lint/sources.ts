@@ -5,7 +5,7 @@
  */
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { decodeMigrationText, listSqlFiles, migrationNumber, NAMING_RULE, readMigrationFile } from '../migrations/naming.js';
+import { decodeMigrationText, listSqlFiles, readMigrationFile, readMigrationName } from '../migrations/naming.js';
 import { newFinding, type Finding } from './findings.js';
 
 export interface MigrationSource {
@@ -20,13 +20,18 @@ export function readMigrationSources(dir: string): { sources: MigrationSource[];
   const folder = resolve(dir);
   const findings: Finding[] = [];
   const names = listSqlFiles(folder, dir, { allowEmpty: false });
-  const numbers = names.map((name) => (name.endsWith('.sql') ? migrationNumber(name) : undefined));
-  names.forEach((name, i) => {
-    if (numbers[i] === undefined) findings.push(newFinding(name, FILE_START, 'naming', `${name} is misnamed: ${NAMING_RULE}.`));
-    else if (i > 0 && numbers[i] === numbers[i - 1]) {
-      findings.push(newFinding(name, FILE_START, 'naming', `${name} has the number ${numbers[i]} of ${names[i - 1]}.`));
+  let previous: { name: string; number: bigint } | undefined;
+  for (const name of names) {
+    const verdict = readMigrationName(name);
+    if ('refused' in verdict) {
+      findings.push(newFinding(name, FILE_START, 'naming', `${verdict.refused}.`));
+      continue;
     }
-  });
+    if (previous?.number === verdict.number) {
+      findings.push(newFinding(name, FILE_START, 'naming', `${name} has the number ${verdict.number} of ${previous.name}.`));
+    }
+    previous = { name, number: verdict.number };
+  }
   const sources = names.map((fileName) => {
     const text = readText(join(folder, fileName), fileName);
     if (typeof text !== 'string') findings.push(newFinding(fileName, FILE_START, 'unreadable-file', `${fileName} ${text.problem}.`));

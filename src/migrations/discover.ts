@@ -3,17 +3,16 @@
  * leniently, through the same rules in naming.ts). Every naming or content problem that can be found without a database is a ConfigError (exit 2) naming the file
  * and line, before anything connects.
  */
-import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { rawChecksum } from './checksum.js';
 import {
   decodeMigrationText,
   listSqlFiles,
   migrationMode,
-  migrationNumber,
   migrationPhase,
-  NAMING_RULE,
   readMigrationFile,
+  readMigrationName,
   type MigrationMode,
   type MigrationPhase,
 } from './naming.js';
@@ -32,12 +31,12 @@ import {
 export type { MigrationMode, MigrationPhase };
 
 export interface MigrationFile {
-  /** file name without `.sql`: the ledger id */
+  /** file name without `.sql` (or `.up.sql`): the ledger id */
   readonly id: string;
   readonly number: bigint;
   readonly fileName: string;
   readonly path: string;
-  /** sha256 of the file's bytes, hex */
+  /** sha256 of the file's bytes, hex (checksum.ts: and of its content, which the ledger keeps too) */
   readonly checksum: string;
   readonly mode: MigrationMode;
   /** `post`: a `-- xyn:post-deploy` file, left pending by the pre phase */
@@ -80,19 +79,17 @@ export function discoverMigrations(dir: string, options: DiscoverOptions = {}): 
 }
 
 function readMigration(folder: string, fileName: string): MigrationFile {
-  const number = migrationNumber(fileName);
-  if (number === undefined || !fileName.endsWith('.sql')) {
-    throw new ConfigError(`Migration file ${fileName} is misnamed: ${NAMING_RULE}.`, { file: fileName });
-  }
+  const name = readMigrationName(fileName);
+  if ('refused' in name) throw new ConfigError(`${name.refused}.`, { file: fileName });
   const path = join(folder, fileName);
   const bytes = readBytes(path, fileName);
   const text = decodeMigrationText(bytes);
   if (text === undefined) throw new ConfigError(`Migration file ${fileName} is not UTF-8 text; save it as UTF-8.`, { file: fileName });
   const withoutBom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
-  const checksum = createHash('sha256').update(bytes).digest('hex');
+  const checksum = rawChecksum(bytes);
   const firstStatement = leadingCommentsEnd(text);
   const [mode, phase] = [migrationMode(text, firstStatement), migrationPhase(text, firstStatement)];
-  return new LoadedMigration(fileName.slice(0, -'.sql'.length), number, fileName, path, checksum, mode, phase, text, withoutBom);
+  return new LoadedMigration(name.id, name.number, fileName, path, checksum, mode, phase, text, withoutBom);
 }
 
 /**

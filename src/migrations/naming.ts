@@ -29,7 +29,29 @@ export function migrationNumber(idOrFileName: string): bigint | undefined {
 export const isMigrationId = (id: string): boolean => MIGRATION_ID.test(id);
 
 /** How a misnamed file is told off, by the runner and by lint alike. */
-export const NAMING_RULE = 'names are NNN_name.sql with a number of three or more digits (e.g. 006_add_run_labels.sql)';
+export const NAMING_RULE =
+  'names are NNN_name.sql with a number of three or more digits (e.g. 006_add_run_labels.sql, or a timestamp: 20240101120000_add_tags.sql)';
+
+/** A `.sql` file name read as a migration: its id and number, or the sentence that refuses it. */
+export type MigrationName = { readonly id: string; readonly number: bigint } | { readonly refused: string };
+
+/**
+ * The one name rule of the runner and of lint. `NNN_name.up.sql` (golang-migrate's forward half)
+ * is the migration `NNN_name`, so renaming it to `NNN_name.sql` later keeps its id and ledger row.
+ * A down file is refused, never run forward; a subfolder is not read, so down files can live there.
+ */
+export function readMigrationName(fileName: string): MigrationName {
+  if (/\.down\.sql$/i.test(fileName)) {
+    return {
+      refused: `Migration file ${fileName} is a down (rollback) migration, and xyn-migrate applies forward only: it would never run it as such. Delete it, or move down files to a subfolder (e.g. down/), which is not read`,
+    };
+  }
+  const suffix = fileName.endsWith('.up.sql') ? '.up.sql' : '.sql';
+  const id = fileName.endsWith(suffix) ? fileName.slice(0, -suffix.length) : undefined;
+  const number = id === undefined ? undefined : migrationNumber(id);
+  if (id === undefined || number === undefined) return { refused: `Migration file ${fileName} is misnamed: ${NAMING_RULE}` };
+  return { id, number };
+}
 
 /** Migration order: by number (names without one last), then by name. */
 export function inMigrationOrder(a: string, b: string): number {

@@ -39,6 +39,7 @@ describe('loadConfig: defaults', () => {
       waitTimeoutMs: 60_000,
       lockTimeoutMs: 300_000,
       ddlLockTimeoutMs: 5_000,
+      maxBlockingMs: 5_000,
       ddlRetries: 5,
       statementTimeoutMs: 0,
       recordRuns: 'auto',
@@ -151,6 +152,15 @@ describe('loadConfig: durations', () => {
 
   it('XYN_STATEMENT_TIMEOUT=0 means no limit (0 ms)', () => {
     assert.equal(loadConfig({}, { XYN_STATEMENT_TIMEOUT: '0' }).statementTimeoutMs, 0);
+  });
+
+  it('XYN_MAX_BLOCKING (--max-blocking) is decimal seconds; 0 turns the blocking budget off; a bad value names the flag', () => {
+    assert.equal(loadConfig({}, { XYN_MAX_BLOCKING: '2.5' }).maxBlockingMs, 2_500);
+    assert.equal(loadConfig({ 'max-blocking': '0' }, { XYN_MAX_BLOCKING: '9' }).maxBlockingMs, 0);
+    assertConfigError(
+      () => loadConfig({ 'max-blocking': '2s' }, {}),
+      /XYN_MAX_BLOCKING \(--max-blocking\): "2s" is not a number of seconds/,
+    );
   });
 
   for (const variable of ['XYN_STATEMENT_TIMEOUT', 'XYN_DDL_LOCK_TIMEOUT']) {

@@ -83,6 +83,46 @@ describe('discoverMigrations: naming', () => {
     );
   });
 
+  it('a down file (NNN_name.down.sql) is refused naming it and saying what to do, never applied forward', () => {
+    const folder = migrationsFolder({ '007_a.sql': 'SELECT 1;', '008_add_tags.down.sql': 'DROP TABLE tags;' });
+    const error = assertConfigError(() => discoverMigrations(folder), /008_add_tags\.down\.sql/, /forward only/, /subfolder/);
+    assert.equal(error.fields.file, '008_add_tags.down.sql');
+  });
+
+  it('a golang-migrate pair is told about its down file, not told to renumber one of them', () => {
+    const folder = migrationsFolder({ '008_x.up.sql': 'CREATE TABLE x ();', '008_x.down.sql': 'DROP TABLE x;' });
+    const error = assertConfigError(() => discoverMigrations(folder), /008_x\.down\.sql is a down \(rollback\) migration/);
+    assert.doesNotMatch(error.message, /renumber/);
+  });
+
+  it('NNN_name.up.sql is the migration NNN_name, so renaming it to NNN_name.sql later keeps its id', () => {
+    const folder = migrationsFolder({ '007_a.sql': 'SELECT 1;', '008_x.up.sql': 'CREATE TABLE x ();' });
+    const files = discoverMigrations(folder);
+    assert.deepEqual(
+      files.map((f) => [f.id, f.number, f.fileName]),
+      [
+        ['007_a', 7n, '007_a.sql'],
+        ['008_x', 8n, '008_x.up.sql'],
+      ],
+    );
+  });
+
+  it('NNN_x.up.sql beside NNN_x.sql is one number twice: exit 2 naming both', () => {
+    const folder = migrationsFolder({ '008_x.up.sql': 'SELECT 1;', '008_x.sql': 'SELECT 1;' });
+    assertConfigError(() => discoverMigrations(folder), /008_x\.sql/, /008_x\.up\.sql/);
+  });
+
+  it('timestamp numbers and mixed-case names are migrations (as dbmate and Prisma name them)', () => {
+    const folder = migrationsFolder({ '20240101120000_AddTags.sql': 'SELECT 1;', '20240102090000_add_Users.sql': 'SELECT 2;' });
+    assert.deepEqual(
+      discoverMigrations(folder).map((f) => [f.id, f.number]),
+      [
+        ['20240101120000_AddTags', 20240101120000n],
+        ['20240102090000_add_Users', 20240102090000n],
+      ],
+    );
+  });
+
   it('a folder named like a migration is a ConfigError naming it, not silently skipped', () => {
     const folder = migrationsFolder({ '001_a.sql': 'SELECT 1;' });
     mkdirSync(join(folder, '004_dir.sql'));

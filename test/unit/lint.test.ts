@@ -56,6 +56,26 @@ describe('lint: naming', () => {
     assert.match(findings[0]?.message ?? '', /0001_b\.sql/);
   });
 
+  it('a down file is a naming finding saying migrations apply forward only, as migrate refuses it', async () => {
+    const findings = await lintFiles({ '008_x.up.sql': 'SELECT 1;\n', '008_x.down.sql': 'SELECT 2;\n' });
+    assert.deepEqual(rules(findings), ['naming']);
+    assert.equal(where(findings[0]), '008_x.down.sql:1:1');
+    assert.match(findings[0]?.message ?? '', /forward only/);
+  });
+
+  it('two files with one number are found even with a refused file between them', async () => {
+    const findings = await lintFiles({ '008_a.sql': 'SELECT 1;\n', '008_b.down.sql': 'SELECT 2;\n', '008_c.sql': 'SELECT 3;\n' });
+    assert.deepEqual(
+      findings.map((f) => f.file),
+      ['008_b.down.sql', '008_c.sql'],
+    );
+  });
+
+  it('timestamp numbers, mixed case and NNN_name.up.sql: no finding, as migrate takes them', async () => {
+    const files = { '20240101120000_AddTags.sql': 'SELECT 1;\n', '20240102090000_x.up.sql': 'SELECT 2;\n' };
+    assert.deepEqual(await lintFiles(files), []);
+  });
+
   it('well-named, distinct numbers: no finding', async () => {
     assert.deepEqual(await lintFiles({ '001_a.sql': 'SELECT 1;\n', '002_b.sql': 'SELECT 2;\n', 'README.md': '# not SQL\n' }), []);
   });

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { MigrationFile } from '../../src/migrations/discover.js';
 import { isSteadyState, planMigrations, type EntryKind, type LedgerRow, type PlanOptions } from '../../src/plan.js';
 import { migrationNumber } from '../../src/migrations/naming.js';
+import { contentChecksum, rawChecksum } from '../../src/migrations/checksum.js';
 
 /** A migration file as discover would return it; the checksum defaults to one derived from the id. */
 function file(id: string, checksum = `sum-of-${id}`, phase: MigrationFile['phase'] = 'pre'): MigrationFile {
@@ -22,12 +23,16 @@ function file(id: string, checksum = `sum-of-${id}`, phase: MigrationFile['phase
   };
 }
 
-/** A ledger row; `checksum: null` is a row adopted from the old shell script's ledger. */
-function row(id: string, checksum: string | null = `sum-of-${id}`): LedgerRow {
+/**
+ * A ledger row; `checksum: null` is a row adopted from the old shell script's ledger. Its content
+ * checksum is one no file has, unless given: `null` is a row written before content checksums.
+ */
+function row(id: string, checksum: string | null = `sum-of-${id}`, contentChecksum: string | null = `content-of-${id}`): LedgerRow {
   return {
     id,
     appliedAt: new Date('2024-01-01T00:00:00Z'),
     checksum,
+    contentChecksum: checksum === null ? null : contentChecksum,
     durationMs: checksum === null ? null : 12,
     appliedBy: checksum === null ? null : 'test',
   };
@@ -335,6 +340,83 @@ describe('planMigrations is pure', () => {
       ['003_gone', '001_a'],
     );
   });
+});
+
+/** A file with this exact text, checksummed as discover does. */
+function fileWithText(id: string, text: string): MigrationFile {
+  return { ...file(id, rawChecksum(Buffer.from(text))), text, executable: text, executableBytes: Buffer.from(text) };
+}
+
+describe('planMigrations: whitespace is not drift', () => {
+  const applied = 'CREATE TABLE a (id int);\nINSERT INTO a VALUES (1);\n';
+  const sums = (text: string) => [rawChecksum(Buffer.from(text)), contentChecksum(text)] as const;
+  const variants: Record<string, string> = {
+    'converted to CRLF': applied.replaceAll('\n', '\r\n'),
+    'without its final newline': applied.slice(0, -1),
+    'with two final newlines': `${applied}\n`,
+    'with trailing spaces and tabs': 'CREATE TABLE a (id int);  \t\nINSERT INTO a VALUES (1); \n',
+    'converted to CRLF with trailing spaces': 'CREATE TABLE a (id int);   \r\nINSERT INTO a VALUES (1);\r\n',
+  };
+
+  for (const [change, text] of Object.entries(variants)) {
+    it(`an applied file ${change} is applied, "whitespace only", when the row holds a content checksum`, () => {
+      const [raw, content] = sums(applied);
+      const a = fileWithText('001_a', text);
+      const plan = planMigrations([a], [row('001_a', raw, content)], strict);
+      assert.deepEqual(
+        plan.entries.map((e) => [e.kind, e.kind === 'applied' ? e.difference : undefined]),
+        [['applied', text === applied ? undefined : 'whitespace only']],
+      );
+      assert.deepEqual(plan.refusals, []);
+      assert.equal(isSteadyState(plan), true);
+    });
+  }
+
+  for (const change of [
+    'converted to CRLF',
+    'without its final newline',
+    'with trailing spaces and tabs',
+    'converted to CRLF with trailing spaces',
+  ]) {
+    it(`a row of an earlier version (raw checksum only) matches the file ${change}, and its content checksum is to be recorded`, () => {
+      const a = fileWithText('001_a', variants[change]!);
+      const plan = planMigrations([a], [row('001_a', rawChecksum(Buffer.from(applied)), null)], strict);
+      assert.deepEqual(kinds(plan.entries), [['001_a', 'applied']]);
+      assert.deepEqual(plan.toAdopt, [a]);
+      assert.equal(isSteadyState(plan), false, 'migrate takes the lock once to record the content checksum');
+    });
+  }
+
+  it('a row of an earlier version whose raw checksum equals the file is applied, its content checksum to be recorded', () => {
+    const a = fileWithText('001_a', applied);
+    const plan = planMigrations([a], [row('001_a', a.checksum, null)], strict);
+    assert.deepEqual(kinds(plan.entries), [['001_a', 'applied']]);
+    assert.equal(plan.entries[0]?.kind === 'applied' && plan.entries[0].difference, undefined);
+    assert.deepEqual(ids(plan.toAdopt), ['001_a']);
+  });
+
+  it('a row of an earlier version whose file had a byte-order mark matches the file saved without it, in CRLF', () => {
+    const a = fileWithText('001_a', applied.replaceAll('\n', '\r\n'));
+    const plan = planMigrations([a], [row('001_a', rawChecksum(Buffer.from(`\uFEFF${applied}`)), null)], strict);
+    assert.deepEqual(kinds(plan.entries), [['001_a', 'applied']]);
+  });
+
+  for (const [change, text] of [
+    ['a changed statement', applied.replace('(1)', '(2)')],
+    ['changed indentation', applied.replace('INSERT', '  INSERT')],
+    ['a line break inside a line', applied.replace('VALUES ', 'VALUES\n')],
+    ['a blank line added in the middle', applied.replace(';\n', ';\n\n')],
+  ] as const) {
+    it(`${change} is drift, for a row with a content checksum and for a row of an earlier version`, () => {
+      const [raw, content] = sums(applied);
+      const a = fileWithText('001_a', text);
+      for (const r of [row('001_a', raw, content), row('001_a', raw, null)]) {
+        const plan = planMigrations([a], [r], strict);
+        assert.deepEqual(kinds(plan.entries), [['001_a', 'drifted']]);
+        assert.match(plan.refusals[0]?.message ?? '', /001_a\.sql changed after it was applied/);
+      }
+    });
+  }
 });
 
 describe('planMigrations: post-deploy files and the phase', () => {
