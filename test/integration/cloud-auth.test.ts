@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { migrationsDir, runCli, type CliResult, type Env } from '../support/cli.js';
+import { migrationsDir, runCli, startCli, type CliResult, type Env } from '../support/cli.js';
 import {
   managedServer,
   localhostCertificate,
@@ -19,7 +19,7 @@ import {
   type ManagedServer,
   type IssuedAwsCredentials,
 } from '../support/cloud.js';
-import { adminQuery, freshDatabase, testServer, type TestDatabase } from '../support/postgres.js';
+import { adminQuery, freshDatabase, testServer, untilRunning, type TestDatabase } from '../support/postgres.js';
 import { reservePort } from '../support/proxy.js';
 
 const server = testServer();
@@ -294,6 +294,52 @@ describe('XYN_AUTH=gcp-iam: an access token from application default credentials
       assert.match(metadata.requests[0]!.path, /scopes=https%3A%2F%2Fwww\.googleapis\.com%2Fauth%2Fsqlservice\.login/);
       assertNoneShown(result, [...issued.keys()]);
       await Promise.all([first.drop(), second.drop()]);
+    } finally {
+      await metadata.close();
+    }
+  });
+
+  it("the blocking budget's watchdog, a second connection, logs in with a token too", async () => {
+    const db = await freshDatabase('cloud');
+    const role = await tokenRole([db]);
+    const issued = new Map<string, number>();
+    check = acceptIssued(issued);
+    const metadata = await standIn((req) => {
+      if (!req.path.startsWith('/computeMetadata/v1/instance/service-accounts/default/token')) return undefined;
+      const token = `ya29.watch-${randomBytes(16).toString('hex')}`;
+      issued.set(token, Date.now() + 3600_000);
+      return { json: { access_token: token, expires_in: 3600, token_type: 'Bearer' } };
+    });
+    try {
+      const logins = managed.passwords.length;
+      // a rewrite that would hold ACCESS EXCLUSIVE for a minute, with a reader queued behind it
+      const dir = migrationsDir({
+        '001_orders.sql': `CREATE TABLE orders (id int, amount int); INSERT INTO orders VALUES (1, 1);
+CREATE FUNCTION slowly(v int) RETURNS int LANGUAGE sql AS $$ SELECT v FROM pg_sleep(60) $$;`,
+        '002_rewrite.sql': 'ALTER TABLE orders ALTER COLUMN amount TYPE bigint USING slowly(amount);',
+      });
+      const { result } = startCli([], {
+        DATABASE_URL: tlsUrl(role, db.name),
+        XYN_AUTH: 'gcp-iam',
+        GCE_METADATA_HOST: metadata.hostPort,
+        ...gcloudless(),
+        XYN_MIGRATIONS_DIR: dir,
+        XYN_MAX_BLOCKING: '1',
+      });
+      await untilRunning(db, 'slowly(amount)');
+      const reader = (await db.client()).query('SELECT count(*) FROM orders');
+      const run = await result;
+      await reader;
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.lastMessage, /was cancelled by the blocking budget/);
+      assert.ok(managed.passwords.length - logins >= 2, 'the migration and its watchdog each logged in');
+      assert.ok(
+        managed.passwords.slice(logins).every((password) => issued.has(password)),
+        'each with an issued token',
+      );
+      assert.deepEqual(await ledgerIds(db), ['001_orders']);
+      assertNoneShown(run, [...issued.keys()]);
+      await db.drop();
     } finally {
       await metadata.close();
     }
