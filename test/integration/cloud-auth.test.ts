@@ -17,6 +17,7 @@ import {
   tokenFile,
   validRdsToken,
   type ManagedServer,
+  type StandIn,
   type IssuedAwsCredentials,
 } from '../support/cloud.js';
 import { adminQuery, freshDatabase, testServer, untilRunning, type TestDatabase } from '../support/postgres.js';
@@ -261,27 +262,37 @@ describe('XYN_AUTH=aws-iam: a SigV4 token, checked as RDS does', () => {
 });
 
 describe('XYN_AUTH=gcp-iam: an access token from application default credentials', () => {
-  const gcloudless = () => ({ CLOUDSDK_CONFIG: mkdtempSync(join(scratch, 'gcloud-')) });
+  /** What a run needs to take its token from `metadata`, with no gcloud credentials file to find first. */
+  const fromMetadata = (metadata: StandIn) => ({
+    GCE_METADATA_HOST: metadata.hostPort,
+    CLOUDSDK_CONFIG: mkdtempSync(join(scratch, 'gcloud-')),
+  });
+
+  /** Google's metadata server, issuing tokens that live `lifeSeconds` into `issued`; with `notReadyFirst`, the first answer is a 503. */
+  function metadataServer(issued: Map<string, number>, lifeSeconds: number, notReadyFirst = false): Promise<StandIn> {
+    let answered = 0;
+    return standIn((req) => {
+      if (!req.path.startsWith('/computeMetadata/v1/instance/service-accounts/default/token')) return undefined;
+      if (req.headers['metadata-flavor'] !== 'Google') return { status: 403, text: 'Missing Metadata-Flavor:Google header.' };
+      if (notReadyFirst && answered++ === 0) return { status: 503, text: 'not ready' };
+      const token = `ya29.stand-in-${randomBytes(16).toString('hex')}`;
+      issued.set(token, Date.now() + lifeSeconds * 1000);
+      return { json: { access_token: token, expires_in: lifeSeconds, token_type: 'Bearer' } };
+    });
+  }
 
   it('the metadata server (GKE workload identity): fetched per connection, again once the last one expired', async () => {
     const [first, second] = [await freshDatabase('cloud'), await freshDatabase('cloud')];
     const role = await tokenRole([first, second]);
     const issued = new Map<string, number>();
     check = acceptIssued(issued);
-    const metadata = await standIn((req) => {
-      if (!req.path.startsWith('/computeMetadata/v1/instance/service-accounts/default/token')) return undefined;
-      if (req.headers['metadata-flavor'] !== 'Google') return { status: 403, text: 'Missing Metadata-Flavor:Google header.' };
-      const token = `ya29.stand-in-${randomBytes(16).toString('hex')}`;
-      issued.set(token, Date.now() + 2_000);
-      return { json: { access_token: token, expires_in: 2, token_type: 'Bearer' } };
-    });
+    const metadata = await metadataServer(issued, 2);
     try {
       // One target at a time; each takes 1.5 s, longer than a 2-second token stays fresh (half its life).
       const result = await runCli([], {
         DATABASE_URL: tlsUrl(role, first.name),
         XYN_AUTH: 'gcp-iam',
-        GCE_METADATA_HOST: metadata.hostPort,
-        ...gcloudless(),
+        ...fromMetadata(metadata),
         XYN_TARGETS_FILE: tokenFile(scratch, 'targets', `${first.name}\n${second.name}\n`),
         XYN_CONCURRENCY: '1',
         XYN_MIGRATIONS_DIR: migrationsDir({ '001_slow.sql': 'CREATE TABLE accounts (id int); SELECT pg_sleep(1.5);' }),
@@ -304,12 +315,7 @@ describe('XYN_AUTH=gcp-iam: an access token from application default credentials
     const role = await tokenRole([db]);
     const issued = new Map<string, number>();
     check = acceptIssued(issued);
-    const metadata = await standIn((req) => {
-      if (!req.path.startsWith('/computeMetadata/v1/instance/service-accounts/default/token')) return undefined;
-      const token = `ya29.watch-${randomBytes(16).toString('hex')}`;
-      issued.set(token, Date.now() + 3600_000);
-      return { json: { access_token: token, expires_in: 3600, token_type: 'Bearer' } };
-    });
+    const metadata = await metadataServer(issued, 3600);
     try {
       const logins = managed.passwords.length;
       // a rewrite that would hold ACCESS EXCLUSIVE for a minute, with a reader queued behind it
@@ -321,8 +327,7 @@ CREATE FUNCTION slowly(v int) RETURNS int LANGUAGE sql AS $$ SELECT v FROM pg_sl
       const { result } = startCli([], {
         DATABASE_URL: tlsUrl(role, db.name),
         XYN_AUTH: 'gcp-iam',
-        GCE_METADATA_HOST: metadata.hostPort,
-        ...gcloudless(),
+        ...fromMetadata(metadata),
         XYN_MIGRATIONS_DIR: dir,
         XYN_MAX_BLOCKING: '1',
       });
@@ -350,19 +355,12 @@ CREATE FUNCTION slowly(v int) RETURNS int LANGUAGE sql AS $$ SELECT v FROM pg_sl
     const role = await tokenRole([db]);
     const issued = new Map<string, number>();
     check = acceptIssued(issued);
-    const metadata = await standIn((req) => {
-      if (!req.path.startsWith('/computeMetadata/v1/instance/service-accounts/default/token')) return undefined;
-      if (metadata.requests.length === 1) return { status: 503, text: 'not ready' };
-      const token = `ya29.late-${randomBytes(16).toString('hex')}`;
-      issued.set(token, Date.now() + 3600_000);
-      return { json: { access_token: token, expires_in: 3600, token_type: 'Bearer' } };
-    });
+    const metadata = await metadataServer(issued, 3600, true);
     try {
       const result = await runCli([], {
         DATABASE_URL: tlsUrl(role, db.name),
         XYN_AUTH: 'gcp-iam',
-        GCE_METADATA_HOST: metadata.hostPort,
-        ...gcloudless(),
+        ...fromMetadata(metadata),
         XYN_MIGRATIONS_DIR: migrations(),
         XYN_WAIT_TIMEOUT: '20',
       });
