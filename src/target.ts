@@ -41,6 +41,8 @@ export interface ConnectionTarget {
   readonly ssl: ConnectionOptions | false;
   /** host:port[,host:port…]/database, never the password: safe for every log line */
   readonly display: string;
+  /** where the user and password were given (a variable, a targets line): what a refused login names */
+  readonly credentialsFrom: string;
   /** XYN_AUTH when it is not `password`: the password is a token of this kind, obtained for each new connection */
   readonly auth?: TokenMode;
 }
@@ -100,6 +102,7 @@ export function connectionTarget(url: string | undefined, source: string, defaul
     sslMode,
     ssl: tlsOptions(sslMode, parts, source),
     display: display(hosts, parts.database || parts.user || ''),
+    credentialsFrom: url === undefined ? 'PGUSER/PGPASSWORD (no DATABASE_URL is set)' : source,
     ...(tokenMode ? { auth: tokenMode } : {}),
   });
 }
