@@ -18,6 +18,7 @@ import {
   settingSeconds,
   shard,
 } from './validators.js';
+import { AUTH_MODES } from '../auth/token.js';
 
 export const COMMAND_NAMES = ['migrate', 'status', 'plan', 'verify', 'await', 'new', 'baseline', 'lint', 'rehearse', 'repair'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
@@ -120,6 +121,16 @@ export const variables = {
     shownDefault: '—',
     unit: 'path',
     description: "the client certificate's key",
+    commands: DATABASE,
+  }),
+  XYN_AUTH: row({
+    spec: str({ default: 'password', choices: AUTH_MODES }),
+    shownDefault: 'password',
+    flag: 'auth',
+    unit: 'mode',
+    description: `how connections log in: ${AUTH_MODES.join(', ')}; a token mode's password is a short-lived token from the cloud identity`,
+    details:
+      "`password`: the URL's or `PGPASSWORD`. `aws-iam` (RDS/Aurora IAM), `gcp-iam` (Cloud SQL IAM users), `azure-entra` (Azure Database for PostgreSQL with Entra ID): a token obtained for each new connection from the pod's cloud identity is the password. A token mode needs a user and no password in the URL, and `sslmode=verify-full` (its default); see [Cloud identity](kubernetes.md#cloud-identity-a-token-instead-of-a-password-xyn_auth)",
     commands: DATABASE,
   }),
   XYN_MIGRATIONS_DIR: row({
