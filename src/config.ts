@@ -16,6 +16,7 @@ import type { MigrationPhase } from './migrations/file-rules.js';
 import type { RequiredMigrations } from './engine/planner.js';
 import { flagOf, flagRows, knownVariables, specs } from './config/variables.js';
 import { defaultTerminationLog, readUrlFile } from './config/url-secrets.js';
+import type { AuthMode } from './auth/token.js';
 
 export interface Config {
   /** undefined when nothing names a database (fine for `new` and `lint`). */
@@ -207,10 +208,11 @@ interface DatabaseVariables {
   PGSSLROOTCERT?: string | undefined;
   PGSSLCERT?: string | undefined;
   PGSSLKEY?: string | undefined;
+  XYN_AUTH: AuthMode;
 }
 
 function tlsDefaults(e: DatabaseVariables): TlsDefaults {
-  return Object.freeze({ sslmode: e.PGSSLMODE, sslrootcert: e.PGSSLROOTCERT, sslcert: e.PGSSLCERT, sslkey: e.PGSSLKEY });
+  return Object.freeze({ sslmode: e.PGSSLMODE, sslrootcert: e.PGSSLROOTCERT, sslcert: e.PGSSLCERT, sslkey: e.PGSSLKEY, auth: e.XYN_AUTH });
 }
 
 function resolveDatabase(e: DatabaseVariables, libpqDefaults: TlsDefaults): ConnectionTarget | undefined {

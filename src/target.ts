@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { parse } from 'pg-connection-string';
 import { ConfigError } from './errors.js';
+import { checkTokenLogin, type AuthMode, type TokenMode } from './auth/token.js';
 
 /** libpq's sslmode values, weakest first. */
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
@@ -43,6 +44,8 @@ export interface ConnectionTarget {
   readonly display: string;
   /** where the user and password were given (a variable, a targets line): what a refused login names */
   readonly credentialsFrom: string;
+  /** XYN_AUTH when it is not `password`: the password is a token of this kind, obtained for each new connection */
+  readonly auth?: TokenMode;
 }
 
 /** PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY: what a URL that does not say otherwise gets, as in libpq. */
@@ -51,6 +54,8 @@ export interface TlsDefaults {
   readonly sslrootcert?: string | undefined;
   readonly sslcert?: string | undefined;
   readonly sslkey?: string | undefined;
+  /** XYN_AUTH: a token mode makes verify-full the default sslmode, and the only one allowed */
+  readonly auth?: AuthMode | undefined;
 }
 
 interface Parts extends TlsDefaults {
@@ -77,13 +82,15 @@ export function connectionTarget(url: string | undefined, source: string, defaul
     }
   }
   const parts = { ...defaults, ...withoutUndefined(fromUrl) };
-  const sslMode = (parts.sslmode ?? (parts.sslrootcert === SYSTEM_ROOTS ? 'verify-full' : 'prefer')) as SslMode;
+  const tokenMode = parts.auth === 'password' ? undefined : parts.auth;
+  const sslMode = (parts.sslmode ?? (tokenMode || parts.sslrootcert === SYSTEM_ROOTS ? 'verify-full' : 'prefer')) as SslMode;
   if (parts.sslrootcert === SYSTEM_ROOTS && sslMode !== 'verify-full') {
     throw new ConfigError(
       `Invalid configuration: ${source} has sslrootcert=system with sslmode=${sslMode}; the trusted roots of the system are only for sslmode=verify-full (libpq's rule): set verify-full, or leave sslmode out (verify-full is then the default).`,
       { variables: [source] },
     );
   }
+  if (tokenMode) checkTokenLogin(tokenMode, { sslMode, user: parts.user || undefined, password: parts.password || undefined }, source);
   const hosts = endpoints(parts.host, parts.port, source);
   return Object.freeze({
     host: hosts[0]!.host,
@@ -97,6 +104,7 @@ export function connectionTarget(url: string | undefined, source: string, defaul
     ssl: tlsOptions(sslMode, parts, source),
     display: display(hosts, parts.database || parts.user || ''),
     credentialsFrom: url === undefined ? 'PGUSER/PGPASSWORD (no DATABASE_URL is set)' : source,
+    ...(tokenMode ? { auth: tokenMode } : {}),
   });
 }
 

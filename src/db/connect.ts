@@ -11,6 +11,8 @@ import { atHost, type ConnectionTarget } from '../target.js';
 import { sleep, type Stop } from '../stop.js';
 import { backoff } from './backoff.js';
 import { markSessionSql } from './pooler.js';
+import { AuthError } from '../auth/errors.js';
+import { tokenRefused } from '../auth/token.js';
 
 export type Verdict = { readonly kind: 'transient'; readonly reason: string } | { readonly kind: 'fatal'; readonly reason: string };
 
@@ -44,6 +46,7 @@ function classifyConnectError(error: unknown, target: ConnectionTarget): Verdict
     switch (db.code) {
       case '28P01':
       case '28000':
+        if (target.auth) return { kind: 'fatal', reason: tokenRefused(target.auth, target.user ?? '', db) };
         return {
           kind: 'fatal',
           reason: `authentication failed for user "${target.user ?? ''}" (${db.code}): check the user and password in ${target.credentialsFrom}`,
@@ -236,11 +239,16 @@ async function attemptConnection(target: ConnectionTarget, options: WaitOptions,
     return session;
   } catch (error) {
     await session?.close();
+    // no token could be had: a configuration error (exit 2), or an endpoint to wait for
+    if (error instanceof AuthError) {
+      if (!error.transient) throw error;
+      return { kind: 'transient', reason: error.message };
+    }
     return classifyConnectError(error, target);
   }
 }
 
-/** The PostgreSQL majors this program supports, each tested (README, "Supported PostgreSQL"). */
+/** The PostgreSQL majors this program supports, each tested (docs/commands.md, "Supported PostgreSQL"). */
 export const SUPPORTED_MAJORS = { oldest: 14, newest: 18 } as const;
 
 /**

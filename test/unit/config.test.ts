@@ -33,7 +33,7 @@ describe('loadConfig: defaults', () => {
     const config = loadConfig({}, { XYN_TERMINATION_LOG: '/tmp/termination' }, { stderr: false });
     const expected: Omit<Config, 'appliedBy' | 'host'> = {
       database: undefined,
-      tlsDefaults: { sslmode: undefined, sslrootcert: undefined, sslcert: undefined, sslkey: undefined },
+      tlsDefaults: { sslmode: undefined, sslrootcert: undefined, sslcert: undefined, sslkey: undefined, auth: 'password' },
       migrationsDir: './migrations',
       required: { kind: 'all' },
       waitTimeoutMs: 60_000,
