@@ -52,7 +52,7 @@ async function checkPooler(session: Session, plan: Plan, log: Logger): Promise<v
 export async function migrateOn(session: Session, ctx: CommandContext, files: readonly MigrationFile[]): Promise<MigrateResult> {
   const { config, log } = ctx;
   let rows = await readLedger(session, config.ledger);
-  let plan = refuseBadHistory(planMigrations(files, rows, config), config.ledger, log);
+  let plan = refuseBadHistory(planMigrations(files, rows, config), config.ledger, log, undefined, session.standardConformingStrings);
   let applied: readonly Applied[] = [];
   if (plan.toApply.length > 0 || plan.toAdopt.length > 0) {
     if (session.pooled) await checkPooler(session, plan, log);
@@ -91,7 +91,13 @@ async function applyUnderLock(
   const { config, log } = ctx;
   // Another runner may have applied everything while we waited: plan again under the lock (and
   // warn only of what the plan before the lock did not).
-  const plan = refuseBadHistory(planMigrations(files, await readLedger(session, config.ledger), config), config.ledger, log, before);
+  const plan = refuseBadHistory(
+    planMigrations(files, await readLedger(session, config.ledger), config),
+    config.ledger,
+    log,
+    before,
+    session.standardConformingStrings,
+  );
   if (plan.toAdopt.length > 0) {
     await adoptChecksums(session, config.ledger, plan.toAdopt);
     log.info(
