@@ -9,7 +9,7 @@ import { ConnectError, VerificationError } from '../errors.js';
 import type { MigrationFile, MigrationPhase } from '../migrations/discover.js';
 import { planMigrations, type Plan } from '../plan.js';
 import { backoff } from '../db/backoff.js';
-import { waitForDatabase } from '../db/connect.js';
+import { isLostConnection, waitForDatabase } from '../db/connect.js';
 import { readLedger } from '../db/ledger.js';
 import { serverError, type Session } from '../db/session.js';
 import { sleep } from '../stop.js';
@@ -64,8 +64,10 @@ async function readPlan(session: Session, ctx: CommandContext, files: readonly M
     return planMigrations(files, await readLedger(session, ctx.config.ledger), ctx.config);
   } catch (error) {
     const code = serverError(error)?.code;
-    // No SQLSTATE: the socket broke. 57P01–57P03 and class 08: the server went away (a restart, a failover).
-    if (code === undefined || code.startsWith('08') || code.startsWith('57P0')) {
+    // A socket error: the connection broke. 57P01–57P03 and class 08: the server went away (a restart,
+    // a failover). Any other error without a SQLSTATE is a bug, not a reason to reconnect forever.
+    const lost = code === undefined ? isLostConnection(error) : code.startsWith('08') || code.startsWith('57P0');
+    if (lost) {
       ctx.log.info({ reason: error instanceof Error ? error.message : String(error) }, 'connection lost while waiting; reconnecting');
       return 'connection lost';
     }
