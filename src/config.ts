@@ -96,7 +96,6 @@ function parseSeconds(raw: string): number {
   if (!/^\d+(\.\d+)?$/.test(trimmed)) throw new Error(`"${raw}" is not a number of seconds (e.g. 60 or 0.5)`);
   return Math.round(Number(trimmed) * 1000);
 }
-const seconds = makeValidator<number>(parseSeconds);
 
 /** PostgreSQL's timeouts (lock_timeout, statement_timeout) are an int of milliseconds. */
 const MAX_SETTING_MS = 2_147_483_647;
@@ -106,6 +105,13 @@ const settingSeconds = makeValidator<number>((raw) => {
   if (ms > MAX_SETTING_MS) {
     throw new Error(`"${raw}" is more than PostgreSQL takes for a timeout: 0 (none) to ${MAX_SETTING_MS / 1000} seconds (about 24 days)`);
   }
+  return ms;
+});
+
+/** Seconds the program waits with a Node timer, which takes at most 2^31 - 1 ms (longer fires at once). */
+const timerSeconds = makeValidator<number>((raw) => {
+  const ms = parseSeconds(raw);
+  if (ms > MAX_SETTING_MS) throw new Error(`"${raw}" is longer than can be waited: 0 to ${MAX_SETTING_MS / 1000} seconds (about 24 days)`);
   return ms;
 });
 
@@ -184,12 +190,12 @@ const specs = {
   PGSSLKEY: str({ default: undefined }),
   XYN_MIGRATIONS_DIR: str({ default: './migrations' }),
   XYN_REQUIRED_MIGRATIONS: requiredList({ default: { kind: 'all' } }),
-  XYN_WAIT_TIMEOUT: seconds({ default: 60_000 }),
-  XYN_LOCK_TIMEOUT: seconds({ default: 300_000 }),
+  XYN_WAIT_TIMEOUT: timerSeconds({ default: 60_000 }),
+  XYN_LOCK_TIMEOUT: timerSeconds({ default: 300_000 }),
   XYN_DDL_LOCK_TIMEOUT: settingSeconds({ default: 5_000 }),
   XYN_DDL_RETRIES: count({ default: 5 }),
   XYN_STATEMENT_TIMEOUT: settingSeconds({ default: 0 }),
-  XYN_MAX_BLOCKING: seconds({ default: 5_000 }),
+  XYN_MAX_BLOCKING: timerSeconds({ default: 5_000 }),
   XYN_RECORD_RUNS: str({ default: 'auto', choices: ['auto', 'off'] }),
   XYN_LEDGER_SCHEMA: identifier({ default: 'public' }),
   XYN_LEDGER_TABLE: identifier({ default: 'schema_migrations' }),
