@@ -55,7 +55,7 @@ export interface Config {
 
 export interface FleetConfig {
   readonly source: { readonly kind: 'file'; readonly path: string } | { readonly kind: 'query'; readonly sql: string };
-  /** targets in progress at once */
+  /** targets in progress at once: a connection each, and a second (the blocking watchdog) while a file runs long */
   readonly concurrency: number;
   /** this process's share: targets whose stable hash mod `count` is `index` */
   readonly shard: { readonly index: number; readonly count: number } | undefined;
