@@ -11,6 +11,8 @@ export interface FlagSpec {
   readonly short?: string;
   /** the variable the flag stands for, when there is one */
   readonly variable?: string;
+  /** the commands that take the flag; undefined = every command */
+  readonly commands?: readonly string[];
 }
 
 export interface ParsedArgv {
@@ -18,29 +20,41 @@ export interface ParsedArgv {
   readonly positionals: readonly string[];
 }
 
+const optionsOf = (flags: Readonly<Record<string, FlagSpec>>) =>
+  Object.fromEntries(
+    Object.entries(flags).map(([name, spec]) => [name, { type: spec.type, ...(spec.short ? { short: spec.short } : {}) }]),
+  );
+
 /**
- * Parses `argv` against `flags`. `commandOf` tells which command the first argument names (the
- * default one when there is none), or undefined when it names no command; that error comes first.
+ * Parses `argv` against `allFlags`, of which the command takes those whose `commands` name it.
+ * `commandOf` tells which command the first argument names (the default one when there is none),
+ * or undefined when it names no command; that error comes first.
  */
 export function parseArgv(
   argv: readonly string[],
-  flags: Readonly<Record<string, FlagSpec>>,
+  allFlags: Readonly<Record<string, FlagSpec>>,
   commandOf: (first: string | undefined) => string | undefined,
   unknownCommand: (name: string) => ConfigError,
 ): ParsedArgv {
-  const options = Object.fromEntries(
-    Object.entries(flags).map(([name, spec]) => [name, { type: spec.type, ...(spec.short ? { short: spec.short } : {}) }]),
-  );
-  const { tokens } = parseArgs({ args: [...argv], options, allowPositionals: true, strict: false, tokens: true });
+  const { tokens } = parseArgs({ args: [...argv], options: optionsOf(allFlags), allowPositionals: true, strict: false, tokens: true });
   const first = tokens.find((t) => t.kind === 'positional' || t.kind === 'option-terminator');
   const firstPositional = first?.kind === 'positional' ? first.value : undefined;
   const asksForHelp = tokens.some((t) => t.kind === 'option' && t.name === 'help');
   const command = commandOf(firstPositional) ?? (asksForHelp ? 'xyn-migrate' : undefined);
   if (command === undefined) throw unknownCommand(firstPositional ?? '');
+  // asking for help, any flag the program knows may stand beside it
+  const flags = asksForHelp
+    ? allFlags
+    : Object.fromEntries(Object.entries(allFlags).filter(([, spec]) => spec.commands?.includes(command) ?? true));
   for (const token of tokens) {
     if (token.kind !== 'option') continue;
     const spec = flags[token.name];
     const flag = `--${token.name}`;
+    const elsewhere = allFlags[token.name]?.commands;
+    if (!spec && elsewhere) {
+      const owners = elsewhere.length === 1 ? elsewhere[0] : `${elsewhere.slice(0, -1).join(', ')} and ${elsewhere.at(-1)}`;
+      throw new ConfigError(`The flag ${flag} belongs to ${owners}, not to ${command}; see xyn-migrate ${elsewhere[0]} --help.`, { flag });
+    }
     if (!spec) throw new ConfigError(unknownFlagSentence(token.rawName, command, Object.keys(flags)), { flag: token.rawName });
     const stands = spec.variable ? ` (it sets ${spec.variable})` : '';
     if (spec.type === 'boolean' && token.value !== undefined) {
@@ -54,7 +68,7 @@ export function parseArgv(
     }
   }
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: [...argv], options: optionsOf(flags), allowPositionals: true, strict: true });
     return { values, positionals };
   } catch (error) {
     // every case parseArgs refuses is named above; this is the net under them, without its text

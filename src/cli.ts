@@ -4,8 +4,11 @@
  */
 import { writeFileSync, writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import { parseArgv, type FlagSpec } from './argv.js';
-import { earlyEnvironment, flagVariables, loadConfig, switchFlags, type Config, type FleetConfig, type Flag } from './config.js';
+import { editDistance, parseArgv, type FlagSpec } from './argv.js';
+import { loadConfig, unknownVariableWarnings, type Config, type FleetConfig } from './config.js';
+import { earlyEnvironment } from './config/url-secrets.js';
+import { COMMAND_NAMES, flagRows, type CommandName } from './config/variables.js';
+import { commandHelp, programHelp, type CommandHelp } from './help.js';
 import { ExitCode, ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { bigintAsText, describeFailure, failureJson, type Failure } from './failure.js';
@@ -31,41 +34,43 @@ interface Invocation {
   readonly json: boolean;
   /** the command's own arguments (e.g. the name for `new`) */
   readonly args: readonly string[];
-  /** the flags only one command takes (commandFlags), as given */
+  /** the values of the flags only this command takes (CommandHelp.flags), as given */
   readonly own: Readonly<Record<string, string | boolean | undefined>>;
 }
 
-interface Command {
-  readonly usage: string;
-  readonly summary: string;
+interface Command extends CommandHelp {
   readonly run: (ctx: CommandContext, invocation: Invocation) => Promise<unknown>;
   /** with XYN_TARGETS_FILE / XYN_TARGETS_QUERY: every target; `false`: a database command that has no fleet form */
   readonly fleet?: ((ctx: CommandContext, fleet: FleetConfig, json: boolean) => Promise<unknown>) | false;
 }
 
-const commands: Record<string, Command> = {
+const commands: Record<CommandName, Command> = {
   migrate: {
-    usage: 'migrate',
+    usage: 'migrate [--json]',
     summary: 'wait for PostgreSQL, take the lock, apply pending migrations, verify, print the ledger (each target of a fleet)',
-    run: (ctx) => migrate(ctx),
+    json: 'print {"applied": [{"id", "duration_ms", "attempts"}], "ledger": [rows]} on stdout instead of the ledger table (a fleet: its result document)',
+    run: (ctx, i) => migrate(ctx, i.json),
     fleet: migrateFleet,
   },
   status: {
     usage: 'status [--json]',
     summary: 'every file and ledger row: applied, pending, drifted, missing file, out of order (read-only)',
+    json: 'print the status document on stdout instead of the table',
     run: (ctx, i) => status(ctx, i.json),
     fleet: statusFleet,
   },
   plan: {
     usage: 'plan [--json]',
     summary: "what migrate would apply now, in order, with each file's mode (read-only)",
+    json: 'print {"to_apply", "refusals", "warnings"} on stdout instead of the table',
     run: (ctx, i) => plan(ctx, i.json),
     fleet: false,
   },
   verify: {
-    usage: 'verify',
+    usage: 'verify [--json]',
     summary: 'fail fast on boot: required migrations applied, no drift, no unknown ids; exit 0 or 5',
-    run: (ctx) => verify(ctx),
+    json: 'print {"verified": true, "allowed", "ahead"} on stdout once verified (a fleet: its result document)',
+    run: (ctx, i) => verify(ctx, i.json),
     fleet: verifyFleet,
   },
   await: {
@@ -84,6 +89,7 @@ const commands: Record<string, Command> = {
     usage: 'lint [--json]',
     summary:
       'check the migration files without a database: naming, guards, transaction control, psql meta-commands, statements that block live traffic or break the release still running (breaking-change: mark the file -- xyn:post-deploy); exit 0 clean, 1 findings',
+    json: 'print the findings as one JSON document on stdout',
     run: (ctx, i) => lint(ctx, i.json, i.args),
   },
   rehearse: {
@@ -102,6 +108,12 @@ const commands: Record<string, Command> = {
     usage: 'repair --remove <id> --reason "<why>" --yes [--json]',
     summary:
       'remove a ledger row applied by mistake (and its partial-run record), under the lock, recording who and why; the schema is untouched; without --yes it only says what it would do (exit 2)',
+    json: 'print what was removed, the reason, who and the run recorded as one JSON document on stdout',
+    flags: {
+      remove: { type: 'string', unit: 'id', description: 'the ledger id to remove (e.g. 004_add_tags)' },
+      reason: { type: 'string', unit: 'text', description: 'why: recorded in the run history and the log (required)' },
+      yes: { type: 'boolean', description: 'the confirmation: without it repair only says what it would do' },
+    },
     run: (ctx, i) =>
       repair(
         ctx,
@@ -112,16 +124,9 @@ const commands: Record<string, Command> = {
   },
 };
 
-/** Flags that belong to one command, not to the configuration; any other command refuses them. */
-const commandFlags: Record<string, { readonly command: string; readonly spec: FlagSpec; readonly help: string }> = {
-  remove: { command: 'repair', spec: { type: 'string' }, help: 'the ledger id to remove (e.g. 004_add_tags)' },
-  reason: { command: 'repair', spec: { type: 'string' }, help: 'why: recorded in the run history and the log (required)' },
-  yes: { command: 'repair', spec: { type: 'boolean' }, help: 'the confirmation: without it repair only says what it would do' },
-};
-
 /** The command on one database, or on every target of the fleet; a database command without a fleet form refuses targets. */
 function runCommand(name: string, ctx: CommandContext, invocation: Invocation): Promise<unknown> {
-  const command = commands[name]!;
+  const command = commands[name as CommandName];
   const fleet = ctx.config.fleet;
   if (fleet === undefined || command.fleet === undefined) return command.run(ctx, invocation);
   if (command.fleet === false) {
@@ -134,76 +139,60 @@ function runCommand(name: string, ctx: CommandContext, invocation: Invocation): 
   return command.fleet(ctx, fleet, invocation.json);
 }
 
-const USAGE = `xyn-migrate ${version} — the PostgreSQL migration job for containers
-
-Usage: xyn-migrate [command] [flags]
-
-Commands (default: migrate):
-${Object.entries(commands)
-  .map(([, c]) => `  ${c.usage.padEnd(16)} ${c.summary}`)
-  .join('\n')}
-
-Flags (each stands for the variable named; flags win):
-${Object.entries(flagVariables)
-  .map(([flag, variable]) => `  --${flag.padEnd(20)} ${variable}`)
-  .join('\n')}
-${Object.entries(commandFlags)
-  .map(([flag, f]) => `  --${flag.padEnd(20)} ${f.command}: ${f.help}`)
-  .join('\n')}
-  --json                 status, plan, lint, repair, and a fleet's migrate and verify: one JSON document
-                         on stdout; any command that
-                         fails with --json prints {"error": {"exit_code", "message", …}}
-  --help                 this text
-  --version              the version
-
-Environment: DATABASE_URL (or DATABASE_URL_FILE, or PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE).
-Exit codes: 0 done, 1 migration failed, 2 invalid configuration, 3 PostgreSQL unreachable or
-refusing, 4 lock timeout, 5 verification failed, 130/143 stopped by SIGINT/SIGTERM.
-`;
-
 const print = (text: string) => void writeSync(1, scrub(text));
 
-/** `xyn-migrate <command> --help`: that command's usage, then the common flags and variables. */
+/** `xyn-migrate --help`, `help <command>`, `<command> --help`. */
 function helpFor(name: string | undefined): string {
-  const command = name === undefined ? undefined : commands[name];
-  if (!command) return USAGE;
-  return `Usage: xyn-migrate ${command.usage} [flags]\n\n${command.summary}.\n\n${USAGE.slice(USAGE.indexOf('Flags'))}`;
+  if (name === undefined || !isCommand(name)) return programHelp(commands);
+  return commandHelp(name, commands[name]);
 }
 
-/** Every flag: those standing for a variable, then --help, --version and --json. */
+const isCommand = (name: string): name is CommandName => (COMMAND_NAMES as readonly string[]).includes(name);
+
+/** Every flag: those standing for a variable (taken by the commands that read it), then --help, --version and --json. */
 const flagSpecs: Record<string, FlagSpec> = {
   ...Object.fromEntries(
-    Object.entries(flagVariables).map(
-      ([flag, variable]) => [flag, { type: switchFlags.has(flag as Flag) ? 'boolean' : 'string', variable }] as const,
+    flagRows.map(([flag, variable, row]) => [flag, { type: row.switch ? 'boolean' : 'string', variable, commands: row.commands }] as const),
+  ),
+  ...Object.fromEntries(
+    Object.entries(commands).flatMap(([name, command]) =>
+      Object.entries(command.flags ?? {}).map(([flag, f]) => [flag, { type: f.type, commands: [name] }] as const),
     ),
   ),
-  ...Object.fromEntries(Object.entries(commandFlags).map(([flag, f]) => [flag, f.spec] as const)),
   help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean' },
+  version: { type: 'boolean', short: 'v' },
   json: { type: 'boolean' },
 };
 
-function parseCommandLine(argv: readonly string[]): { command: string; flags: Partial<Record<Flag, string>>; invocation: Invocation } {
+/** "Unknown command "statuss"; did you mean status? The commands are …" */
+function unknownCommand(name: string): ConfigError {
+  const [closest] = [...COMMAND_NAMES].sort((a, b) => editDistance(name, a) - editDistance(name, b));
+  const guess = closest !== undefined && editDistance(name, closest) <= 2 ? `; did you mean ${closest}?` : '.';
+  return new ConfigError(`Unknown command "${name}"${guess} The commands are ${COMMAND_NAMES.join(', ')}. See xyn-migrate --help.`);
+}
+
+function parseCommandLine(argv: readonly string[]): { command: string; flags: Record<string, string>; invocation: Invocation } {
   const { values, positionals } = parseArgv(
     argv,
     flagSpecs,
-    (first) => (first === undefined ? 'migrate' : Object.hasOwn(commands, first) ? first : undefined),
-    (name) => new ConfigError(`Unknown command "${name}"; the commands are ${Object.keys(commands).join(', ')}. See --help.`),
+    (first) => (first === undefined ? 'migrate' : isCommand(first) || first === 'help' ? first : undefined),
+    unknownCommand,
   );
-  const own = Object.fromEntries(Object.keys(commandFlags).map((flag) => [flag, values[flag]]));
-  const invocation: Invocation = { json: values.json === true, args: positionals.slice(1), own };
-  if (values.help) return { command: 'help', flags: {}, invocation: { json: false, args: positionals, own } };
-  if (values.version) return { command: 'version', flags: {}, invocation };
   const name = positionals[0] ?? 'migrate';
-  for (const [flag, { command }] of Object.entries(commandFlags)) {
-    if (values[flag] !== undefined && command !== name) {
-      throw new ConfigError(`The flag --${flag} belongs to ${command}, not to ${name}; see xyn-migrate ${command} --help.`, {
-        flag: `--${flag}`,
-      });
+  const ownFlags = isCommand(name) ? Object.keys(commands[name].flags ?? {}) : [];
+  const own = Object.fromEntries(ownFlags.map((flag) => [flag, values[flag]]));
+  const invocation: Invocation = { json: values.json === true, args: positionals.slice(1), own };
+  if (name === 'help') {
+    const [topic] = invocation.args;
+    if (topic !== undefined && !isCommand(topic)) {
+      throw unknownCommand(topic);
     }
+    return { command: 'help', flags: {}, invocation: { ...invocation, json: false } };
   }
-  const flags: Partial<Record<Flag, string>> = {};
-  for (const flag of Object.keys(flagVariables) as Flag[]) {
+  if (values.help) return { command: 'help', flags: {}, invocation: { ...invocation, json: false, args: positionals } };
+  if (values.version) return { command: 'version', flags: {}, invocation };
+  const flags: Record<string, string> = {};
+  for (const [flag] of flagRows) {
     const value = values[flag];
     if (value !== undefined) flags[flag] = value === true ? 'true' : String(value);
   }
@@ -226,9 +215,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     const { command, flags, invocation } = parseCommandLine(argv);
     if (command === 'help') return (print(helpFor(invocation.args[0])), ExitCode.ok);
     if (command === 'version') return (print(`${version}\n`), ExitCode.ok);
-    config = loadConfig(flags);
+    config = loadConfig(flags, undefined, undefined, command);
     registerSecret(config.database?.password);
     log = createLogger(config.logLevel, config.logFormat);
+    for (const warning of unknownVariableWarnings()) log.warn(warning);
     // isatty, not process.stderr.isTTY: that getter builds a stream object we never write through.
     const stderrIsTerminal = isatty(2);
     const ctx: CommandContext = {
@@ -244,7 +234,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     await runCommand(command, ctx, invocation);
     return ExitCode.ok;
   } catch (error) {
-    const failure = fail(error, log ?? createLogger(), config?.terminationLog ?? early.terminationLog);
+    const failure = fail(error, log ?? startupReporter(argv, early.logFormat), config?.terminationLog ?? early.terminationLog);
     if (json && !printedResult) print(`${errorDocument(failure)}\n`);
     return failure.exitCode;
   }
@@ -266,9 +256,10 @@ function errorDocument(failure: Failure): string {
 }
 
 /** The last log line says why in one sentence; the same sentence goes to the termination log. */
-function fail(error: unknown, log: Logger, terminationLog: string | undefined): Failure {
+function fail(error: unknown, log: Logger | 'sentence', terminationLog: string | undefined): Failure {
   const { exitCode, sentence, fields } = describeFailure(error);
-  log.error({ ...fields, exitCode }, sentence);
+  if (log === 'sentence') writeSync(2, scrub(`xyn-migrate: ${sentence}\n`));
+  else log.error({ ...fields, exitCode }, sentence);
   if (terminationLog) {
     try {
       writeFileSync(terminationLog, printable(scrub(sentence)) + '\n');
@@ -277,6 +268,19 @@ function fail(error: unknown, log: Logger, terminationLog: string | undefined): 
     }
   }
   return { exitCode, sentence: scrub(sentence), fields };
+}
+
+/**
+ * Who hears of a failure before the configuration says how to log (an unknown flag or command, a
+ * bad value): a person at a terminal, or one who asked for pretty logs, reads a plain sentence; a
+ * log collector (or XYN_LOG_FORMAT=json) gets the JSON line as always.
+ */
+function startupReporter(argv: readonly string[], fromEnvironment: string | undefined): Logger | 'sentence' {
+  const flagAt = argv.findIndex((arg) => arg === '--log-format' || arg.startsWith('--log-format='));
+  const asked = flagAt < 0 ? fromEnvironment : (argv[flagAt]!.split('=')[1] ?? argv[flagAt + 1]);
+  const format = asked?.trim().toLowerCase();
+  if (format === 'pretty' || (format !== 'json' && isatty(2))) return 'sentence';
+  return createLogger();
 }
 
 const FORCED_EXIT_AFTER_MS = 8000;

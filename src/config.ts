@@ -1,20 +1,22 @@
 /**
- * The reader of process.env (besides src/start.ts, which reads only the code-cache training
- * variable before the program is loaded). Every variable of the contract is validated here with envalid;
- * one ConfigError names every bad variable at once. Flags from the command line arrive as the
- * variables they stand for, so they are validated (and named) the same way.
+ * Loading the configuration: the reader of process.env (besides src/start.ts, which reads only the
+ * code-cache training variable before the program is loaded). Every variable of the table in
+ * config/variables.ts is validated with envalid; one ConfigError names every bad variable at once.
+ * Flags from the command line arrive as the variables they stand for, so they are validated (and
+ * named) the same way.
  */
-import { accessSync, constants, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isatty } from 'node:tty';
-import { cleanEnv, makeValidator, str, EnvMissingError } from 'envalid';
+import { cleanEnv, EnvMissingError } from 'envalid';
 import { ConfigError } from './errors.js';
-import { registerSecret } from './secrets.js';
-import { connectionTarget, isPort, parseDatabaseUrl, type ConnectionTarget, type TlsDefaults } from './target.js';
+import { editDistance } from './argv.js';
+import { connectionTarget, type ConnectionTarget, type TlsDefaults } from './target.js';
 import type { LogFormat } from './log.js';
-import { isPlainIdentifier } from './migrations/ledger-name.js';
-import { isMigrationId, type MigrationPhase } from './migrations/naming.js';
+import type { MigrationPhase } from './migrations/naming.js';
 import type { RequiredMigrations } from './plan.js';
+import { flagOf, flagRows, knownVariables, specs } from './config/variables.js';
+import { defaultTerminationLog, readUrlFile } from './config/url-secrets.js';
+import type { AuthMode } from './auth/token.js';
 
 export interface Config {
   /** undefined when nothing names a database (fine for `new` and `lint`). */
@@ -55,169 +57,13 @@ export interface Config {
 
 export interface FleetConfig {
   readonly source: { readonly kind: 'file'; readonly path: string } | { readonly kind: 'query'; readonly sql: string };
-  /** targets in progress at once: a connection each, and a second (the blocking watchdog) while a file runs long */
+  /** targets in progress at once */
   readonly concurrency: number;
   /** this process's share: targets whose stable hash mod `count` is `index` */
   readonly shard: { readonly index: number; readonly count: number } | undefined;
   /** the first k targets go first; a failure among them leaves the rest skipped */
   readonly canary: number;
 }
-
-/** Which flag stands for which variable (flags win over the environment). */
-export const flagVariables = {
-  'migrations-dir': 'XYN_MIGRATIONS_DIR',
-  required: 'XYN_REQUIRED_MIGRATIONS',
-  'wait-timeout': 'XYN_WAIT_TIMEOUT',
-  'lock-timeout': 'XYN_LOCK_TIMEOUT',
-  'ddl-lock-timeout': 'XYN_DDL_LOCK_TIMEOUT',
-  'ddl-retries': 'XYN_DDL_RETRIES',
-  'statement-timeout': 'XYN_STATEMENT_TIMEOUT',
-  'max-blocking': 'XYN_MAX_BLOCKING',
-  'record-runs': 'XYN_RECORD_RUNS',
-  'log-level': 'LOG_LEVEL',
-  'log-format': 'XYN_LOG_FORMAT',
-  'allow-drift': 'XYN_ALLOW_DRIFT',
-  'allow-out-of-order': 'XYN_ALLOW_OUT_OF_ORDER',
-  'allow-missing-files': 'XYN_ALLOW_MISSING_FILES',
-  phase: 'XYN_PHASE',
-  'targets-file': 'XYN_TARGETS_FILE',
-  'targets-query': 'XYN_TARGETS_QUERY',
-  concurrency: 'XYN_CONCURRENCY',
-  shard: 'XYN_SHARD',
-  shards: 'XYN_SHARDS',
-  canary: 'XYN_CANARY',
-} as const;
-export type Flag = keyof typeof flagVariables;
-/** Flags that take no value: `--allow-drift` alone means XYN_ALLOW_DRIFT=true. */
-export const switchFlags: ReadonlySet<Flag> = new Set(['allow-drift', 'allow-out-of-order', 'allow-missing-files']);
-
-function parseSeconds(raw: string): number {
-  const trimmed = raw.trim();
-  if (!/^\d+(\.\d+)?$/.test(trimmed)) throw new Error(`"${raw}" is not a number of seconds (e.g. 60 or 0.5)`);
-  return Math.round(Number(trimmed) * 1000);
-}
-
-/** PostgreSQL's timeouts (lock_timeout, statement_timeout) are an int of milliseconds. */
-const MAX_SETTING_MS = 2_147_483_647;
-/** Seconds that become a PostgreSQL setting: refused here, at start, if the server would refuse them later. */
-const settingSeconds = makeValidator<number>((raw) => {
-  const ms = parseSeconds(raw);
-  if (ms > MAX_SETTING_MS) {
-    throw new Error(`"${raw}" is more than PostgreSQL takes for a timeout: 0 (none) to ${MAX_SETTING_MS / 1000} seconds (about 24 days)`);
-  }
-  return ms;
-});
-
-/** Seconds the program waits with a Node timer, which takes at most 2^31 - 1 ms (longer fires at once). */
-const timerSeconds = makeValidator<number>((raw) => {
-  const ms = parseSeconds(raw);
-  if (ms > MAX_SETTING_MS) throw new Error(`"${raw}" is longer than can be waited: 0 to ${MAX_SETTING_MS / 1000} seconds (about 24 days)`);
-  return ms;
-});
-
-const count = makeValidator<number>((raw) => {
-  if (!/^\d+$/.test(raw.trim())) throw new Error(`"${raw}" is not a whole number (e.g. 5)`);
-  return Number(raw.trim());
-});
-
-const flag = makeValidator<boolean>((raw) => {
-  const v = raw.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-  if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
-  throw new Error(`"${raw}" is not true or false`);
-});
-
-const identifier = makeValidator<string>((raw) => {
-  if (!isPlainIdentifier(raw)) {
-    throw new Error(`"${raw}" is not a plain lower-case SQL identifier (letters, digits, _)`);
-  }
-  return raw;
-});
-
-const requiredList = makeValidator<RequiredMigrations>((raw) => {
-  const v = raw.trim();
-  if (v === 'all') return { kind: 'all' };
-  const ids = v
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  const bad = ids.filter((id) => !isMigrationId(id));
-  if (bad.length > 0) {
-    throw new Error(`${bad.map((b) => `"${b}"`).join(', ')} is not a migration id like 001_initial_schema (or use "all")`);
-  }
-  return { kind: 'list', ids };
-});
-
-const positive = makeValidator<number>((raw) => {
-  if (!/^[1-9]\d*$/.test(raw.trim())) throw new Error(`"${raw}" is not a whole number of 1 or more (e.g. 4)`);
-  return Number(raw.trim());
-});
-
-const shard = makeValidator<{ index: number; count: number }>((raw) => {
-  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(raw);
-  const [index, count] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
-  if (!(count >= 1 && index >= 0 && index < count)) throw new Error(`"${raw}" is not a shard i/n with 0 ≤ i < n (e.g. 0/4)`);
-  return { index, count };
-});
-
-/** Secrets are never echoed: these validators only say what shape is wrong. */
-const secretText = makeValidator<string>((raw) => raw);
-/** libpq's PGPORT: one port, or one per PGHOST entry (p1,p2). */
-const portList = makeValidator<string>((raw) => {
-  if (!raw.split(',').every((port) => port === '' || isPort(port)))
-    throw new Error(`"${raw}" is not a TCP port (or a comma list of them, one per PGHOST)`);
-  return raw;
-});
-const secretUrl = makeValidator<string>((raw) => {
-  parseDatabaseUrl(raw);
-  return raw;
-});
-
-const specs = {
-  DATABASE_URL: secretUrl({ default: undefined }),
-  DATABASE_URL_FILE: str({ default: undefined }),
-  PGHOST: str({ default: undefined }),
-  PGPORT: portList({ default: undefined }),
-  PGUSER: str({ default: undefined }),
-  PGPASSWORD: secretText({ default: undefined }),
-  PGDATABASE: str({ default: undefined }),
-  PGSSLMODE: str({
-    default: undefined,
-    choices: ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'],
-  }),
-  PGSSLROOTCERT: str({ default: undefined }),
-  PGSSLCERT: str({ default: undefined }),
-  PGSSLKEY: str({ default: undefined }),
-  XYN_MIGRATIONS_DIR: str({ default: './migrations' }),
-  XYN_REQUIRED_MIGRATIONS: requiredList({ default: { kind: 'all' } }),
-  XYN_WAIT_TIMEOUT: timerSeconds({ default: 60_000 }),
-  XYN_LOCK_TIMEOUT: timerSeconds({ default: 300_000 }),
-  XYN_DDL_LOCK_TIMEOUT: settingSeconds({ default: 5_000 }),
-  XYN_DDL_RETRIES: count({ default: 5 }),
-  XYN_STATEMENT_TIMEOUT: settingSeconds({ default: 0 }),
-  XYN_MAX_BLOCKING: timerSeconds({ default: 5_000 }),
-  XYN_RECORD_RUNS: str({ default: 'auto', choices: ['auto', 'off'] }),
-  XYN_LEDGER_SCHEMA: identifier({ default: 'public' }),
-  XYN_LEDGER_TABLE: identifier({ default: 'schema_migrations' }),
-  XYN_ALLOW_DRIFT: flag({ default: false }),
-  XYN_ALLOW_OUT_OF_ORDER: flag({ default: false }),
-  XYN_ALLOW_MISSING_FILES: flag({ default: false }),
-  XYN_PHASE: str({ default: 'pre', choices: ['pre', 'post'] }),
-  LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
-  XYN_LOG_FORMAT: str({ default: 'auto', choices: ['auto', 'json', 'pretty'] }),
-  XYN_TERMINATION_LOG: str({ default: undefined }),
-  XYN_APPLIED_BY: str({ default: undefined }),
-  XYN_REHEARSE_URL: secretUrl({ default: undefined }),
-  XYN_TARGETS_FILE: str({ default: undefined }),
-  XYN_TARGETS_QUERY: str({ default: undefined }),
-  XYN_CONCURRENCY: positive({ default: 4 }),
-  XYN_SHARD: shard({ default: undefined }),
-  XYN_SHARDS: positive({ default: undefined }),
-  JOB_COMPLETION_INDEX: count({ default: undefined }),
-  XYN_CANARY: count({ default: 0 }),
-} as const;
-
-const flagOf = (variable: string): string | undefined => Object.entries(flagVariables).find(([, v]) => v === variable)?.[0];
 
 function describe(variable: string, error: Error): string {
   const flagName = flagOf(variable);
@@ -234,27 +80,44 @@ function throwingReporter({ errors }: { errors: Partial<Record<string, Error>> }
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
+/** Who runs us: a terminal on stderr (pretty logs), and on stdin too (a person waiting). */
+export interface Terminal {
+  readonly stderr: boolean;
+  readonly stdin?: boolean;
+}
+
+/** The commands that only read: a person at a terminal waits for them, so they wait less by default. */
+const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set(['status', 'plan', 'verify']);
 /**
- * Validates the environment (with flags folded in) and resolves the database target.
- * `process.env` and the real stderr are the defaults; tests pass their own.
+ * XYN_WAIT_TIMEOUT's default for a read-only command run by a person (stdin and stderr are
+ * terminals): a typo'd port should not cost them a minute; a job keeps the full default.
+ */
+export const PERSON_WAIT_TIMEOUT_MS = 10_000;
+
+/**
+ * Validates the environment (with flags, keyed by flag name, folded in) and resolves the database
+ * target. `process.env` and the real terminals are the defaults; tests pass their own.
  */
 export function loadConfig(
-  flags: Partial<Record<Flag, string | undefined>> = {},
+  flags: Readonly<Record<string, string | undefined>> = {},
   env: Environment = process.env,
-  terminal: { readonly stderr: boolean } = { stderr: isatty(2) },
+  terminal: Terminal = { stderr: isatty(2), stdin: isatty(0) },
+  command?: string,
 ): Config {
   const merged: Record<string, string | undefined> = { ...env };
-  for (const [name, value] of Object.entries(flags)) {
-    if (value !== undefined) merged[flagVariables[name as Flag]] = value;
+  for (const [flag, variable] of flagRows) {
+    const value = flags[flag];
+    if (value !== undefined) merged[variable] = value;
   }
   const e = cleanEnv(merged, specs, { reporter: throwingReporter });
+  const personWaits = terminal.stderr && terminal.stdin === true && command !== undefined && READ_ONLY_COMMANDS.has(command);
   const tls = tlsDefaults(e);
   return Object.freeze({
     database: resolveDatabase(e, tls),
     tlsDefaults: tls,
     migrationsDir: e.XYN_MIGRATIONS_DIR,
     required: e.XYN_REQUIRED_MIGRATIONS,
-    waitTimeoutMs: e.XYN_WAIT_TIMEOUT,
+    waitTimeoutMs: merged.XYN_WAIT_TIMEOUT === undefined && personWaits ? PERSON_WAIT_TIMEOUT_MS : e.XYN_WAIT_TIMEOUT,
     lockTimeoutMs: e.XYN_LOCK_TIMEOUT,
     ddlLockTimeoutMs: e.XYN_DDL_LOCK_TIMEOUT,
     ddlRetries: e.XYN_DDL_RETRIES,
@@ -276,6 +139,21 @@ export function loadConfig(
     searchPath: undefined,
     fleet: fleetConfig(e),
   });
+}
+
+/**
+ * One sentence per `XYN_*` variable the program does not know, naming the closest known one
+ * (never the value: a misspelt variable may hold a password).
+ */
+export function unknownVariableWarnings(env: Environment = process.env): string[] {
+  return Object.keys(env)
+    .filter((name) => name.startsWith('XYN_') && !knownVariables.includes(name))
+    .sort()
+    .map((name) => {
+      const [closest] = [...knownVariables].sort((a, b) => editDistance(name, a) - editDistance(name, b) || a.localeCompare(b));
+      const near = closest !== undefined && editDistance(name, closest) <= Math.max(3, Math.floor(name.length / 3));
+      return near ? `unknown variable ${name}; did you mean ${closest}?` : `unknown variable ${name}; it is ignored`;
+    });
 }
 
 interface FleetVariables {
@@ -333,10 +211,11 @@ interface DatabaseVariables {
   PGSSLROOTCERT?: string | undefined;
   PGSSLCERT?: string | undefined;
   PGSSLKEY?: string | undefined;
+  XYN_AUTH: AuthMode;
 }
 
 function tlsDefaults(e: DatabaseVariables): TlsDefaults {
-  return Object.freeze({ sslmode: e.PGSSLMODE, sslrootcert: e.PGSSLROOTCERT, sslcert: e.PGSSLCERT, sslkey: e.PGSSLKEY });
+  return Object.freeze({ sslmode: e.PGSSLMODE, sslrootcert: e.PGSSLROOTCERT, sslcert: e.PGSSLCERT, sslkey: e.PGSSLKEY, auth: e.XYN_AUTH });
 }
 
 function resolveDatabase(e: DatabaseVariables, libpqDefaults: TlsDefaults): ConnectionTarget | undefined {
@@ -358,59 +237,4 @@ function resolveDatabase(e: DatabaseVariables, libpqDefaults: TlsDefaults): Conn
     password: e.PGPASSWORD,
     database: e.PGDATABASE,
   });
-}
-
-function readUrlFile(path: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError(
-      `Invalid configuration: DATABASE_URL_FILE ${path} cannot be read (${code}); mount the secret there or fix the path.`,
-      {
-        variables: ['DATABASE_URL_FILE'],
-      },
-    );
-  }
-}
-
-/** Kubernetes creates /dev/termination-log; we write there only when it already exists. */
-function defaultTerminationLog(): string | undefined {
-  try {
-    accessSync('/dev/termination-log', constants.W_OK);
-    return '/dev/termination-log';
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * What the CLI needs before (or without) a valid configuration: where the failure reason goes,
- * and the secrets that must never be printed, registered before anything can fail.
- */
-export function earlyEnvironment(env: Environment = process.env): { terminationLog: string | undefined } {
-  registerSecret(env.PGPASSWORD);
-  for (const name of ['DATABASE_URL', 'XYN_REHEARSE_URL']) registerUrlPassword(env[name]);
-  if (env.DATABASE_URL_FILE) {
-    try {
-      registerUrlPassword(readFileSync(env.DATABASE_URL_FILE, 'utf8').trim());
-    } catch {
-      // reported by loadConfig
-    }
-  }
-  return { terminationLog: env.XYN_TERMINATION_LOG || defaultTerminationLog() };
-}
-
-function registerUrlPassword(url: string | undefined): void {
-  if (!url) return;
-  // Both readings of a password that holds an unencoded '@': up to the first '@' and the last.
-  for (const pattern of [/^[a-z]+:\/\/[^:/?#@]*:([^@]*)@/i, /^[a-z]+:\/\/[^:/?#@]*:(.*)@[^@]*$/i]) {
-    const password = pattern.exec(url)?.[1];
-    registerSecret(password);
-    try {
-      if (password) registerSecret(decodeURIComponent(password));
-    } catch {
-      // not percent-encoded
-    }
-  }
 }

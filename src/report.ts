@@ -30,6 +30,17 @@ export function ledgerTable(rows: readonly LedgerRow[]): string {
   );
 }
 
+/** `migrate --json`: what this run applied, in order, and the ledger after it. */
+export function migrateJson(
+  applied: readonly { readonly id: string; readonly durationMs: number; readonly attempts: number }[],
+  rows: readonly LedgerRow[],
+) {
+  return {
+    applied: applied.map((a) => ({ id: a.id, duration_ms: a.durationMs, attempts: a.attempts })),
+    ledger: ledgerJson(rows),
+  };
+}
+
 export function ledgerJson(rows: readonly LedgerRow[]) {
   return rows.map((r) => ({
     id: r.id,

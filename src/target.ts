@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { parse } from 'pg-connection-string';
 import { ConfigError } from './errors.js';
+import { checkTokenLogin, type AuthMode, type TokenMode } from './auth/token.js';
 
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 const sslModes: readonly string[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
@@ -40,6 +41,10 @@ export interface ConnectionTarget {
   readonly ssl: ConnectionOptions | false;
   /** host:port[,host:port…]/database, never the password: safe for every log line */
   readonly display: string;
+  /** where the user and password were given (a variable, a targets line): what a refused login names */
+  readonly credentialsFrom: string;
+  /** XYN_AUTH when it is not `password`: the password is a token of this kind, obtained for each new connection */
+  readonly auth?: TokenMode;
 }
 
 /** PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY: what a URL that does not say otherwise gets, as in libpq. */
@@ -48,6 +53,8 @@ export interface TlsDefaults {
   readonly sslrootcert?: string | undefined;
   readonly sslcert?: string | undefined;
   readonly sslkey?: string | undefined;
+  /** XYN_AUTH: a token mode makes verify-full the default sslmode, and the only one allowed */
+  readonly auth?: AuthMode | undefined;
 }
 
 interface Parts extends TlsDefaults {
@@ -74,13 +81,15 @@ export function connectionTarget(url: string | undefined, source: string, defaul
     }
   }
   const parts = { ...defaults, ...withoutUndefined(fromUrl) };
-  const sslMode = (parts.sslmode ?? (parts.sslrootcert === SYSTEM_ROOTS ? 'verify-full' : 'prefer')) as SslMode;
+  const tokenMode = parts.auth === 'password' ? undefined : parts.auth;
+  const sslMode = (parts.sslmode ?? (tokenMode || parts.sslrootcert === SYSTEM_ROOTS ? 'verify-full' : 'prefer')) as SslMode;
   if (parts.sslrootcert === SYSTEM_ROOTS && sslMode !== 'verify-full') {
     throw new ConfigError(
       `Invalid configuration: ${source} has sslrootcert=system with sslmode=${sslMode}; the trusted roots of the system are only for sslmode=verify-full (libpq's rule): set verify-full, or leave sslmode out (verify-full is then the default).`,
       { variables: [source] },
     );
   }
+  if (tokenMode) checkTokenLogin(tokenMode, { sslMode, user: parts.user || undefined, password: parts.password || undefined }, source);
   const hosts = endpoints(parts.host, parts.port, source);
   return Object.freeze({
     host: hosts[0]!.host,
@@ -93,6 +102,8 @@ export function connectionTarget(url: string | undefined, source: string, defaul
     sslMode,
     ssl: tlsOptions(sslMode, parts, source),
     display: display(hosts, parts.database || parts.user || ''),
+    credentialsFrom: url === undefined ? 'PGUSER/PGPASSWORD (no DATABASE_URL is set)' : source,
+    ...(tokenMode ? { auth: tokenMode } : {}),
   });
 }
 

@@ -4,30 +4,38 @@
  * under the migration lock; rows already present are left as they are.
  */
 import { ConfigError } from '../errors.js';
-import { discoverMigrations } from '../migrations/discover.js';
-import { readLedger, recordBaseline } from '../db/ledger.js';
-import { ledgerJson } from '../report.js';
+import { discoverMigrations, type MigrationFile } from '../migrations/discover.js';
+import { recordBaseline } from '../db/ledger.js';
 import { openSession, withMigrationLock, type CommandContext } from './context.js';
 
 export async function baseline(ctx: CommandContext, args: readonly string[]): Promise<void> {
   const { config, log } = ctx;
   const [target] = args;
   const files = discoverMigrations(config.migrationsDir);
-  const upTo = files.findIndex((f) => f.id === target || f.fileName === target);
-  if (target === undefined || upTo < 0) {
-    throw new ConfigError(
-      `Usage: xyn-migrate baseline <id>, where <id> is one of the files in ${config.migrationsDir} (e.g. ${files.at(-1)?.id}).`,
-    );
-  }
+  const upTo = files.indexOf(baselineTarget(files, target, config.migrationsDir));
   const baselined = files.slice(0, upTo + 1);
   const session = await openSession(ctx, { writable: true });
   try {
-    const rows = await withMigrationLock(session, ctx, async () => {
-      await recordBaseline(session, config.ledger, baselined, `${config.appliedBy} (baseline)`);
-      return readLedger(session, config.ledger);
-    });
-    log.info({ upTo: baselined.at(-1)!.id, recorded: baselined.length, ledger: ledgerJson(rows) }, 'baseline recorded');
+    await withMigrationLock(session, ctx, () => recordBaseline(session, config.ledger, baselined, `${config.appliedBy} (baseline)`));
+    log.info(
+      { upTo: baselined.at(-1)!.id, files: baselined.length },
+      `baseline recorded: ${baselined.length} migrations up to ${baselined.at(-1)!.id} marked applied`,
+    );
   } finally {
     await session.close();
   }
+}
+
+/** The file `<id>` names: its id, its file name, or its number alone (`003`, `3`) when one file has it. */
+function baselineTarget(files: readonly MigrationFile[], target: string | undefined, dir: string): MigrationFile {
+  const exact = files.find((f) => f.id === target || f.fileName === target);
+  if (exact) return exact;
+  if (target !== undefined && /^\d+$/.test(target)) {
+    const numbered = files.find((f) => f.number === BigInt(target));
+    if (numbered) return numbered;
+  }
+  const given = target === undefined ? '' : `${target} is not a migration of ${dir}; `;
+  throw new ConfigError(
+    `Usage: xyn-migrate baseline <id>: ${given}give a file's id or number (e.g. ${files.at(-1)?.id ?? '001_initial_schema'}).`,
+  );
 }

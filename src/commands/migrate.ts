@@ -7,7 +7,7 @@ import { VerificationError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MigrationFile } from '../migrations/discover.js';
 import { planMigrations, type LedgerRow, type Plan } from '../plan.js';
-import { ledgerJson, ledgerTable } from '../report.js';
+import { ledgerJson, ledgerTable, migrateJson } from '../report.js';
 import { applyMigration, type Applied, type ApplyOutcome } from '../db/execute.js';
 import { adoptChecksums, readLedger } from '../db/ledger.js';
 import type { Session } from '../db/session.js';
@@ -23,11 +23,13 @@ export interface MigrateResult {
   readonly ledger: readonly LedgerRow[];
 }
 
-export async function migrate(ctx: CommandContext): Promise<MigrateResult> {
+/** `json`: the result document on stdout instead of the ledger table. */
+export async function migrate(ctx: CommandContext, json = false): Promise<MigrateResult> {
   const { files, session } = await connectWhileReadingFiles(ctx, { writable: true });
   try {
     const result = await migrateOn(session, ctx, files);
-    printLedger(ctx, result.ledger);
+    if (json) ctx.print(`${JSON.stringify(migrateJson(result.applied, result.ledger), null, 2)}\n`);
+    else printLedger(ctx, result.ledger);
     return result;
   } finally {
     await session.close();
@@ -78,7 +80,11 @@ export async function migrateOn(session: Session, ctx: CommandContext, files: re
       'post-deploy migrations left pending: run with --phase post (XYN_PHASE=post) once the rollout is over',
     );
   }
-  log.info({ applied: applied.length, migrations: rows.length }, applied.length > 0 ? 'migrations applied' : 'nothing to apply');
+  // applied: by this run; files: in the folder; ledgerRows: applied ever (rows of a newer image included)
+  log.info(
+    { applied: applied.length, files: files.length, ledgerRows: rows.length },
+    applied.length > 0 ? 'migrations applied' : 'nothing to apply',
+  );
   return { applied, ledger: rows };
 }
 

@@ -3,7 +3,7 @@
  * migrations/README.md: header, guarded DDL, a verification block that raises, the ledger insert
  * into the configured ledger, XYN_LEDGER_SCHEMA.XYN_LEDGER_TABLE).
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { discoverMigrations } from '../migrations/discover.js';
@@ -45,7 +45,21 @@ export function newMigration(ctx: CommandContext, args: readonly string[]): stri
     .replace(/[^a-z0-9]+/g, '_')
     .replace(/^_+|_+$/g, '');
   if (name === '') throw new ConfigError('Usage: xyn-migrate new <name>, e.g. `xyn-migrate new add_run_labels`.');
+  try {
+    mkdirSync(ctx.config.migrationsDir, { recursive: true }); // a fresh project has no folder yet
+  } catch (error) {
+    throw new ConfigError(`Cannot create ${ctx.config.migrationsDir} (${(error as NodeJS.ErrnoException).code}).`, {
+      file: ctx.config.migrationsDir,
+    });
+  }
   const files = discoverMigrations(ctx.config.migrationsDir, { allowEmpty: true });
+  const taken = files.find((f) => f.id.replace(/^\d+_/, '').toLowerCase() === name);
+  if (taken) {
+    throw new ConfigError(
+      `A migration named ${name} exists already: ${taken.fileName} in ${ctx.config.migrationsDir}; choose another name, or edit that file if it is not applied yet.`,
+      { file: taken.fileName },
+    );
+  }
   const last = files.at(-1);
   const next = (last?.number ?? 0n) + 1n;
   const width = Math.max(3, last ? /^\d+/.exec(last.fileName)![0].length : 3);

@@ -19,7 +19,7 @@ export async function plan(ctx: CommandContext, json: boolean): Promise<void> {
   if (json) {
     const document = { to_apply: steps, post_deploy_pending: plan.deferred.map(step), refusals: plan.refusals, warnings: plan.warnings };
     ctx.print(`${JSON.stringify(document, null, 2)}\n`);
-    return throwIfRefused(plan);
+    return throwIfRefused(plan, true);
   }
   if (plan.refusals.length > 0) {
     // migrate applies nothing while it refuses: say what, and what is pending behind it
@@ -33,13 +33,18 @@ export async function plan(ctx: CommandContext, json: boolean): Promise<void> {
   if (plan.deferred.length > 0) {
     ctx.print(`\npending (post-deploy), left for --phase post after the rollout:\n${stepsTable(plan.deferred.map(step))}`);
   }
-  throwIfRefused(plan);
+  throwIfRefused(plan, false);
 }
 
-function throwIfRefused(plan: Plan): void {
-  if (plan.refusals.length > 0) {
-    throw new VerificationError(`migrate would refuse: ${plan.refusals.map((r) => r.message).join('; ')}.`, { refusals: plan.refusals });
-  }
+/** Said once: a person has just read the refusals on stdout; a JSON reader has them in the document. */
+function throwIfRefused(plan: Plan, json: boolean): void {
+  if (plan.refusals.length === 0) return;
+  const n = plan.refusals.length;
+  throw new VerificationError(
+    json
+      ? `migrate would refuse: ${plan.refusals.map((r) => r.message).join('; ')}.`
+      : `migrate would refuse and apply nothing: ${n === 1 ? 'the problem' : `${n} problems`} listed above; see status for every file.`,
+  );
 }
 
 function stepsTable(steps: readonly { readonly id: string; readonly mode: string }[]): string {

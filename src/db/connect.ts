@@ -3,6 +3,7 @@
  * another server, and read-only settings change only for new sessions), retries what heals with
  * backoff and jitter until the deadline, and fails at once on what will not heal.
  */
+import { connect } from 'node:net';
 import { ConnectError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { serverError, Session } from './session.js';
@@ -10,6 +11,8 @@ import { atHost, type ConnectionTarget } from '../target.js';
 import { sleep, type Stop } from '../stop.js';
 import { backoff } from './backoff.js';
 import { markSessionSql } from './pooler.js';
+import { AuthError } from '../auth/errors.js';
+import { tokenRefused } from '../auth/token.js';
 
 export type Verdict = { readonly kind: 'transient'; readonly reason: string } | { readonly kind: 'fatal'; readonly reason: string };
 
@@ -43,9 +46,10 @@ function classifyConnectError(error: unknown, target: ConnectionTarget): Verdict
     switch (db.code) {
       case '28P01':
       case '28000':
+        if (target.auth) return { kind: 'fatal', reason: tokenRefused(target.auth, target.user ?? '', db) };
         return {
           kind: 'fatal',
-          reason: `authentication failed for user "${target.user ?? ''}" (${db.code}): check the user and password in DATABASE_URL`,
+          reason: `authentication failed for user "${target.user ?? ''}" (${db.code}): check the user and password in ${target.credentialsFrom}`,
         };
       case '3D000':
         return { kind: 'fatal', reason: `database "${target.database ?? ''}" does not exist (3D000): create it or fix the database name` };
@@ -66,6 +70,14 @@ function classifyConnectError(error: unknown, target: ConnectionTarget): Verdict
     return {
       kind: 'fatal',
       reason: `TLS certificate verification failed (${code}: ${message}); check sslrootcert and the host name, or sslmode`,
+    };
+  }
+  // The answer to our SSLRequest was neither S nor N (pg's own words for require, ours for prefer)
+  if (/invalid response to SSL negotiation|error establishing an SSL connection/i.test(message)) {
+    const byte = /negotiation: (.*)$/.exec(message)?.[1];
+    return {
+      kind: 'fatal',
+      reason: `the service at ${target.host}:${target.port} is not PostgreSQL: it answered the TLS request with ${byte ? `"${byte}"` : 'something else'} (psql: "invalid response to SSL negotiation"); check the port`,
     };
   }
   if (/does not support SSL/i.test(message)) {
@@ -96,10 +108,11 @@ export async function waitForDatabase(target: ConnectionTarget, options: WaitOpt
   const started = Date.now();
   const deadline = started + options.deadlineMs;
   let lastReason = 'no attempt finished';
+  const announcement = new WaitAnnouncement(target, options);
   for (let attempt = 1; ; attempt++) {
     options.stop.throwIfStopped(WAITING);
     const remaining = deadline - Date.now();
-    const verdict = await attemptHosts(target, options, Math.max(1000, Math.min(remaining, 10_000)));
+    const verdict = await announcement.during(attemptHosts(target, options, Math.max(1000, Math.min(remaining, 10_000))));
     if (verdict instanceof Session) {
       // With several hosts, say which one answered.
       if (attempt > 1 || target.hosts.length > 1)
@@ -112,6 +125,7 @@ export async function waitForDatabase(target: ConnectionTarget, options: WaitOpt
     }
     const delay = Math.min(backoff(attempt), deadline - Date.now());
     if (delay <= 0) break;
+    announcement.say();
     options.log.info({ attempt, reason: verdict.reason, retryInMs: delay, target: target.display }, 'waiting for PostgreSQL');
     await sleep(delay, options.stop, WAITING);
   }
@@ -119,6 +133,68 @@ export async function waitForDatabase(target: ConnectionTarget, options: WaitOpt
     `PostgreSQL at ${target.display} was not ready within ${options.deadlineMs / 1000}s (XYN_WAIT_TIMEOUT): ${lastReason}.`,
     { target: target.display },
   );
+}
+
+/** Before the first answer is a second old, a person is told what is awaited and until when. */
+const ANNOUNCE_AFTER_MS = 1000;
+/** An attempt still unanswered this long is looked at: is anything listening at all? */
+const SILENCE_AFTER_MS = 3000;
+
+/**
+ * What a person waiting is told: the first line, within a second, says what is awaited and the
+ * deadline; an attempt unanswered for a few seconds on a port that accepts TCP connections is
+ * said (a busy server, a silent service, or a proxy with no server behind it), instead of silence.
+ */
+class WaitAnnouncement {
+  private said = false;
+  constructor(
+    private readonly target: ConnectionTarget,
+    private readonly options: WaitOptions,
+  ) {}
+
+  /** The line, once: "waiting up to 60 s for PostgreSQL at host:port/db to accept connections…". */
+  say(): void {
+    if (this.said) return;
+    this.said = true;
+    const what = this.options.requireWritable ? 'to accept connections and be writable' : 'to accept connections';
+    const seconds = this.options.deadlineMs / 1000;
+    this.options.log.info(
+      { target: this.target.display, waitTimeoutS: seconds },
+      `waiting up to ${seconds} s (XYN_WAIT_TIMEOUT) for PostgreSQL at ${this.target.display} ${what}…`,
+    );
+  }
+
+  async during<T>(attempt: Promise<T>): Promise<T> {
+    const announce = setTimeout(() => this.say(), ANNOUNCE_AFTER_MS);
+    const silence = setTimeout(() => void this.reportSilence(), SILENCE_AFTER_MS);
+    try {
+      return await attempt;
+    } finally {
+      clearTimeout(announce);
+      clearTimeout(silence);
+    }
+  }
+
+  private async reportSilence(): Promise<void> {
+    const { host, port } = this.target;
+    if (!(await acceptsTcp(host, port))) return;
+    // info, not warn: a server merely slow to answer (a loaded machine) looks the same for a while
+    this.options.log.info(
+      { target: this.target.display },
+      `${host}:${port} accepts TCP connections but has not answered for ${SILENCE_AFTER_MS / 1000} s: a busy server, a service that is not PostgreSQL, or a proxy with no server behind it; still waiting`,
+    );
+  }
+}
+
+/** Whether something accepts a TCP connection at host:port (closed at once). */
+function acceptsTcp(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1000 });
+    const done = (accepted: boolean) => (socket.destroy(), resolve(accepted));
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
 }
 
 /**
@@ -169,6 +245,11 @@ async function attemptConnection(target: ConnectionTarget, options: WaitOptions,
     return session;
   } catch (error) {
     await session?.close();
+    // no token could be had: a configuration error (exit 2), or an endpoint to wait for
+    if (error instanceof AuthError) {
+      if (!error.transient) throw error;
+      return { kind: 'transient', reason: error.message };
+    }
     return classifyConnectError(error, target);
   }
 }

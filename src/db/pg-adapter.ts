@@ -123,7 +123,8 @@ class PreferTlsConnection extends (pg.Connection as unknown as new (config: obje
         return;
       }
       self.stream.end();
-      self.emit('error', new Error('There was an error establishing an SSL connection'));
+      // libpq's words, with the byte that came back: an HTTP server answers 'H'
+      self.emit('error', new Error(`invalid response to SSL negotiation: ${JSON.stringify(answer).slice(1, -1)}`));
     });
   }
 }

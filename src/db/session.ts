@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import pg from 'pg';
 import type { ConnectionTarget } from '../target.js';
+import { tokenPassword } from '../auth/token.js';
 import { cancelKey, isEncrypted, onServerParameter, preferTlsConnection, runSimpleQuery } from './pg-adapter.js';
 
 export type Row = object;
@@ -179,7 +180,8 @@ function clientConfig(target: ConnectionTarget, connectTimeoutMs: number, transp
     host: target.host,
     port: target.port,
     user: target.user,
-    password: target.password,
+    // a token mode's token is obtained when the server asks for a password (a trust login asks none)
+    password: target.auth ? tokenPassword(target.auth, { host: target.host, port: target.port, user: target.user ?? '' }) : target.password,
     database: target.database,
     ssl,
     ...(transport === 'prefer' && ssl ? { connection: preferTlsConnection(ssl, KEEPALIVE_DELAY_MS) as pg.Connection } : {}),

@@ -323,9 +323,9 @@ describe('the command line', () => {
     const switchValue = await runCli(['--allow-drift=yes'], {});
     assert.equal(switchValue.code, 2);
     assert.equal(switchValue.lastMessage, 'The flag --allow-drift takes no value; write --allow-drift alone (it sets XYN_ALLOW_DRIFT).');
-    const missing = await runCli(['verify', '--lock-timeout'], {});
+    const missing = await runCli(['verify', '--wait-timeout'], {});
     assert.equal(missing.code, 2);
-    assert.match(missing.lastMessage, /^The flag --lock-timeout needs a value, e\.g\. --lock-timeout=<value>/);
+    assert.match(missing.lastMessage, /^The flag --wait-timeout needs a value, e\.g\. --wait-timeout=<value>/);
     const swallowed = await runCli(['status', '--wait-timeout', '--json'], {});
     assert.match(swallowed.lastMessage, /^The flag --wait-timeout is followed by --json, not by a value/);
   });

@@ -33,7 +33,7 @@ describe('loadConfig: defaults', () => {
     const config = loadConfig({}, { XYN_TERMINATION_LOG: '/tmp/termination' }, { stderr: false });
     const expected: Omit<Config, 'appliedBy' | 'host'> = {
       database: undefined,
-      tlsDefaults: { sslmode: undefined, sslrootcert: undefined, sslcert: undefined, sslkey: undefined },
+      tlsDefaults: { sslmode: undefined, sslrootcert: undefined, sslcert: undefined, sslkey: undefined, auth: 'password' },
       migrationsDir: './migrations',
       required: { kind: 'all' },
       waitTimeoutMs: 60_000,
@@ -570,4 +570,15 @@ describe('loadConfig: fleet settings', () => {
       assertConfigError(() => fleetOf(env), variable);
     });
   }
+});
+
+describe('loadConfig: how long a person waits', () => {
+  const person = { stderr: true, stdin: true };
+  it('a read-only command at a terminal waits 10 s unless XYN_WAIT_TIMEOUT (or its flag) says otherwise; a job waits 60 s', () => {
+    for (const command of ['status', 'plan', 'verify']) assert.equal(loadConfig({}, {}, person, command).waitTimeoutMs, 10_000, command);
+    assert.equal(loadConfig({}, {}, person, 'migrate').waitTimeoutMs, 60_000);
+    assert.equal(loadConfig({}, {}, { stderr: true, stdin: false }, 'status').waitTimeoutMs, 60_000);
+    assert.equal(loadConfig({}, { XYN_WAIT_TIMEOUT: '30' }, person, 'status').waitTimeoutMs, 30_000);
+    assert.equal(loadConfig({ 'wait-timeout': '2' }, {}, person, 'status').waitTimeoutMs, 2_000);
+  });
 });

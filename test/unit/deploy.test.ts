@@ -823,6 +823,44 @@ describe('k8s/', () => {
       }
     }
   });
+  it('has an overlay per cloud: a ServiceAccount annotated for its workload identity, used by the Job, XYN_AUTH set', () => {
+    const command = kustomizeCommand();
+    assert.ok(command, 'no kustomize or kubectl binary on PATH: install kubectl (it ships kustomize) to check the kustomize output');
+    const clouds = [
+      { mode: 'aws-iam', annotation: 'eks.amazonaws.com/role-arn', value: /^arn:aws:iam::\d{12}:role\/[\w+=,.@-]+$/ },
+      { mode: 'gcp-iam', annotation: 'iam.gke.io/gcp-service-account', value: /^[a-z][a-z0-9-]*@[a-z0-9-]+\.iam\.gserviceaccount\.com$/ },
+      { mode: 'azure-entra', annotation: 'azure.workload.identity/client-id', value: /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/ },
+    ];
+    const builds = kustomizeBuilds(command);
+    for (const { mode, annotation, value } of clouds) {
+      const dir = `k8s/overlays/${mode}`;
+      const docs = builds.find((b) => b.dir === dir)?.docs ?? assert.fail(`${dir} was rendered`);
+      validateAll(docs);
+      assertHardened(docs);
+      const account = docs.find((d) => d.object['kind'] === 'ServiceAccount')?.object as {
+        metadata?: { name?: string; annotations?: Record<string, string> };
+      };
+      assert.match(account?.metadata?.annotations?.[annotation] ?? '', value, `${dir}: the ServiceAccount's ${annotation}`);
+      const job = docs.find((d) => d.object['kind'] === 'Job')!.object as unknown as IJob;
+      const spec = job.spec!.template.spec!;
+      assert.equal(spec.serviceAccountName, account.metadata?.name, `${dir}: the Job runs as that ServiceAccount`);
+      const migrate = allContainers(spec).find(isMigrate)!;
+      assert.equal(envOf(migrate, 'XYN_AUTH')?.value, mode, `${dir}: XYN_AUTH=${mode}`);
+      for (const volume of spec.volumes ?? []) {
+        assert.ok(
+          migrate.volumeMounts?.some((m) => m.name === volume.name && m.readOnly === true),
+          `${dir}: ${volume.name} mounted read-only`,
+        );
+      }
+      if (mode === 'azure-entra') {
+        assert.equal(
+          job.spec!.template.metadata?.labels?.['azure.workload.identity/use'],
+          'true',
+          `${dir}: the pod label for AKS's webhook`,
+        );
+      }
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
