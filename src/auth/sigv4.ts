@@ -1,6 +1,6 @@
 /**
  * AWS Signature Version 4, query-string form (a presigned URL): what an RDS IAM token is. Written
- * here rather than bundling the AWS SDK (see README, "What each mode adds to the image"); checked
+ * here rather than bundling the AWS SDK (see docs/kubernetes.md, "What each mode adds to the image"); checked
  * against AWS's published examples in test/unit/cloud-auth.test.ts.
  */
 import { createHash, createHmac } from 'node:crypto';

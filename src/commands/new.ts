@@ -1,6 +1,6 @@
 /**
  * `new <name>`: writes the next-numbered migration file from the template (the conventions of
- * migrations/README.md: header, guarded DDL, a verification block that raises, the ledger insert
+ * docs/writing-migrations.md: header, guarded DDL, a verification block that raises, the ledger insert
  * into the configured ledger, XYN_LEDGER_SCHEMA.XYN_LEDGER_TABLE).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
- * The README's variable table, made from the configuration table (variables.ts) by
- * `npm run docs:config`; a unit test checks the README holds exactly this, so the two cannot drift.
+ * The variable table of docs/configuration.md, made from the configuration table (variables.ts) by
+ * `npm run docs:config`; a unit test checks that page holds exactly this, so the two cannot drift.
  */
 import { variables, COMMAND_NAMES, type VariableRow } from './variables.js';
 
@@ -26,10 +26,10 @@ export function variablesMarkdown(): string {
   return lines.join('\n');
 }
 
-/** `readme` with the text between the markers replaced by the generated table. */
-export function withVariablesTable(readme: string): string {
-  const begin = readme.indexOf(TABLE_BEGIN);
-  const end = readme.indexOf(TABLE_END);
-  if (begin < 0 || end < begin) throw new Error(`README.md lacks the markers ${TABLE_BEGIN} … ${TABLE_END}`);
-  return `${readme.slice(0, begin + TABLE_BEGIN.length)}\n${variablesMarkdown()}\n${readme.slice(end)}`;
+/** `page` with the text between the markers replaced by the generated table. */
+export function withVariablesTable(page: string): string {
+  const begin = page.indexOf(TABLE_BEGIN);
+  const end = page.indexOf(TABLE_END);
+  if (begin < 0 || end < begin) throw new Error(`docs/configuration.md lacks the markers ${TABLE_BEGIN} … ${TABLE_END}`);
+  return `${page.slice(0, begin + TABLE_BEGIN.length)}\n${variablesMarkdown()}\n${page.slice(end)}`;
 }

@@ -1,7 +1,7 @@
 /**
  * The configuration table: every variable the program reads, with its flag, value type, unit,
  * default, what it does and which commands read it. Loading (config.ts), each command's --help,
- * the program's --help and the README's variable table are all made from these rows, so adding a
+ * the program's --help and the variable table of docs/configuration.md are all made from these rows, so adding a
  * variable is adding a row.
  */
 import { str } from 'envalid';
@@ -38,7 +38,7 @@ const FLEET: readonly CommandName[] = ['migrate', 'status', 'verify'];
 export interface VariableRow<Spec> {
   /** envalid's spec: the value type, its choices and the default as the program holds it */
   readonly spec: Spec;
-  /** the default as a person writes it (README, --help); a unit test checks it parses to spec's default */
+  /** the default as a person writes it (docs/configuration.md, --help); a unit test checks it parses to spec's default */
   readonly shownDefault: string;
   /** the command-line flag standing for the variable (without --); flags win over the environment */
   readonly flag?: string;
@@ -48,7 +48,7 @@ export interface VariableRow<Spec> {
   readonly unit?: string;
   /** one line: what it does */
   readonly description: string;
-  /** more for the README only */
+  /** more for docs/configuration.md only */
   readonly details?: string;
   readonly commands: readonly CommandName[];
 }
@@ -130,7 +130,7 @@ export const variables = {
     unit: 'mode',
     description: `how connections log in: ${AUTH_MODES.join(', ')}; a token mode's password is a short-lived token from the cloud identity`,
     details:
-      "`password`: the URL's or `PGPASSWORD`. `aws-iam` (RDS/Aurora IAM), `gcp-iam` (Cloud SQL IAM users), `azure-entra` (Azure Database for PostgreSQL with Entra ID): a token obtained for each new connection from the pod's cloud identity is the password. A token mode needs a user and no password in the URL, and `sslmode=verify-full` (its default); see [Cloud identity](#cloud-identity-a-token-instead-of-a-password-xyn_auth)",
+      "`password`: the URL's or `PGPASSWORD`. `aws-iam` (RDS/Aurora IAM), `gcp-iam` (Cloud SQL IAM users), `azure-entra` (Azure Database for PostgreSQL with Entra ID): a token obtained for each new connection from the pod's cloud identity is the password. A token mode needs a user and no password in the URL, and `sslmode=verify-full` (its default); see [Cloud identity](kubernetes.md#cloud-identity-a-token-instead-of-a-password-xyn_auth)",
     commands: DATABASE,
   }),
   XYN_MIGRATIONS_DIR: row({
@@ -259,7 +259,7 @@ export const variables = {
     unit: 'pre|post',
     description:
       'pre: apply every pending file except -- xyn:post-deploy ones (before the rollout); post: apply everything pending (a Job after the rollout)',
-    details: 'See [Rolling updates: pre and post phase](#rolling-updates-pre-and-post-phase)',
+    details: 'See [Rolling updates: pre and post phase](kubernetes.md#rolling-updates-pre-and-post-phase)',
     commands: PHASED,
   }),
   LOG_LEVEL: row({

@@ -254,7 +254,7 @@ async function attemptConnection(target: ConnectionTarget, options: WaitOptions,
   }
 }
 
-/** The PostgreSQL majors this program supports, each tested (README, "Supported PostgreSQL"). */
+/** The PostgreSQL majors this program supports, each tested (docs/commands.md, "Supported PostgreSQL"). */
 export const SUPPORTED_MAJORS = { oldest: 14, newest: 18 } as const;
 
 /**

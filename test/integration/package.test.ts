@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -54,14 +54,13 @@ before(() => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the npm package', () => {
-  it("holds only the program: dist/cli.js, its code cache, dist/package.json (and npm's README, package.json); no dependencies", () => {
-    assert.deepEqual(packed.files.map((f) => f.path).sort(), [
-      'README.md',
-      'dist/cli.js',
-      'dist/cli.js.cache',
-      'dist/package.json',
-      'package.json',
-    ]);
+  it("holds only the program and its documentation: dist/cli.js, its code cache, dist/package.json, docs/ (and npm's README, package.json); no dependencies", () => {
+    const docs = readdirSync(join(ROOT, 'docs')).map((name) => `docs/${name}`);
+    assert.ok(docs.includes('docs/writing-migrations.md'), 'the file format ships with the package');
+    assert.deepEqual(
+      packed.files.map((f) => f.path).sort(),
+      ['README.md', 'dist/cli.js', 'dist/cli.js.cache', 'dist/package.json', ...docs, 'package.json'].sort(),
+    );
     const inside = JSON.parse(execFileSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' })) as Record<
       string,
       unknown

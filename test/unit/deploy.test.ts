@@ -14,8 +14,8 @@
  *      TypeScript names one unknown field per object; fix it and the next one shows.
  * - docker-compose.yml is validated with ajv against the compose-spec JSON schema that the npm
  *   package dclint ships (additionalProperties: false throughout);
- * - the YAML blocks of the Deploy documentation (README.md's "Deploy" section, or its draft
- *   docs/deploy.md) go through the same checks, so that what people paste is valid.
+ * - the YAML blocks of the deploy documentation (docs/kubernetes.md, docs/compose.md, and any in
+ *   README.md's quick starts) go through the same checks, so that what people paste is valid.
  *
  *   npx tsx --test test/unit/deploy.test.ts
  */
@@ -287,8 +287,9 @@ describe('Dockerfile', () => {
     const composeArgs = (parseYaml(read('docker-compose.yml')) as { services: { migrate: { build: { args: Record<string, string> } } } })
       .services.migrate.build.args;
     assert.equal(composeArgs['VERSION'], version, "docker-compose.yml builds with package.json's version");
-    for (const match of read('README.md').matchAll(/--build-arg VERSION=(\S+)/g))
-      assert.equal(match[1], version, "the README builds with package.json's version");
+    for (const file of ['README.md', ...readdirSync(join(ROOT, 'docs')).map((name) => `docs/${name}`)])
+      for (const match of read(file).matchAll(/--build-arg VERSION=(\S+)/g))
+        assert.equal(match[1], version, `${file} builds with package.json's version`);
   });
 
   it('sets TZ=UTC in the runtime stage (distroless has no /etc/localtime: no zoneinfo scan at start)', () => {
@@ -938,15 +939,11 @@ describe('docker-compose.yml', () => {
 // The Deploy documentation: its YAML blocks are meant to be pasted, so they must validate too.
 
 describe('the Deploy documentation', () => {
-  const readme = read('README.md');
-  const source = /^## Deploy\b/m.test(readme)
-    ? { file: 'README.md', text: readme.slice(readme.search(/^## Deploy\b/m)).replace(/\n## (?!#)[\s\S]*$/, '') }
-    : existsSync(join(ROOT, 'docs', 'deploy.md'))
-      ? { file: 'docs/deploy.md', text: read('docs/deploy.md') }
-      : null;
+  const deployFiles = ['README.md', 'docs/compose.md', 'docs/kubernetes.md'];
+  const source = { text: deployFiles.map((file) => read(file)).join('\n') };
+  const commands = read('docs/commands.md');
 
   it('has the copy-pasteable blocks: initContainer, Job, compose, docker run --read-only', () => {
-    assert.ok(source, 'README.md has a ## Deploy section');
     const blocks = (lang: string) => [...source.text.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
     assert.ok(
       blocks('sh').some((b) => /docker run --rm --read-only/.test(b)),
@@ -964,19 +961,17 @@ describe('the Deploy documentation', () => {
       blocks('yaml').some((b) => /^services:/m.test(b) && /service_completed_successfully/.test(b)),
       'a compose block',
     );
-    // one exit codes table in the README (under "Running it"); the Deploy part links to it
-    assert.match(source.text, /\]\(#exit-codes\)/, 'the Deploy part links to the exit codes table');
+    // one exit codes table, in docs/commands.md; the deploy pages link to it
+    assert.match(source.text, /\]\(commands\.md#exit-codes\)/, 'the deploy docs link to the exit codes table');
     for (const code of ['0', '1', '2', '3', '4', '5', '130 / 143']) {
-      assert.equal(readme.match(new RegExp(`^\\| ${code} \\|`, 'gm'))?.length, 1, `the one exit codes table has ${code}, once`);
+      assert.equal(commands.match(new RegExp(`^\\| ${code} \\|`, 'gm'))?.length, 1, `the one exit codes table has ${code}, once`);
     }
   });
 
   it('every YAML block validates (Kubernetes objects, pod-spec fragments, env lists, compose files)', () => {
-    assert.ok(source, 'README.md has a ## Deploy section');
-    const blocks = [...source.text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m, i) => ({
-      label: `${source.file} yaml block ${i + 1}`,
-      text: m[1]!,
-    }));
+    const blocks = deployFiles.flatMap((file) =>
+      [...read(file).matchAll(/```yaml\n([\s\S]*?)```/g)].map((m, i) => ({ label: `${file} yaml block ${i + 1}`, text: m[1]! })),
+    );
     assert.ok(blocks.length >= 4);
     const objects: K8sDoc[] = [];
     const fragments: (K8sDoc & { partial: true })[] = [];
