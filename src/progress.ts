@@ -4,6 +4,8 @@
  * no-transaction file that is slow) the statement running. Off a terminal nothing is animated:
  * the log has one line per file instead.
  */
+import { printable } from './printable.js';
+
 export interface Progress {
   file(n: number, total: number, id: string): void;
   readonly statement: (text: string) => void;
@@ -35,7 +37,8 @@ export function terminalProgress(write: (text: string) => void, columns: number)
       draw();
     },
     statement: (text) => {
-      if (current) current.statement = text.split('\n')[0]!.trim();
+      // a file's text may hold control characters (an escape sequence) that would drive the terminal
+      if (current) current.statement = printable(text.split('\n')[0]!.trim());
     },
     done: () => {
       clearInterval(timer);

@@ -9,7 +9,7 @@ import { ConnectError, VerificationError } from '../errors.js';
 import type { MigrationFile, MigrationPhase } from '../migrations/discover.js';
 import { planMigrations, type Plan } from '../engine/planner.js';
 import { backoff } from '../db/backoff.js';
-import { waitForDatabase } from '../db/connect.js';
+import { isLostConnection, waitForDatabase } from '../db/connect.js';
 import { readLedger } from '../db/ledger.js';
 import { serverError, sessionIsGone, type Session } from '../db/session.js';
 import { sleep } from '../stop.js';
@@ -65,8 +65,10 @@ async function readPlan(session: Session, ctx: CommandContext, files: readonly M
     return planMigrations(files, await readLedger(session, ctx.config.ledger), ctx.config);
   } catch (error) {
     const db = serverError(error);
-    // No SQLSTATE: the socket broke; or the server ended the session (a restart, a failover).
-    if (!db || sessionIsGone(db)) {
+    // A socket error: the connection broke; or the server ended the session (a restart, a
+    // failover). Any other error without a SQLSTATE is a bug, not a reason to reconnect forever.
+    const lost = db === undefined ? isLostConnection(error) : sessionIsGone(db);
+    if (lost) {
       ctx.log.info({ reason: error instanceof Error ? error.message : String(error) }, 'connection lost while waiting; reconnecting');
       return 'connection lost';
     }

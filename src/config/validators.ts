@@ -27,6 +27,13 @@ export const settingSeconds = makeValidator<number>((raw) => {
   return ms;
 });
 
+/** Seconds the program waits with a Node timer, which takes at most 2^31 - 1 ms (longer fires at once). */
+export const timerSeconds = makeValidator<number>((raw) => {
+  const ms = parseSeconds(raw);
+  if (ms > MAX_SETTING_MS) throw new Error(`"${raw}" is longer than can be waited: 0 to ${MAX_SETTING_MS / 1000} seconds (about 24 days)`);
+  return ms;
+});
+
 export const count = makeValidator<number>((raw) => {
   if (!/^\d+$/.test(raw.trim())) throw new Error(`"${raw}" is not a whole number (e.g. 5)`);
   return Number(raw.trim());

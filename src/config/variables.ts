@@ -15,9 +15,9 @@ import {
   requiredList,
   secretText,
   secretUrl,
-  seconds,
   settingSeconds,
   shard,
+  timerSeconds,
 } from './validators.js';
 import { AUTH_MODES } from '../auth/token.js';
 
@@ -150,7 +150,7 @@ export const variables = {
     commands: ['migrate', 'status', 'verify'],
   }),
   XYN_WAIT_TIMEOUT: row({
-    spec: seconds({ default: 60_000 }),
+    spec: timerSeconds({ default: 60_000 }),
     shownDefault: '60',
     flag: 'wait-timeout',
     unit: 'seconds',
@@ -159,7 +159,7 @@ export const variables = {
     commands: DATABASE,
   }),
   XYN_LOCK_TIMEOUT: row({
-    spec: seconds({ default: 300_000 }),
+    spec: timerSeconds({ default: 300_000 }),
     shownDefault: '300',
     flag: 'lock-timeout',
     unit: 'seconds',
@@ -193,7 +193,7 @@ export const variables = {
     commands: APPLYING,
   }),
   XYN_MAX_BLOCKING: row({
-    spec: seconds({ default: 5_000 }),
+    spec: timerSeconds({ default: 5_000 }),
     shownDefault: '5',
     flag: 'max-blocking',
     unit: 'seconds',
@@ -320,7 +320,8 @@ export const variables = {
     shownDefault: '4',
     flag: 'concurrency',
     unit: 'count',
-    description: 'a fleet: targets in progress at once (so at most that many connections)',
+    description:
+      'a fleet: targets in progress at once: that many connections, plus one blocking watchdog (XYN_MAX_BLOCKING) per target whose file runs long, so up to twice as many',
     commands: FLEET,
   }),
   XYN_SHARD: row({

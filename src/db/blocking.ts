@@ -75,16 +75,18 @@ const WAITERS_SQL = `
 WITH RECURSIVE waiting_locks AS MATERIALIZED (
   SELECT pid, locktype, waitstart FROM pg_locks WHERE NOT granted
 ), waiting AS (
-  SELECT pid, pg_blocking_pids(pid) AS blockers FROM (SELECT DISTINCT pid FROM waiting_locks) w
+  SELECT pid, pg_blocking_pids(pid) AS blockers, min(waitstart) AS waitstart FROM waiting_locks GROUP BY pid
 ), migration AS (
   SELECT pid FROM pg_stat_activity WHERE application_name = $1 OR pid = $2::int
-), behind(pid) AS (
-  SELECT w.pid FROM waiting w JOIN migration m ON m.pid = ANY (w.blockers)
+), behind(pid, since) AS (
+  SELECT w.pid, w.waitstart FROM waiting w JOIN migration m ON m.pid = ANY (w.blockers)
   UNION
-  SELECT w.pid FROM waiting w JOIN behind b ON b.pid = ANY (w.blockers)
+  -- down the chain, the wait we caused began when the chain started waiting on us: a session
+  -- that waited 10 s on an app transaction before that one queued behind the migration waited ~0 s on us
+  SELECT w.pid, greatest(w.waitstart, b.since) FROM waiting w JOIN behind b ON b.pid = ANY (w.blockers)
 )
 SELECT b.pid,
-       coalesce(extract(epoch FROM clock_timestamp() - min(l.waitstart)) * 1000, 0)::float8 AS waited_ms,
+       coalesce(extract(epoch FROM clock_timestamp() - min(b.since)) * 1000, 0)::float8 AS waited_ms,
        bool_or(l.locktype IN ('transactionid', 'tuple')) AS row_lock,
        -- the tables it waits for: its waiting table lock, or the row it queues for (a tuple lock)
        ARRAY(SELECT DISTINCT r.relation::text FROM pg_locks r
@@ -100,7 +102,7 @@ SELECT b.pid,
 /**
  * Cancels the statement of the migration's backend ($1, $2), reading first which of the tables $3 (those
  * the waiters wait for; all when empty) it holds or waits for, and in which modes. No row when
- * the file finished meanwhile: nothing is cancelled then.
+ * the file finished meanwhile, or its backend is not running a statement that blocks someone: nothing is cancelled then.
  */
 const CANCEL_SQL = `
 SELECT ARRAY(
@@ -114,7 +116,11 @@ SELECT ARRAY(
        EXISTS (SELECT 1 FROM pg_locks w WHERE w.pid = a.pid AND NOT w.granted) AS waiting,
        pg_cancel_backend(a.pid) AS cancelled
   FROM pg_stat_activity a
- WHERE a.application_name = $1 OR a.pid = $2::int`;
+ WHERE (a.application_name = $1 OR a.pid = $2::int)
+   -- only a statement running now that still blocks someone: an idle backend, or the next
+   -- statement of the file that blocks no one, is not what the budget measured
+   AND a.state = 'active'
+   AND EXISTS (SELECT 1 FROM pg_locks w WHERE NOT w.granted AND a.pid = ANY (pg_blocking_pids(w.pid)))`;
 
 /**
  * Watches one file while it runs. `around` runs the file's work and stops the watch when it ends;
@@ -198,7 +204,7 @@ export class BlockingWatch {
       while (!this.stopped) {
         if (this.noteWaiters(await watchdog.query(WAITERS_SQL, backendOf(this.ctx.session))) > budget) {
           if (!this.stopped) await (this.cancelling = this.cancel(watchdog));
-          return;
+          if (this.verdict) return; // else nothing was cancelled (the statement ended meanwhile): keep watching
         }
         await this.pause(interval);
       }

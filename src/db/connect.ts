@@ -84,8 +84,14 @@ function classifyConnectError(error: unknown, target: ConnectionTarget): Verdict
     return { kind: 'fatal', reason: `the server does not support TLS but sslmode=${target.sslMode} requires it` };
   }
   if (TRANSIENT_NODE_CODES.has(code)) return { kind: 'transient', reason: `${code} connecting to ${target.host}:${target.port}` };
-  if (/timeout|terminated|closed|reset/i.test(message)) return { kind: 'transient', reason: message };
+  if (isLostConnection(error)) return { kind: 'transient', reason: message };
   return { kind: 'fatal', reason: message };
+}
+
+/** An error with no SQLSTATE that says the socket broke (a reset, a timeout, the server gone), not a bug of ours. */
+export function isLostConnection(error: unknown): boolean {
+  if (TRANSIENT_NODE_CODES.has((error as NodeJS.ErrnoException | undefined)?.code ?? '')) return true;
+  return /timeout|terminated|closed|reset/i.test(error instanceof Error ? error.message : String(error));
 }
 
 const WAITING = 'stopped while waiting for PostgreSQL; nothing was applied';

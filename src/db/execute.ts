@@ -81,6 +81,7 @@ export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Pr
         error instanceof MigrationError && (error.fields.sqlstate === LOCK_NOT_AVAILABLE || error.fields.waitingForLock === true);
       if (!gaveUpOnLock || attempt > ctx.settings.ddlRetries) throw error;
       const delay = backoff(attempt);
+      const budgetCancelled = error.fields.sqlstate !== LOCK_NOT_AVAILABLE;
       ctx.log.warn(
         {
           file: file.fileName,
@@ -90,7 +91,9 @@ export async function applyMigration(file: MigrationFile, ctx: ApplyContext): Pr
           lockTimeoutMs: ctx.settings.ddlLockTimeoutMs,
           oldestTransactions: await oldestTransactions(ctx.session),
         },
-        'a migration statement gave up waiting for a table lock (XYN_DDL_LOCK_TIMEOUT) so as not to stall the queries queued behind it; retrying',
+        budgetCancelled
+          ? 'a migration statement waiting for a table lock was cancelled: the sessions queued behind it waited longer than XYN_MAX_BLOCKING; retrying'
+          : 'a migration statement gave up waiting for a table lock (XYN_DDL_LOCK_TIMEOUT) so as not to stall the queries queued behind it; retrying',
       );
       await sleep(
         delay,

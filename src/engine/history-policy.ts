@@ -4,7 +4,7 @@
  */
 import { VerificationError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { checkMigration } from '../migrations/discover.js';
+import { checkMigration, refuseUnderNonStandardStrings } from '../migrations/discover.js';
 import type { Plan } from './planner.js';
 import { refuseLedgerRemoval } from '../migrations/ledger-guard.js';
 import type { LedgerName } from '../migrations/ledger-name.js';
@@ -40,17 +40,23 @@ function noteWhitespaceOnly(plan: Plan, log: Logger, noted?: Plan): void {
   );
 }
 
-/** Every file about to run is checked before the first one runs (exit 2 naming file:line:column). */
-export function checkPendingFiles(plan: Plan, ledger: LedgerName): void {
-  for (const file of plan.toApply) {
+/**
+ * Every file about to run is checked before the first one runs (exit 2 naming file:line:column);
+ * so are the post-deploy files this pre phase holds back, so that one the post Job would refuse
+ * stops the deploy before the rollout, not after it. `standardConformingStrings`: the session's
+ * setting, when known (a backslash in a plain string is refused under off).
+ */
+export function checkPendingFiles(plan: Plan, ledger: LedgerName, standardConformingStrings?: string): void {
+  for (const file of [...plan.toApply, ...plan.deferred]) {
     checkMigration(file);
     refuseLedgerRemoval(file, ledger);
+    refuseUnderNonStandardStrings(file, standardConformingStrings);
   }
 }
 
 /** migrate: the files about to run, then the history (exit 5); `warned` as for warnAboutHistory. */
-export function refuseBadHistory(plan: Plan, ledger: LedgerName, log: Logger, warned?: Plan): Plan {
-  checkPendingFiles(plan, ledger);
+export function refuseBadHistory(plan: Plan, ledger: LedgerName, log: Logger, warned?: Plan, standardConformingStrings?: string): Plan {
+  checkPendingFiles(plan, ledger, standardConformingStrings);
   warnAboutHistory(plan, log, warned);
   if (plan.refusals.length > 0) {
     throw new VerificationError(`Refusing to migrate: ${plan.refusals.map((r) => r.message).join('; ')}.`, { refusals: plan.refusals });

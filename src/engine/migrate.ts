@@ -66,7 +66,7 @@ interface Run {
 async function migrateOn(scope: RunScope, files: readonly MigrationFile[], config: Config, run: Run): Promise<readonly LedgerRow[]> {
   const { session, ledger, log } = scope;
   let rows = await readLedger(session, ledger);
-  const before = refuseBadHistory(planMigrations(files, rows, config), ledger, log);
+  const before = refuseBadHistory(planMigrations(files, rows, config), ledger, log, undefined, session.standardConformingStrings);
   if (before.toApply.length > 0 || before.toAdopt.length > 0) {
     const lock = migrationLockFor(session, ledger, { timeoutMs: config.lockTimeoutMs, log, stop: scope.stop });
     if (lock.scope === 'transaction') await checkPooler(scope, before);
@@ -75,7 +75,13 @@ async function migrateOn(scope: RunScope, files: readonly MigrationFile[], confi
         await ensureLedger(session, ledger);
         // Another runner may have applied everything while we waited: plan again under the lock
         // (and warn only of what the plan before the lock did not).
-        const plan = refuseBadHistory(planMigrations(files, await readLedger(session, ledger), config), ledger, log, before);
+        const plan = refuseBadHistory(
+          planMigrations(files, await readLedger(session, ledger), config),
+          ledger,
+          log,
+          before,
+          session.standardConformingStrings,
+        );
         await adopt(scope, plan);
         // Only a runner that applies something records a run; the others found it done.
         const outcome = plan.toApply.length > 0 ? await recordedRun(scope, config, lock, plan.toApply, run) : undefined;

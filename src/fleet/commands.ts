@@ -172,7 +172,10 @@ class WorkerSessions {
   async get(worker: number, target: Target, open: () => Promise<Session>): Promise<Session> {
     const key = connectionKey(target.connection);
     const current = this.held.get(worker);
-    if (current?.key === key) {
+    // Never a pooled session: DISCARD ALL through a pooler reaches whichever server session serves
+    // that statement, not the one a file's temporary table or SET ROLE was left on. Closing it lets
+    // the pooler reset its server session (server_reset_query) before anyone else gets it.
+    if (current?.key === key && !current.session.pooled) {
       try {
         await resetSession(current.session);
         return current.session;

@@ -184,14 +184,14 @@ export function decodeMigrationText(bytes: Buffer): string | undefined {
 }
 
 /** A line comment `-- xyn:no-transaction` before the first statement. */
-const NO_TRANSACTION = /^[ \t]*--[ \t]*xyn:no-transaction\b/m;
+const NO_TRANSACTION = /^[ \t]*--[ \t]*xyn:no-transaction(?=[ \t:]|$)/m;
 
 export function migrationMode(text: string, firstStatement: number = leadingCommentsEnd(text)): MigrationMode {
   return NO_TRANSACTION.test(text.slice(0, firstStatement)) ? 'no-transaction' : 'transaction';
 }
 
 /** A line comment `-- xyn:post-deploy` before the first statement. */
-const POST_DEPLOY = /^[ \t]*--[ \t]*xyn:post-deploy\b/m;
+const POST_DEPLOY = /^[ \t]*--[ \t]*xyn:post-deploy(?=[ \t:]|$)/m;
 
 /**
  * `post` for a file whose leading comments hold `-- xyn:post-deploy`: a change the release still

@@ -478,13 +478,25 @@ export function concurrentIndex(statement: Statement): ConcurrentIndex | undefin
   return { name, relname, table };
 }
 
-/** The first `limit` words of a statement: unquoted ones lower-cased, quoted ones kept, '.' kept. */
+/**
+ * The first `limit` words of a statement: unquoted ones folded to lower case as PostgreSQL folds
+ * them (ASCII A–Z only), quoted ones kept, '.' kept. Comments, string literals and dollar-quoted
+ * text are skipped: a word in them is no part of the statement's syntax.
+ */
 export function identifierTokens(text: string, limit: number): string[] {
   const tokens: string[] = [];
+  const orEnd = (index: number) => (index < 0 ? text.length : index);
   let i = 0;
   while (i < text.length && tokens.length < limit) {
     const c = text[i]!;
-    if (c === '"') {
+    if (c === '-' && text[i + 1] === '-') i = lineEnd(text, i);
+    else if (c === '/' && text[i + 1] === '*') i = orEnd(blockCommentEnd(text, i, text.length));
+    else if (c === "'") i = orEnd(stringLiteralEnd(text, i, 'plain'));
+    else if (c === '$' && dollarTag(text, i) !== undefined) {
+      const tag = dollarTag(text, i)!;
+      const close = text.indexOf(tag, i + tag.length);
+      i = close < 0 ? text.length : close + tag.length;
+    } else if (c === '"') {
       const close = closingQuote(text, i);
       const end = close < 0 ? text.length : close + 1;
       tokens.push(`"${text.slice(i + 1, end - 1)}"`);
@@ -492,8 +504,12 @@ export function identifierTokens(text: string, limit: number): string[] {
     } else if (isIdentStart(c)) {
       let j = i + 1;
       while (j < text.length && isIdentChar(text[j])) j++;
-      tokens.push(text.slice(i, j).toLowerCase());
-      i = j;
+      const prefixed = prefixedString(text, i, j);
+      if (prefixed && prefixed.kind !== 'identifier') i = orEnd(stringLiteralEnd(text, prefixed.quote, prefixed.kind));
+      else {
+        tokens.push(text.slice(i, j).replace(/[A-Z]+/g, (upper) => upper.toLowerCase()));
+        i = j;
+      }
     } else {
       if (c === '.') tokens.push('.');
       i++;
@@ -523,8 +539,12 @@ export function withoutLiterals(sql: string): string {
     if (c === '-' && sql[i + 1] === '-') i = lineEnd(sql, i);
     else if (c === '/' && sql[i + 1] === '*') i = orEnd(blockCommentEnd(sql, i, sql.length));
     else if (c === '"') i = orEnd(closingQuote(sql, i)) + 1;
-    else if (c === "'") replace(i, orEnd(stringLiteralEnd(sql, i, 'plain')));
-    else if (c === '$' && dollarTag(sql, i) !== undefined) {
+    else if (c === "'") {
+      // With standard_conforming_strings off a backslash escapes the quote after it, so where a
+      // plain literal ends is unknown: replace all from its quote on rather than let a secret through.
+      const end = orEnd(stringLiteralEnd(sql, i, 'plain'));
+      replace(i, sql.slice(i, end).includes('\\') ? sql.length : end);
+    } else if (c === '$' && dollarTag(sql, i) !== undefined) {
       const tag = dollarTag(sql, i)!;
       const close = sql.indexOf(tag, i + tag.length);
       replace(i, close < 0 ? sql.length : close + tag.length);

@@ -127,7 +127,9 @@ describe('blocking budget: a statement that keeps others waiting past XYN_MAX_BL
     await report.query('COMMIT');
     cancelled(run);
     assert.match(run.lastMessage, /holding ACCESS EXCLUSIVE on public\.acc_orders \(waiting\), /);
-    assert.equal(run.logs.filter((l) => /retrying/.test(String(l.msg))).length, 1, 'one retry, as XYN_DDL_RETRIES=1 allows');
+    const retries = run.logs.filter((l) => /retrying/.test(String(l.msg)));
+    assert.equal(retries.length, 1, 'one retry, as XYN_DDL_RETRIES=1 allows');
+    assert.match(String(retries[0]!.msg), /XYN_MAX_BLOCKING/, 'the retry names the budget that cancelled, not XYN_DDL_LOCK_TIMEOUT');
     assert.equal((await db.query("SELECT 1 FROM information_schema.columns WHERE column_name = 'currency'")).length, 0);
     assert.deepEqual(await ledgerIdsOf(db), ['001_orders']);
   });

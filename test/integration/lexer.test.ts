@@ -97,7 +97,7 @@ describe('migrate refuses what it cannot run as written (exit 2, before anything
     assert.equal(await tableExists('a'), false);
   });
 
-  it('standard_conforming_strings = off: a plain string holding a backslash is exit 2 naming the setting; one without runs', async () => {
+  it('standard_conforming_strings = off: a plain string holding a backslash in any pending file is exit 2 naming the setting, before anything runs; one without runs', async () => {
     await db.query(`ALTER DATABASE ${db.name} SET standard_conforming_strings = off`);
     const dir = {
       '001_plain.sql': "CREATE TABLE paths (p text);\nINSERT INTO paths VALUES ('it''s'), (E'C:\\\\temp');\n",
@@ -106,6 +106,9 @@ describe('migrate refuses what it cannot run as written (exit 2, before anything
     const run = await migrate(dir);
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.lastMessage, /002_backslash\.sql:1:27: .*standard_conforming_strings = off/);
+    assert.equal(await tableExists('paths'), false);
+    const fixed = await migrate({ '001_plain.sql': dir['001_plain.sql'] });
+    assert.equal(fixed.code, 0, fixed.stderr);
     assert.deepEqual(await ledgerIdsOf(db), ['001_plain']);
     assert.deepEqual(await db.query('SELECT p FROM paths ORDER BY p'), [{ p: 'C:\\temp' }, { p: "it's" }]);
   });

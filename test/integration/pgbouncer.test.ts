@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { advisoryLocksIn, freshDatabase, ledgerIdsOf, testServer, urlFor, type TestDatabase } from '../support/postgres.js';
 import { migrationsDir, runCli } from '../support/cli.js';
@@ -169,5 +172,32 @@ describe('behind PgBouncer in statement-pooling mode', () => {
       await bouncer.stop();
     }
     assert.equal((await db.query(`SELECT to_regclass('applications') AS t`))[0]!.t, null);
+  });
+});
+
+describe('a fleet behind PgBouncer in session-pooling mode', () => {
+  it('a pooled session is not reused for the next schema: its temporary table does not reach the next tenant', async () => {
+    const dir = migrationsDir({
+      '001_count.sql': `CREATE TEMP TABLE IF NOT EXISTS tenant_scratch AS SELECT current_schema()::text AS tenant;
+CREATE TABLE counted AS SELECT tenant FROM tenant_scratch;`,
+    });
+    const bouncer = await startPgBouncer(testServer(), 1, 'session');
+    try {
+      const url = urlFor(db.name, testServer(), { port: bouncer.port });
+      const list = join(mkdtempSync(join(tmpdir(), 'xyn-pooled-fleet-')), 'targets.txt');
+      writeFileSync(list, `${url} alpha\n${url} beta\n`);
+      const run = await runCli(['migrate', '--json'], {
+        DATABASE_URL: url,
+        XYN_MIGRATIONS_DIR: dir,
+        XYN_TARGETS_FILE: list,
+        XYN_CONCURRENCY: '1',
+      });
+      assert.equal(run.code, 0, run.stderr.slice(-3000));
+    } finally {
+      await bouncer.stop();
+    }
+    for (const schema of ['alpha', 'beta']) {
+      assert.deepEqual(await db.query(`SELECT tenant FROM ${schema}.counted`), [{ tenant: schema }], schema);
+    }
   });
 });

@@ -52,6 +52,14 @@ describe('post-deploy files: the pre phase leaves them pending, the post phase a
     ]);
   });
 
+  it('the pre phase checks the post-deploy files it holds back: one the post phase would refuse (COPY FROM STDIN) is exit 2 before anything runs', async () => {
+    const dir = migrationsDir({ ...files, '002_drop_note.sql': '-- xyn:post-deploy\nCOPY orders FROM STDIN;' });
+    const run = await runCli([], env(dir));
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.lastMessage, /002_drop_note\.sql:2:1: COPY … FROM STDIN/);
+    assert.deepEqual(await columnsOfOrders(), []);
+  });
+
   it('XYN_PHASE=post in the environment is the same as --phase post; a second post run has nothing to do', async () => {
     const dir = migrationsDir(files);
     assert.equal((await runCli([], env(dir, { XYN_PHASE: 'post' }))).code, 0);

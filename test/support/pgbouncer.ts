@@ -1,6 +1,6 @@
 /**
  * A real PgBouncer (Debian's package; .ci/run installs it) in front of the test PostgreSQL, in
- * transaction- or statement-pooling mode. As root it switches to the postgres user (-u), since PgBouncer refuses root.
+ * transaction-, statement- or session-pooling mode. As root it switches to the postgres user (-u), since PgBouncer refuses root.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ const BINARY = '/usr/sbin/pgbouncer';
 export async function startPgBouncer(
   server: Server,
   poolSize: number,
-  mode: 'transaction' | 'statement' = 'transaction',
+  mode: 'transaction' | 'statement' | 'session' = 'transaction',
 ): Promise<PgBouncer> {
   if (spawnSync(BINARY, ['--version']).status !== 0) throw new Error(`${BINARY} is missing: install Debian's pgbouncer (.ci/run does)`);
   const port = await reservePort();

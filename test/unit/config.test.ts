@@ -175,6 +175,16 @@ describe('loadConfig: durations', () => {
     });
   }
 
+  for (const variable of ['XYN_MAX_BLOCKING', 'XYN_WAIT_TIMEOUT', 'XYN_LOCK_TIMEOUT']) {
+    it(`${variable} beyond what a Node timer takes is refused at start, naming the variable and the range`, () => {
+      assertConfigError(
+        () => loadConfig({}, { [variable]: '3000000' }),
+        new RegExp(`${variable}(?: \\(--[a-z-]+\\))?: "3000000" is longer than can be waited: 0 to 2147483.647 seconds`),
+      );
+      assert.doesNotThrow(() => loadConfig({}, { [variable]: '2147483.647' }));
+    });
+  }
+
   for (const bad of ['-1', '1s', 'abc', '1e3', '']) {
     it(`XYN_WAIT_TIMEOUT=${JSON.stringify(bad)} is refused, naming the variable`, () => {
       assertConfigError(() => loadConfig({}, { XYN_WAIT_TIMEOUT: bad }), /XYN_WAIT_TIMEOUT/);

@@ -287,6 +287,22 @@ describe('discoverMigrations: -- xyn:post-deploy', () => {
     );
   });
 
+  it('a longer word that starts with the directive does not count; one followed by a space or CRLF does', () => {
+    const files = discoverMigrations(
+      migrationsFolder({
+        '001_a.sql': '-- xyn:post-deploy-later\n-- xyn:no-transaction-please\nCREATE TABLE a (id int);\n',
+        '002_b.sql': '-- xyn:post-deploy (the old release reads a)\r\n-- xyn:no-transaction\r\nDROP TABLE a;\n',
+      }),
+    );
+    assert.deepEqual(
+      files.map((f) => [f.phase, f.mode]),
+      [
+        ['pre', 'transaction'],
+        ['post', 'no-transaction'],
+      ],
+    );
+  });
+
   it('the directive after the first statement, or inside a string, does not count', () => {
     const files = discoverMigrations(
       migrationsFolder({

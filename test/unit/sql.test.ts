@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   blank,
   concurrentIndex,
+  copiesFromClient,
   indexOfPosition,
   lex,
   lineColumn,
@@ -359,6 +360,23 @@ describe('concurrentIndex', () => {
     assert.equal(indexOf('CREATE INDEX runs_state_idx ON runs (state)'), undefined);
     assert.equal(indexOf('DROP INDEX CONCURRENTLY runs_state_idx'), undefined);
   });
+  it('skips comments in the statement head', () => {
+    const expected = { name: 'idx', relname: 'idx', table: 's.t' };
+    assert.deepEqual(indexOf('CREATE INDEX CONCURRENTLY /* q */ idx ON s.t (x)'), expected);
+    assert.deepEqual(indexOf('CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS -- q\n idx ON /* a */ s.t (x)'), expected);
+  });
+  it('folds only ASCII A–Z to lower case, as PostgreSQL does', () => {
+    assert.deepEqual(indexOf('CREATE INDEX CONCURRENTLY Ärger_IDX ON Tbl (x)'), { name: 'Ärger_idx', relname: 'Ärger_idx', table: 'tbl' });
+  });
+});
+
+describe('copiesFromClient', () => {
+  it('reads FROM STDIN only outside strings and comments', () => {
+    assert.equal(copiesFromClient(onlyStatement('COPY t FROM STDIN')), true);
+    assert.equal(copiesFromClient(onlyStatement("COPY t FROM '/srv/from stdin.csv'")), false);
+    assert.equal(copiesFromClient(onlyStatement("COPY t FROM E'/srv/from stdin.csv'")), false);
+    assert.equal(copiesFromClient(onlyStatement("COPY t /* from stdin */ FROM '/srv/t.csv'")), false);
+  });
 });
 
 describe('blank', () => {
@@ -536,5 +554,10 @@ describe('withoutLiterals', () => {
   it('a literal cut short (track_activity_query_size) is replaced to the end', () => {
     assert.equal(withoutLiterals(`INSERT INTO s VALUES (1, 'password=hun`), 'INSERT INTO s VALUES (1, $1');
     assert.equal(withoutLiterals('SELECT $body$ secret'), 'SELECT $1');
+  });
+
+  it('a plain literal holding a backslash is replaced to the end: where it ends depends on standard_conforming_strings', () => {
+    assert.equal(withoutLiterals("SELECT 'it\\'s', 'token=abc123' FROM t"), 'SELECT $1');
+    assert.equal(withoutLiterals("SELECT 'a\\b', 1"), 'SELECT $1');
   });
 });
