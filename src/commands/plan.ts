@@ -12,8 +12,8 @@ import { inspectDatabase } from '../engine/inspect.js';
 import type { Plan } from '../engine/planner.js';
 
 export async function plan(ctx: CommandContext, json: boolean): Promise<void> {
-  const { plan } = await inspectDatabase(ctx);
-  checkPendingFiles(plan, ctx.config.ledger); // what migrate would refuse to run is exit 2 here too
+  const { plan, standardConformingStrings } = await inspectDatabase(ctx);
+  checkPendingFiles(plan, ctx.config.ledger, standardConformingStrings); // what migrate would refuse to run is exit 2 here too
   const step = (f: MigrationFile) => ({ id: f.id, file: f.fileName, mode: f.mode, checksum: f.checksum });
   const steps = plan.toApply.map(step);
   if (json) {

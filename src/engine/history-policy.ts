@@ -46,7 +46,7 @@ function noteWhitespaceOnly(plan: Plan, log: Logger, noted?: Plan): void {
  * stops the deploy before the rollout, not after it. `standardConformingStrings`: the session's
  * setting, when known (a backslash in a plain string is refused under off).
  */
-export function checkPendingFiles(plan: Plan, ledger: LedgerName, standardConformingStrings?: string): void {
+export function checkPendingFiles(plan: Plan, ledger: LedgerName, standardConformingStrings: string | undefined): void {
   for (const file of [...plan.toApply, ...plan.deferred]) {
     checkMigration(file);
     refuseLedgerRemoval(file, ledger);
@@ -54,10 +54,18 @@ export function checkPendingFiles(plan: Plan, ledger: LedgerName, standardConfor
   }
 }
 
-/** migrate: the files about to run, then the history (exit 5); `warned` as for warnAboutHistory. */
-export function refuseBadHistory(plan: Plan, ledger: LedgerName, log: Logger, warned?: Plan, standardConformingStrings?: string): Plan {
-  checkPendingFiles(plan, ledger, standardConformingStrings);
-  warnAboutHistory(plan, log, warned);
+/**
+ * migrate: the files about to run, then the history (exit 5). `warned` as for warnAboutHistory;
+ * `standardConformingStrings` as for checkPendingFiles.
+ */
+export function refuseBadHistory(
+  plan: Plan,
+  ledger: LedgerName,
+  log: Logger,
+  options: { readonly warned?: Plan; readonly standardConformingStrings: string | undefined },
+): Plan {
+  checkPendingFiles(plan, ledger, options.standardConformingStrings);
+  warnAboutHistory(plan, log, options.warned);
   if (plan.refusals.length > 0) {
     throw new VerificationError(`Refusing to migrate: ${plan.refusals.map((r) => r.message).join('; ')}.`, { refusals: plan.refusals });
   }

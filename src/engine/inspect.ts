@@ -18,6 +18,8 @@ export interface Inspection {
   readonly plan: Plan;
   /** only when asked for (status) */
   readonly lastRun: LastRun | null;
+  /** the session's standard_conforming_strings, from its login (no round trip): plan refuses what migrate would */
+  readonly standardConformingStrings: string | undefined;
 }
 
 /** `status` also wants the last recorded run and the files left partly applied: two more reads. */
@@ -44,9 +46,10 @@ export async function inspect(
 ): Promise<Inspection> {
   const { session, ledger } = scope;
   const rows = await readLedger(session, ledger);
-  if (!options.details) return { plan: planMigrations(files, rows, config), lastRun: null };
+  const { standardConformingStrings } = session;
+  if (!options.details) return { plan: planMigrations(files, rows, config), lastRun: null, standardConformingStrings };
   const partial = await readPartial(session, ledger);
-  return { plan: planMigrations(files, rows, config, partial), lastRun: await lastRun(session, scope.schema) };
+  return { plan: planMigrations(files, rows, config, partial), lastRun: await lastRun(session, scope.schema), standardConformingStrings };
 }
 
 /** States that need nobody: applied, and applied ids of a newer image than this one (a rollback). */

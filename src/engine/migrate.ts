@@ -66,7 +66,8 @@ interface Run {
 async function migrateOn(scope: RunScope, files: readonly MigrationFile[], config: Config, run: Run): Promise<readonly LedgerRow[]> {
   const { session, ledger, log } = scope;
   let rows = await readLedger(session, ledger);
-  const before = refuseBadHistory(planMigrations(files, rows, config), ledger, log, undefined, session.standardConformingStrings);
+  const { standardConformingStrings } = session;
+  const before = refuseBadHistory(planMigrations(files, rows, config), ledger, log, { standardConformingStrings });
   if (before.toApply.length > 0 || before.toAdopt.length > 0) {
     const lock = migrationLockFor(session, ledger, { timeoutMs: config.lockTimeoutMs, log, stop: scope.stop });
     if (lock.scope === 'transaction') await checkPooler(scope, before);
@@ -75,13 +76,10 @@ async function migrateOn(scope: RunScope, files: readonly MigrationFile[], confi
         await ensureLedger(session, ledger);
         // Another runner may have applied everything while we waited: plan again under the lock
         // (and warn only of what the plan before the lock did not).
-        const plan = refuseBadHistory(
-          planMigrations(files, await readLedger(session, ledger), config),
-          ledger,
-          log,
-          before,
-          session.standardConformingStrings,
-        );
+        const plan = refuseBadHistory(planMigrations(files, await readLedger(session, ledger), config), ledger, log, {
+          warned: before,
+          standardConformingStrings,
+        });
         await adopt(scope, plan);
         // Only a runner that applies something records a run; the others found it done.
         const outcome = plan.toApply.length > 0 ? await recordedRun(scope, config, lock, plan.toApply, run) : undefined;
@@ -186,7 +184,7 @@ async function applyInOrder(
   run: Run,
 ): Promise<ApplyOutcome> {
   const { session, ledger, schema, log, stop } = scope;
-  const applied: Applied[] = [];
+  const { applied } = run; // applyInOrder runs once per run: what it applies is what the run committed
   const progress = run.progress();
   let failed: ApplyOutcome['failed'];
   for (const [index, file] of files.entries()) {
@@ -210,7 +208,6 @@ async function applyInOrder(
         continue;
       }
       applied.push(result);
-      run.applied.push(result);
       log.info({ migration: file.id, mode: file.mode, durationMs: result.durationMs, n: index + 1, of: files.length }, 'applied');
       await recorder.step(file, result);
     } catch (error) {

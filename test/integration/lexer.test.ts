@@ -103,6 +103,9 @@ describe('migrate refuses what it cannot run as written (exit 2, before anything
       '001_plain.sql': "CREATE TABLE paths (p text);\nINSERT INTO paths VALUES ('it''s'), (E'C:\\\\temp');\n",
       '002_backslash.sql': "INSERT INTO paths VALUES ('C:\\temp');\n",
     };
+    const planned = await runCli(['plan'], { DATABASE_URL: db.url, XYN_MIGRATIONS_DIR: migrationsDir(dir) });
+    assert.equal(planned.code, 2, 'plan refuses what migrate would');
+    assert.match(planned.lastMessage, /002_backslash\.sql:1:27: .*standard_conforming_strings = off/);
     const run = await migrate(dir);
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.lastMessage, /002_backslash\.sql:1:27: .*standard_conforming_strings = off/);
