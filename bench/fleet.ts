@@ -24,9 +24,8 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { failureOf, median, type Command, type Runner } from './measure.js';
-import { activityCounters, checkpoint, throughPort, type BenchServer } from './postgres.js';
+import { activityCounters, adminClient, checkpoint, throughPort, type BenchServer } from './postgres.js';
 import { startProxy } from './protocol.js';
 import { markdownTable, mebibytes, seconds } from './report.js';
 import { libpqEnv, xynEnv } from './tools.js';
@@ -172,13 +171,7 @@ async function onServer(server: BenchServer, statements: readonly string[], widt
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(width, statements.length) }, async () => {
-      const client = new pg.Client({
-        host: server.host,
-        port: server.port,
-        user: server.user,
-        password: server.password,
-        database: 'postgres',
-      });
+      const client = adminClient(server);
       await client.connect();
       try {
         while (next < statements.length) await client.query(statements[next++] as string);

@@ -47,6 +47,11 @@ export function throughPort(server: BenchServer, port: number): BenchServer {
   return { ...server, port, url: (database, params) => postgresUrl(server.host, port, database, params) };
 }
 
+/** A client of the superuser on `database` (the maintenance database by default), not yet connected. */
+export function adminClient(server: Pick<BenchServer, 'host' | 'port' | 'user' | 'password'>, database = 'postgres'): pg.Client {
+  return new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database });
+}
+
 export async function startServer(): Promise<BenchServer> {
   const host = '127.0.0.1';
   const port = await freePort();
@@ -68,7 +73,7 @@ export async function startServer(): Promise<BenchServer> {
   await server.start();
 
   const query = async <T extends pg.QueryResultRow>(text: string, database = 'postgres'): Promise<T[]> => {
-    const client = new pg.Client({ host, port, user: ADMIN_USER, password: ADMIN_PASSWORD, database });
+    const client = adminClient({ host, port, user: ADMIN_USER, password: ADMIN_PASSWORD }, database);
     await client.connect();
     try {
       return (await client.query<T>(text)).rows;
@@ -143,13 +148,7 @@ export async function serverFacts(server: BenchServer): Promise<ServerFacts> {
  * synchronous_commit off. Their difference is the price of one fsync'ed commit.
  */
 export async function commitLatency(server: BenchServer): Promise<{ durableMs: number; asyncMs: number }> {
-  const client = new pg.Client({
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    password: server.password,
-    database: 'postgres',
-  });
+  const client = adminClient(server);
   await client.connect();
   try {
     await client.query('CREATE TABLE IF NOT EXISTS bench_commit_probe_durable (v int)');
